@@ -1,0 +1,262 @@
+#include "common.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "http.h"
+#include "jx.h"
+#include "map.h"
+#include "provider.h"
+#include "timeutil.h"
+#include "banned.h"
+
+static void vmsg(const struct ctx *c, const char *fmt, va_list ap)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "crmsync: %s: ", c->cmd ? c->cmd : "error");
+	buf_vaddf(&b, fmt, ap);
+	buf_addc(&b, '\n');
+	fputs(b.buf, stderr);
+	buf_release(&b);
+}
+
+void msg(const struct ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(c, fmt, ap);
+	va_end(ap);
+}
+
+void info(const struct ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	if (c->quiet)
+		return;
+	va_start(ap, fmt);
+	vmsg(c, fmt, ap);
+	va_end(ap);
+}
+
+int fail_with(const struct ctx *c, const struct crm_err *err)
+{
+	if (err->status == CRM_EPIPE)
+		return 0;
+	if (err->status == CRM_EINTR)
+		return 128 + 2;
+	msg(c, "%s", err->message[0] ? err->message : err_status_name(err->status));
+	return err_exit_code(err->status);
+}
+
+static void http_log(void *ud, const char *line)
+{
+	const struct ctx *c = ud;
+	msg(c, "http: %s", line);
+}
+
+int ctx_connect(struct ctx *c, struct crm_err *err)
+{
+	struct http_opts o = { 0 };
+	struct session s;
+	const char *v;
+	long n;
+
+	if (c->conn)
+		return 0;
+	if (!c->prov)
+		return err_set(err, CRM_ECONFIG, "no_provider",
+			       "no provider: give -p NAME (hubspot, ...), set CRMSYNC_PROVIDER, or a profile with provider = NAME");
+	o.max_retries = 6;
+	o.rate_limits = 1;
+	/* Tuning knobs for tests and unusual networks (documented in crmsync(1)). */
+	if ((v = getenv("CRMSYNC_MAX_RETRIES")) && parse_long("CRMSYNC_MAX_RETRIES", v, 0, 100, &n, err) == 0)
+		o.max_retries = (int)n;
+	if ((v = getenv("CRMSYNC_RETRY_BASE_MS")) && parse_long("CRMSYNC_RETRY_BASE_MS", v, 1, 600000, &n, err) == 0)
+		o.retry_base_ms = n;
+	if ((v = getenv("CRMSYNC_RETRY_MAX_MS")) && parse_long("CRMSYNC_RETRY_MAX_MS", v, 1, 3600000, &n, err) == 0)
+		o.retry_max_ms = n;
+	if ((v = getenv("CRMSYNC_TIMEOUT_MS")) && parse_long("CRMSYNC_TIMEOUT_MS", v, 100, 3600000, &n, err) == 0)
+		o.timeout_ms = n;
+	if ((v = config_get(c->cfg, c->profile, "rate_limits")) && !strcmp(v, "off"))
+		o.rate_limits = 0;
+	if ((v = getenv("CRMSYNC_RATE_LIMITS")) && !strcmp(v, "off"))
+		o.rate_limits = 0;
+	err_clear(err);
+	if (c->verbose) {
+		o.log = http_log;
+		o.log_ctx = c;
+	}
+	if (http_open(&c->http, &o, err) < 0)
+		return err->status;
+	s.http = c->http;
+	s.base_url = c->base_url;
+	s.cfg = c->cfg;
+	s.profile = c->profile;
+	return c->prov->open(&c->conn, &s, err);
+}
+
+void ctx_release(struct ctx *c)
+{
+	if (c->prov && c->conn)
+		c->prov->close(c->conn);
+	c->conn = NULL;
+	http_free(c->http);
+	c->http = NULL;
+}
+
+int ctx_object(struct ctx *c, const char *arg, unsigned caps, enum obj *out, struct crm_err *err)
+{
+	int o;
+
+	if (!arg)
+		return err_set(err, CRM_EUSAGE, "usage", "missing OBJECT (accounts, contacts, users, leads or deals)");
+	o = obj_parse(arg);
+	if (o < 0)
+		return err_set(err, CRM_EUSAGE, "usage",
+			       "unknown object '%s' (accounts, contacts, users, leads or deals)", arg);
+	if (!c->prov)
+		return err_set(err, CRM_ECONFIG, "no_provider",
+			       "no provider: give -p NAME, set CRMSYNC_PROVIDER, or use a profile with provider = NAME");
+	const struct prov_object *po = c->prov->obj[o];
+	if (!po)
+		return err_set(err, CRM_EUSAGE, "unsupported", "%s has no %s", c->prov->name, obj_plural(o));
+	if ((po->caps & caps) != caps) {
+		if (o == OBJ_USER && (caps & (OC_PUSH | OC_DELETE)))
+			return err_set(err, CRM_EUSAGE, "read_only", "users are read-only in %s", c->prov->name);
+		if (caps & OC_DELETED)
+			return err_set(err, CRM_EUSAGE, "unsupported", "%s cannot report deleted %s",
+				       c->prov->name, obj_plural(o));
+		return err_set(err, CRM_EUSAGE, "unsupported", "%s cannot %s %s", c->prov->name,
+			       caps & OC_DELETE ? "delete" : "write", obj_plural(o));
+	}
+	*out = (enum obj)o;
+	return 0;
+}
+
+int map_file_load(const char *path, json_t **out, struct crm_err *err)
+{
+	json_error_t je;
+	json_t *m = json_load_file(path, 0, &je);
+	const char *k;
+	json_t *v;
+
+	*out = NULL;
+	if (!m)
+		return err_set(err, CRM_EUSAGE, "bad_map", "cannot read --map file %s: %s", path, je.text);
+	if (!json_is_object(m)) {
+		json_decref(m);
+		return err_set(err, CRM_EUSAGE, "bad_map", "--map file %s must hold one JSON object", path);
+	}
+	json_object_foreach(m, k, v) {
+		if (!json_is_string(v)) {
+			json_decref(m);
+			return err_set(err, CRM_EUSAGE, "bad_map", "--map file %s: \"%s\" must name a provider field",
+				       path, k);
+		}
+	}
+	*out = m;
+	return 0;
+}
+
+int map_file_check(struct ctx *c, enum obj o, const json_t *map, struct crm_err *err)
+{
+	json_t *fields = NULL, *f;
+	const char *k;
+	json_t *v;
+	size_t i;
+	int rc;
+
+	if (!map || !json_object_size(map))
+		return 0;
+	if ((rc = c->prov->fields(c->conn, o, &fields, err)) < 0)
+		return rc;
+	json_object_foreach((json_t *)map, k, v) {
+		int found = 0;
+		json_array_foreach(fields, i, f)
+			found |= jx_str(f, "name") && !strcmp(jx_str(f, "name"), json_string_value(v));
+		if (!found) {
+			json_decref(fields);
+			return err_set(err, CRM_EUSAGE, "unknown_field",
+				       "--map: %s has no %s field '%s' (see: crmsync fields %s)", c->prov->name,
+				       obj_name(o), json_string_value(v), obj_plural(o));
+		}
+	}
+	json_decref(fields);
+	return 0;
+}
+
+json_t *record_from_envelope(struct ctx *c, enum obj o, const json_t *env, const json_t *user_map,
+			     int raw, const char *ns, const char *synced_at)
+{
+	json_t *r = json_object();
+	const struct prov_object *po = c->prov->obj[o];
+	char t[TIME_BUFSZ];
+	long long ms;
+	const char *s;
+
+	json_object_set_new(r, "object", json_string(obj_name(o)));
+	json_object_set_new(r, "provider", json_string(c->prov->name));
+	json_object_set(r, "remote_id", json_object_get(env, "id"));
+	json_object_set_new(r, "remote_namespace", jx_str_new(ns && *ns ? ns : NULL));
+	map_pull(o, po->map, json_object_get(env, "fields"), user_map, r);
+	if (c->prov->pull_fixup)
+		c->prov->pull_fixup(c->conn, o, env, r);
+	/* Metadata after the body, in the contract's order. */
+	json_t *rf = json_incref(json_object_get(r, "remote_fields"));
+	json_object_del(r, "remote_fields");
+	static const char *const times[][2] = {
+		{ "created_at", "remote_created_at" }, { "updated_at", "remote_updated_at" },
+	};
+	for (int i = 0; i < 2; i++) {
+		s = jx_str(env, times[i][0]);
+		if (s && time_parse(s, &ms) == 0) {
+			time_format(ms, t);
+			json_object_set_new(r, times[i][1], json_string(t));
+		} else {
+			json_object_set_new(r, times[i][1], json_null());
+		}
+	}
+	json_object_set_new(r, "remote_deleted", json_boolean(json_is_true(json_object_get(env, "deleted"))));
+	s = jx_str(env, "deleted_at");
+	if (s && time_parse(s, &ms) == 0) {
+		time_format(ms, t);
+		json_object_set_new(r, "remote_deleted_at", json_string(t));
+	}
+	json_object_set_new(r, "remote_fields", rf);
+	if (raw)
+		json_object_set(r, "remote_raw", json_object_get(env, "raw") ? json_object_get(env, "raw") : json_null());
+	json_object_set_new(r, "synced_at", json_string(synced_at));
+	json_object_set_new(r, "sync_run_id", json_string(c->run_id));
+	if (c->profile)
+		json_object_set_new(r, "sync_profile", json_string(c->profile));
+	return r;
+}
+
+int parse_long(const char *opt, const char *s, long min, long max, long *out, struct crm_err *err)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return err_set(err, CRM_EUSAGE, "usage", "%s takes a whole number from %ld to %ld, not '%s'",
+			       opt, min, max, s);
+	*out = v;
+	return 0;
+}
+
+int ctx_finish_stdout(struct ctx *c, struct crm_err *err)
+{
+	int rc = ndjson_flush(&c->out, err);
+	if (rc < 0)
+		return rc;
+	/* fsync is not asked for: a pipe or a tty cannot; a file's close reports. */
+	return 0;
+}

@@ -1,0 +1,287 @@
+/* crmsync lists [members|add|remove LIST]: the CRM's lists and their members. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "http.h"
+#include "jx.h"
+#include "provider.h"
+#include "sig.h"
+#include "summary.h"
+#include "timeutil.h"
+#include "banned.h"
+
+static const char lists_usage[] =
+	"usage: crmsync lists\n"
+	"       crmsync lists members LIST [--raw]\n"
+	"       crmsync lists add LIST [--rejects FILE]\n"
+	"       crmsync lists remove LIST [--rejects FILE]\n\n"
+	"lists            one line per list: {\"object\": \"list\", \"remote_id\", \"name\", \"size\", \"dynamic\"}\n"
+	"lists members    the member contacts of LIST, as pull prints them\n"
+	"lists add        adds the contacts read on stdin (records with remote_id, or bare ids,\n"
+	"                 one per line) to LIST; one result line per input line\n"
+	"lists remove     removes them from LIST\n"
+	"Dynamic lists (members from filters) cannot be changed: exit 64.\n";
+
+static int list_all(struct ctx *c)
+{
+	struct crm_err err = CRM_ERR_INIT;
+	json_t *arr = NULL, *l;
+	size_t i;
+
+	if (ctx_connect(c, &err) < 0 || c->prov->lists(c->conn, &arr, &err) < 0)
+		return fail_with(c, &err);
+	json_array_foreach(arr, i, l)
+		if (ndjson_write(&c->out, l, &err) < 0)
+			break;
+	json_decref(arr);
+	if (err.status || ctx_finish_stdout(c, &err) < 0)
+		return fail_with(c, &err);
+	return 0;
+}
+
+static int members(struct ctx *c, const char *list, int raw)
+{
+	struct crm_err err = CRM_ERR_INIT;
+	struct pull_opts po;
+	struct pull *p = NULL;
+	json_t *page = NULL, *env;
+	const char *ns;
+	size_t i;
+	int rc = 0;
+
+	memset(&po, 0, sizeof(po));
+	po.obj = OBJ_CONTACT;
+	po.since_ms = -1;
+	po.list = list;
+	if ((rc = ctx_connect(c, &err)) < 0 || !(ns = c->prov->namespace(c->conn, &err)) ||
+	    (rc = c->prov->pull_open(c->conn, &po, &p, &err)) < 0)
+		goto done;
+	for (;;) {
+		char now[TIME_BUFSZ];
+		if ((rc = c->prov->pull_next(p, &page, &err)) < 0 || !page)
+			break;
+		time_format(time_now_ms(), now);
+		json_array_foreach(page, i, env) {
+			json_t *rec = record_from_envelope(c, OBJ_CONTACT, env, NULL, raw, ns, now);
+			rc = ndjson_write(&c->out, rec, &err);
+			json_decref(rec);
+			if (rc < 0)
+				break;
+		}
+		json_decref(page);
+		page = NULL;
+		if (rc < 0 || (rc = ndjson_flush(&c->out, &err)) < 0)
+			break;
+	}
+	if (rc == 0)
+		rc = ctx_finish_stdout(c, &err);
+done:
+	if (p)
+		c->prov->pull_close(p);
+	if (!err.status && rc < 0)
+		err.status = rc;
+	return err.status ? fail_with(c, &err) : 0;
+}
+
+struct litem {
+	long line;
+	char *raw;
+	size_t rawlen;
+	json_t *rec;
+	char *id;
+	int status;
+	struct crm_err err;
+};
+
+static const char *const status_names[] = { "created", "updated", "unchanged", "skipped", "failed", "deleted" };
+
+static int change(struct ctx *c, const char *list, int add, const char *rejfile)
+{
+	struct crm_err err = CRM_ERR_INIT, fatal = CRM_ERR_INIT;
+	struct ndjson_reader r;
+	struct ndjson_writer rej;
+	struct summary sum;
+	size_t batch = 100;
+	struct litem *items = calloc(batch, sizeof(*items));
+	struct write_item *w = calloc(batch, sizeof(*w));
+	FILE *rf = NULL;
+	int rc = 0, eof = 0;
+
+	if (!c->prov->list_write) {
+		free(items);
+		free(w);
+		msg(c, "%s has no lists to change", c->prov->name);
+		return 64;
+	}
+	if (rejfile) {
+		if (!(rf = fopen(rejfile, "w"))) {
+			free(items);
+			free(w);
+			msg(c, "cannot open --rejects file %s", rejfile);
+			return 74;
+		}
+		ndjson_writer_init(&rej, fileno(rf), "the --rejects file");
+	}
+	summary_init(&sum, add ? "lists add" : "lists remove", list, 1);
+	if ((rc = ctx_connect(c, &err)) < 0) {
+		fatal = err;
+		goto done;
+	}
+	ndjson_reader_init(&r, stdin);
+	while (!eof && !fatal.status && !sig_stop) {
+		size_t n = 0, nw = 0;
+		while (n < batch) {
+			struct litem *it = &items[n];
+			memset(it, 0, sizeof(*it));
+			rc = ndjson_read_line(&r, &err);
+			if (rc <= 0) {
+				if (rc < 0)
+					fatal = err;
+				eof = 1;
+				break;
+			}
+			sum.records++;
+			it->line = r.lineno;
+			it->rawlen = r.line.len;
+			it->raw = malloc(r.line.len + 1);
+			memcpy(it->raw, r.line.buf, r.line.len + 1);
+			it->status = -1;
+			/* A record with remote_id, a JSON string or number, or a bare id. */
+			json_t *v = json_loadb(r.line.buf, r.line.len, JSON_DECODE_ANY, NULL);
+			char tmp[64];
+			const char *id = NULL;
+			if (json_is_object(v)) {
+				it->rec = json_incref(v);
+				id = jx_text(json_object_get(v, "remote_id"), tmp, sizeof(tmp));
+			} else if (json_is_string(v) || json_is_integer(v)) {
+				id = jx_text(v, tmp, sizeof(tmp));
+			} else if (!v && strspn(r.line.buf, "0123456789abcdefABCDEF-_") == r.line.len) {
+				id = r.line.buf;
+			}
+			if (id && *id)
+				it->id = strdup(id);
+			else {
+				it->status = SUM_FAILED;
+				err_set(&it->err, CRM_ERECORD, v ? "no_remote_id" : "invalid_json",
+					v ? "the line has no remote_id" : "the line is neither JSON nor a bare id");
+			}
+			json_decref(v);
+			n++;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (items[i].status != -1)
+				continue;
+			memset(&w[nw], 0, sizeof(w[nw]));
+			w[nw].line = items[i].line;
+			w[nw].remote_id = items[i].id;
+			nw++;
+		}
+		if (nw && (rc = c->prov->list_write(c->conn, list, add, w, nw, &err)) < 0) {
+			fatal = err;
+			if (rc == CRM_EUSAGE)
+				n = 0; /* nothing was sent; refuse the whole run */
+		}
+		for (size_t i = 0, k = 0; i < n; i++) {
+			struct litem *it = &items[i];
+			if (it->status == -1) {
+				struct write_item *x = &w[k++];
+				if (fatal.status) {
+					it->status = SUM_FAILED;
+					it->err = fatal;
+				} else if (x->err.status) {
+					it->status = SUM_FAILED;
+					it->err = x->err;
+				} else {
+					it->status = x->created ? SUM_UPDATED : SUM_UNCHANGED;
+				}
+			}
+			json_t *out = it->rec ? json_deep_copy(it->rec) : json_object();
+			json_object_set_new(out, "remote_id", jx_str_new(it->id));
+			json_object_set_new(out, "list", json_string(list));
+			json_object_set_new(out, "sync_status", json_string(status_names[it->status]));
+			if (it->status == SUM_FAILED)
+				json_object_set_new(out, "sync_error", json_pack("{s:s,s:s}", "code", it->err.code,
+										  "message", it->err.message));
+			json_object_set_new(out, "sync_line", json_integer(it->line));
+			sum.counts[it->status]++;
+			if (ndjson_write(&c->out, out, &err) < 0 && !fatal.status)
+				fatal = err;
+			if (it->status == SUM_FAILED && rf && ndjson_write_raw(&rej, it->raw, it->rawlen, &err) < 0 && !fatal.status)
+				fatal = err;
+			json_decref(out);
+		}
+		for (size_t i = 0; i < batch; i++) {
+			free(items[i].raw);
+			free(items[i].id);
+			json_decref(items[i].rec);
+			memset(&items[i], 0, sizeof(items[i]));
+		}
+		if (!fatal.status && ndjson_flush(&c->out, &err) < 0)
+			fatal = err;
+	}
+	ndjson_reader_release(&r);
+	if (!c->quiet) {
+		struct buf line = BUF_INIT;
+		summary_line(&sum, &line);
+		msg(c, "%s", line.buf);
+		buf_release(&line);
+	}
+done:
+	if (rf) {
+		if (ndjson_flush(&rej, &err) < 0 && !fatal.status)
+			fatal = err;
+		ndjson_writer_release(&rej);
+		fclose(rf);
+	}
+	free(items);
+	free(w);
+	if (sig_stop)
+		return 128 + sig_stop;
+	if (fatal.status)
+		return fail_with(c, &fatal);
+	return sum.counts[SUM_FAILED] ? 1 : 0;
+}
+
+int cmd_lists(struct ctx *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "raw", no_argument, NULL, 'r' }, { "rejects", required_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+	};
+	const char *rejfile = NULL;
+	int raw = 0, ch;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'r': raw = 1; break;
+		case 'j': rejfile = optarg; break;
+		case 'h': fputs(lists_usage, stdout); return 0;
+		default: fputs(lists_usage, stderr); return 64;
+		}
+	}
+	if (!c->prov->has_lists) {
+		msg(c, "%s has no lists", c->prov->name);
+		return 64;
+	}
+	if (optind == argc)
+		return list_all(c);
+	const char *sub = argv[optind];
+	if (optind + 2 != argc) {
+		msg(c, "%s", !strcmp(sub, "members") || !strcmp(sub, "add") || !strcmp(sub, "remove")
+			? "missing LIST (a list id; see: crmsync lists)" : "unknown lists subcommand");
+		fputs(lists_usage, stderr);
+		return 64;
+	}
+	if (!strcmp(sub, "members"))
+		return members(c, argv[optind + 1], raw);
+	if (!strcmp(sub, "add") || !strcmp(sub, "remove")) {
+		c->cmd = !strcmp(sub, "add") ? "lists add" : "lists remove";
+		return change(c, argv[optind + 1], !strcmp(sub, "add"), rejfile);
+	}
+	msg(c, "unknown lists subcommand '%s' (members, add, remove)", sub);
+	return 64;
+}

@@ -1,0 +1,216 @@
+/* crmsync: move CRM records between CRMs and the Unix pipe.
+ * main(): global options, configuration, dispatch, signals, exit codes. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "common.h"
+#include "config.h"
+#include "provider.h"
+#include "sig.h"
+#include "summary.h"
+#include "banned.h"
+
+#define CRMSYNC_VERSION "0.1.0"
+
+#define NEED_PROVIDER 1u
+
+struct command {
+	const char *name;
+	int (*fn)(struct ctx *c, int argc, char **argv);
+	unsigned flags;
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "fields", cmd_fields, NEED_PROVIDER, "list the provider's fields of OBJECT as NDJSON" },
+	{ "lists", cmd_lists, NEED_PROVIDER, "list the CRM's lists; lists members|add|remove LIST" },
+	{ "pull", cmd_pull, NEED_PROVIDER, "stream records of OBJECT from the CRM to stdout as NDJSON" },
+	{ "push", cmd_push, NEED_PROVIDER, "create/update/upsert/delete the NDJSON records read on stdin" },
+	{ "status", cmd_status, 0, "check the connection (every profile when no provider is given)" },
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: crmsync [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n\n"
+	      "commands:\n", f);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fputs("\nglobal options:\n"
+	      "  -p, --provider NAME   hubspot (env CRMSYNC_PROVIDER)\n"
+	      "      --profile NAME    a named connection of the config file (env CRMSYNC_PROFILE)\n"
+	      "      --config FILE     default $XDG_CONFIG_HOME/crmsync/config (env CRMSYNC_CONFIG)\n"
+	      "      --base-url URL    API root override: sandbox, proxy, emulator (env CRMSYNC_BASE_URL)\n"
+	      "  -v, --verbose         log each request on stderr, credentials redacted\n"
+	      "  -q, --quiet           errors only on stderr\n"
+	      "      --progress        progress line on stderr (default: only on a terminal)\n"
+	      "      --no-progress     no progress line\n"
+	      "  -h, --help            this help; 'crmsync COMMAND --help' for a command\n"
+	      "      --version         print the version\n\n"
+	      "Credentials come from the environment or the config file, never from arguments:\n"
+	      "  hubspot: HUBSPOT_ACCESS_TOKEN, or HUBSPOT_CLIENT_ID + HUBSPOT_CLIENT_SECRET + HUBSPOT_REFRESH_TOKEN\n\n"
+	      "exit codes: 0 ok, 1 some records failed, 64 usage, 65 bad input, 69 CRM unreachable,\n"
+	      "74 output error, 75 temporary failure (safe to re-run), 77 auth refused, 78 config error\n"
+	      "See crmsync(1).\n", f);
+}
+
+static void on_signal(int sig)
+{
+	sig_stop = sig;
+}
+
+static char *default_config(void)
+{
+	struct buf b = BUF_INIT;
+	const char *x = getenv("XDG_CONFIG_HOME"), *h = getenv("HOME");
+
+	if (x && *x)
+		buf_addf(&b, "%s/crmsync/config", x);
+	else if (h && *h)
+		buf_addf(&b, "%s/.config/crmsync/config", h);
+	else
+		return NULL;
+	return buf_detach(&b, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "provider", required_argument, NULL, 'p' },
+		{ "profile", required_argument, NULL, 'P' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "base-url", required_argument, NULL, 'b' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "progress", no_argument, NULL, 'g' },
+		{ "no-progress", no_argument, NULL, 'G' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ctx c = { 0 };
+	struct crm_err err = CRM_ERR_INIT;
+	const char *provider = NULL, *config_file = NULL;
+	char *defcfg = NULL;
+	int progress = -1, ch, rc = 0, explicit_cfg = 0;
+	const struct command *cmd = NULL;
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	c.cmd = "crmsync";
+	ndjson_writer_init(&c.out, STDOUT_FILENO, "stdout");
+
+	while ((ch = getopt_long(argc, argv, "+p:vqh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'p': provider = optarg; break;
+		case 'P': c.profile = optarg; break;
+		case 'c': config_file = optarg; explicit_cfg = 1; break;
+		case 'b': c.base_url = optarg; break;
+		case 'v': c.verbose = 1; break;
+		case 'q': c.quiet = 1; break;
+		case 'g': progress = 1; break;
+		case 'G': progress = 0; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': puts("crmsync " CRMSYNC_VERSION); return 0;
+		default: usage(stderr); return 64;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 64;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, argv[optind]))
+			cmd = &commands[i];
+	if (!cmd) {
+		fprintf(stderr, "crmsync: '%s' is not a command; see crmsync --help\n", argv[optind]);
+		return 64;
+	}
+	c.cmd = cmd->name;
+
+	/* argv > env > profile > defaults. */
+	if (!provider)
+		provider = getenv("CRMSYNC_PROVIDER");
+	if (!c.profile)
+		c.profile = getenv("CRMSYNC_PROFILE");
+	if (!config_file && (config_file = getenv("CRMSYNC_CONFIG")))
+		explicit_cfg = 1;
+	if (!config_file)
+		config_file = defcfg = default_config();
+	if (!c.base_url)
+		c.base_url = getenv("CRMSYNC_BASE_URL");
+	if (c.base_url && !*c.base_url)
+		c.base_url = NULL;
+	c.base_url_arg = c.base_url;
+	if (c.profile && !*c.profile)
+		c.profile = NULL;
+	if (config_load(&c.cfg, config_file, explicit_cfg, &err) < 0) {
+		rc = fail_with(&c, &err);
+		goto done;
+	}
+	if (c.profile && !config_has_profile(c.cfg, c.profile)) {
+		err_set(&err, CRM_ECONFIG, "config_error", "no profile '%s' in %s", c.profile,
+			config_path(c.cfg) ? config_path(c.cfg) : config_file ? config_file : "the config file");
+		rc = fail_with(&c, &err);
+		goto done;
+	}
+	if (!provider || !*provider)
+		provider = config_get(c.cfg, c.profile, "provider");
+	if (!c.base_url)
+		c.base_url = config_get(c.cfg, c.profile, "base_url");
+	if (provider && *provider) {
+		c.provider_name = provider;
+		c.prov = provider_find(provider);
+		if (!c.prov) {
+			err_set(&err, CRM_EUSAGE, "usage", "unknown provider '%s' (known: hubspot)", provider);
+			rc = fail_with(&c, &err);
+			goto done;
+		}
+	}
+	if (progress < 0)
+		progress = isatty(STDERR_FILENO);
+	c.progress = progress && !c.quiet;
+	summary_make_run_id(c.run_id);
+
+	/* Help needs no provider. */
+	int wants_help = 0;
+	for (int i = optind + 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			wants_help = 1;
+	}
+	if ((cmd->flags & NEED_PROVIDER) && !c.prov && !wants_help) {
+		err_set(&err, CRM_ECONFIG, "no_provider",
+			"no provider: give -p NAME (hubspot), set CRMSYNC_PROVIDER, or use --profile with provider = NAME");
+		rc = fail_with(&c, &err);
+		goto done;
+	}
+	optind++;
+	rc = cmd->fn(&c, argc - optind + 1, argv + optind - 1);
+	if (sig_stop)
+		rc = 128 + sig_stop;
+done:
+	{
+		struct crm_err e2 = CRM_ERR_INIT;
+		if (ndjson_flush(&c.out, &e2) < 0 && e2.status == CRM_EOUTPUT && rc == 0) {
+			msg(&c, "%s", e2.message);
+			rc = 74;
+		}
+	}
+	ctx_release(&c);
+	ndjson_writer_release(&c.out);
+	config_free(c.cfg);
+	free(defcfg);
+	return rc;
+}

@@ -1,0 +1,306 @@
+/* crmsync pull OBJECT: stream records from the CRM to stdout, one page in
+ * memory at a time; with --state, advance the cursor only after the last
+ * record is flushed. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "common.h"
+#include "config.h"
+#include "http.h"
+#include "jx.h"
+#include "provider.h"
+#include "sig.h"
+#include "state.h"
+#include "summary.h"
+#include "timeutil.h"
+#include "banned.h"
+
+static const char pull_usage[] =
+	"usage: crmsync pull OBJECT [--since TIME] [--state FILE] [--deleted] [--raw] [--map FILE]\n"
+	"                           [--limit N] [--format ndjson|singer] [--summary FILE]\n\n"
+	"Streams every record of OBJECT (accounts, contacts, users, leads, deals) as NDJSON.\n\n"
+	"  --since TIME     only records updated at or after TIME (RFC 3339)\n"
+	"  --state FILE     incremental sync: read the cursor for provider/profile/object from FILE,\n"
+	"                   pull what changed since (with a short look-back), and write the new cursor\n"
+	"                   only after the last record is flushed; a failed run leaves FILE as it was\n"
+	"  --deleted        also emit records the CRM reports deleted/archived (remote_deleted: true);\n"
+	"                   hubspot: archived records, kept by HubSpot for 90 days\n"
+	"  --raw            add the provider's payload as remote_raw\n"
+	"  --map FILE       JSON {\"out_key\": \"provider_field\"}: put provider fields at the top level\n"
+	"  --limit N        stop after N records\n"
+	"  --format FMT     ndjson (default) or singer (SCHEMA, RECORD and STATE messages)\n"
+	"  --summary FILE   write the run summary as JSON to FILE\n";
+
+struct pull_cursor {
+	long long ms;
+	char id[128];
+};
+
+static void track(struct pull_cursor *cur, const json_t *env)
+{
+	const char *u = jx_str(env, "updated_at"), *id = jx_str(env, "id");
+	long long ms;
+
+	/* Deleted records come from a separate, unordered scan: they do not move
+	 * the cursor (LESSONS 1: the cursor follows records actually written in
+	 * order). */
+	if (json_is_true(json_object_get(env, "deleted")) || !u || time_parse(u, &ms) < 0)
+		return;
+	if (ms > cur->ms || (ms == cur->ms && id && strcmp(id, cur->id) > 0)) {
+		cur->ms = ms;
+		snprintf(cur->id, sizeof(cur->id), "%s", id ? id : "");
+	}
+}
+
+static json_t *singer_schema(enum obj o)
+{
+	json_t *props = json_object();
+	for (const struct ukey *k = record_keys(o); k->name; k++) {
+		const char *t = k->type == UT_INT ? "integer" : k->type == UT_NUMBER ? "number"
+			      : k->type == UT_BOOL ? "boolean"
+			      : (k->type == UT_EMAILS || k->type == UT_PHONES || k->type == UT_ADDRESSES) ? "array" : "string";
+		json_object_set_new(props, k->name, json_pack("{s:[s,s]}", "type", t, "null"));
+	}
+	static const char *const meta[] = { "object", "provider", "remote_id", "remote_namespace", "remote_created_at",
+					    "remote_updated_at", "remote_deleted_at", "synced_at", "sync_run_id", NULL };
+	for (int i = 0; meta[i]; i++)
+		json_object_set_new(props, meta[i], json_pack("{s:[s,s]}", "type", "string", "null"));
+	json_object_set_new(props, "remote_deleted", json_pack("{s:[s,s]}", "type", "boolean", "null"));
+	json_object_set_new(props, "remote_fields", json_pack("{s:[s,s]}", "type", "object", "null"));
+	return json_pack("{s:s,s:s,s:{s:s,s:o},s:[s],s:[s]}", "type", "SCHEMA", "stream", obj_plural(o),
+			 "schema", "type", "object", "properties", props, "key_properties", "remote_id",
+			 "bookmark_properties", "remote_updated_at");
+}
+
+int cmd_pull(struct ctx *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "since", required_argument, NULL, 's' }, { "state", required_argument, NULL, 'S' },
+		{ "deleted", no_argument, NULL, 'd' }, { "raw", no_argument, NULL, 'r' },
+		{ "map", required_argument, NULL, 'm' }, { "limit", required_argument, NULL, 'l' },
+		{ "format", required_argument, NULL, 'f' }, { "summary", required_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+	};
+	const char *since = NULL, *state = NULL, *mapfile = NULL, *sumfile = NULL;
+	int deleted = 0, raw = 0, singer = 0, ch, rc = 0;
+	long limit = -1;
+	struct crm_err err = CRM_ERR_INIT;
+	struct state_cursor sc;
+	struct pull_cursor cur = { -1, "" };
+	struct pull_opts po;
+	struct pull *p = NULL;
+	struct summary sum;
+	json_t *user_map = NULL, *page = NULL, *extra = NULL;
+	enum obj o;
+	struct buf key = BUF_INIT;
+	const char *ns;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's': since = optarg; break;
+		case 'S': state = optarg; break;
+		case 'd': deleted = 1; break;
+		case 'r': raw = 1; break;
+		case 'm': mapfile = optarg; break;
+		case 'l':
+			if (parse_long("--limit", optarg, 0, 1L << 62, &limit, &err) < 0)
+				return fail_with(c, &err);
+			break;
+		case 'f':
+			if (!strcmp(optarg, "singer"))
+				singer = 1;
+			else if (strcmp(optarg, "ndjson")) {
+				msg(c, "--format takes ndjson or singer, not '%s'", optarg);
+				return 64;
+			}
+			break;
+		case 'u': sumfile = optarg; break;
+		case 'h': fputs(pull_usage, stdout); return 0;
+		default: fputs(pull_usage, stderr); return 64;
+		}
+	}
+	if (optind + 1 != argc) {
+		msg(c, optind >= argc ? "missing OBJECT" : "too many arguments");
+		fputs(pull_usage, stderr);
+		return 64;
+	}
+	if (ctx_object(c, argv[optind], OC_PULL | (deleted ? OC_DELETED : 0), &o, &err) < 0)
+		return fail_with(c, &err);
+	memset(&po, 0, sizeof(po));
+	po.obj = o;
+	po.since_ms = -1;
+	po.deleted = deleted;
+	if (since) {
+		if (time_parse(since, &po.since_ms) < 0) {
+			msg(c, "--since takes an RFC 3339 time such as 2026-11-22T10:00:00Z, not '%s'", since);
+			return 64;
+		}
+		po.ordered = 1;
+	}
+	if (mapfile && map_file_load(mapfile, &user_map, &err) < 0)
+		return fail_with(c, &err);
+	summary_init(&sum, "pull", obj_plural(o), 0);
+	snprintf(sum.run_id, sizeof(sum.run_id), "%s", c->run_id);
+	if (state) {
+		buf_addf(&key, "%s/%s/%s", c->prov->name, c->profile ? c->profile : "default", obj_plural(o));
+		if ((rc = state_read(state, key.buf, &sc, &err)) < 0)
+			goto fail;
+		po.ordered = 1;
+		if (sc.time[0]) {
+			long long ms;
+			long lookback = c->prov->lookback_s;
+			const char *lb = getenv("CRMSYNC_LOOKBACK_S");
+			if (!lb)
+				lb = config_get(c->cfg, c->profile, "lookback_s");
+			if (lb && parse_long("lookback_s", lb, 0, 86400 * 30, &lookback, &err) < 0) {
+				rc = err.status;
+				goto fail;
+			}
+			time_parse(sc.time, &ms);
+			ms -= (long long)lookback * 1000;
+			/* No look-back: resume exactly after the last (time, id) written. */
+			if (!lookback && sc.last_id[0])
+				po.since_id = sc.last_id;
+			if (ms > po.since_ms)
+				po.since_ms = ms;
+		} else if (po.since_ms < 0) {
+			po.since_ms = 0;
+		}
+	}
+	if ((rc = ctx_connect(c, &err)) < 0)
+		goto fail;
+	if (!(ns = c->prov->namespace(c->conn, &err))) {
+		rc = err.status;
+		goto fail;
+	}
+	if ((rc = map_file_check(c, o, user_map, &err)) < 0)
+		goto fail;
+	if (user_map) {
+		const char *k;
+		json_t *v;
+		extra = json_array();
+		json_object_foreach(user_map, k, v)
+			json_array_append(extra, v);
+		po.extra_fields = extra;
+	}
+	if ((rc = c->prov->pull_open(c->conn, &po, &p, &err)) < 0)
+		goto fail;
+	if (singer) {
+		json_t *s = singer_schema(o);
+		rc = ndjson_write(&c->out, s, &err);
+		json_decref(s);
+		if (rc < 0)
+			goto fail;
+	}
+	while (limit < 0 || sum.records < limit) {
+		json_t *env;
+		size_t i;
+		char now[TIME_BUFSZ];
+
+		if ((rc = c->prov->pull_next(p, &page, &err)) < 0)
+			goto fail;
+		if (!page)
+			break;
+		time_format(time_now_ms(), now);
+		json_array_foreach(page, i, env) {
+			json_t *rec;
+			if (limit >= 0 && sum.records >= limit)
+				break;
+			rec = record_from_envelope(c, o, env, user_map, raw, ns, now);
+			if (singer) {
+				json_t *m = json_pack("{s:s,s:s,s:o,s:s}", "type", "RECORD", "stream", obj_plural(o),
+						      "record", rec, "time_extracted", now);
+				rc = ndjson_write(&c->out, m, &err);
+				json_decref(m);
+			} else {
+				rc = ndjson_write(&c->out, rec, &err);
+				json_decref(rec);
+			}
+			if (rc < 0)
+				goto fail;
+			track(&cur, env);
+			sum.records++;
+		}
+		json_decref(page);
+		page = NULL;
+		/* A page is complete on stdout before the next one is asked for. */
+		if ((rc = ndjson_flush(&c->out, &err)) < 0)
+			goto fail;
+		if (c->progress)
+			summary_progress(&sum, stderr, 0);
+		if (sig_stop) {
+			rc = err_set(&err, CRM_EINTR, "interrupted", "interrupted");
+			goto fail;
+		}
+	}
+	if (singer) {
+		char t[TIME_BUFSZ] = "";
+		if (cur.ms >= 0)
+			time_format(cur.ms, t);
+		json_t *m = json_pack("{s:s,s:{s:{s:{s:s?}}}}", "type", "STATE", "value", "bookmarks", obj_plural(o),
+				      "remote_updated_at", cur.ms >= 0 ? t : NULL);
+		rc = ndjson_write(&c->out, m, &err);
+		json_decref(m);
+		if (rc < 0)
+			goto fail;
+	}
+	if ((rc = ctx_finish_stdout(c, &err)) < 0)
+		goto fail;
+	if (state && !sig_stop) {
+		/* Only now: every record is on stdout.  No record: keep the old cursor. */
+		if (cur.ms >= 0) {
+			struct state_cursor nc;
+			memset(&nc, 0, sizeof(nc));
+			time_format(cur.ms, nc.time);
+			snprintf(nc.last_id, sizeof(nc.last_id), "%s", cur.id);
+			long long old = -1;
+			if (sc.time[0])
+				time_parse(sc.time, &old);
+			if (cur.ms < old) { /* never move a cursor back */
+				snprintf(nc.time, sizeof(nc.time), "%s", sc.time);
+				snprintf(nc.last_id, sizeof(nc.last_id), "%s", sc.last_id);
+			}
+			if ((rc = state_write(state, key.buf, &nc, c->run_id, &err)) < 0)
+				goto fail;
+		}
+		/* No record at all: the old cursor (or none) stays. */
+	}
+	if (c->progress)
+		fputs("\r\033[K", stderr);
+	if (!c->quiet) {
+		struct buf line = BUF_INIT;
+		summary_line(&sum, &line);
+		info(c, "%s", line.buf + strlen("pull "));
+		buf_release(&line);
+	}
+	if (sumfile && (rc = summary_write_json(&sum, http_stats(c->http), sumfile, &err)) < 0)
+		goto fail;
+	rc = 0;
+	goto done;
+fail:
+	if (c->progress)
+		fputs("\r\033[K", stderr);
+	json_decref(page);
+	if (err.status == CRM_EPIPE) {
+		rc = 0;
+	} else {
+		if (err.status != CRM_EINTR && sum.records)
+			msg(c, "stopped after %ld records; the state was not advanced", sum.records);
+		rc = fail_with(c, &err);
+		if (sumfile && err.status != CRM_EOUTPUT) {
+			struct crm_err e2 = CRM_ERR_INIT;
+			summary_write_json(&sum, c->http ? http_stats(c->http) : NULL, sumfile, &e2);
+		}
+	}
+done:
+	if (p)
+		c->prov->pull_close(p);
+	json_decref(user_map);
+	json_decref(extra);
+	buf_release(&key);
+	return rc;
+}

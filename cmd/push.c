@@ -1,0 +1,759 @@
+/* crmsync push OBJECT: NDJSON records on stdin -> the CRM, one result line
+ * per input line, in input order.  Memory holds one batch of lines. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "common.h"
+#include "http.h"
+#include "jx.h"
+#include "map.h"
+#include "provider.h"
+#include "sig.h"
+#include "summary.h"
+#include "timeutil.h"
+#include "banned.h"
+
+static const char push_usage[] =
+	"usage: crmsync push OBJECT [--mode upsert|create|update|delete] [--match FIELD]\n"
+	"                           [--conflict overwrite|fill|newer] [--map FILE] [--id-map FILE]...\n"
+	"                           [--dry-run] [--rejects FILE] [--batch-size N] [--concurrency N]\n"
+	"                           [--summary FILE]\n\n"
+	"Reads one record per line on stdin and writes one result line per input line, in order,\n"
+	"with remote_id, sync_status (created, updated, unchanged, deleted, skipped, failed),\n"
+	"sync_error and sync_line.\n\n"
+	"  --mode MODE       upsert (default): update by remote_id, else by --match, else create;\n"
+	"                    create; update (no remote_id and no match: skipped); delete (by remote_id)\n"
+	"  --match FIELD     match key for records without remote_id: a unified key (email, domain,\n"
+	"                    name) or a provider field; default: contacts email, accounts domain, else name\n"
+	"  --conflict POLICY overwrite (default) every field given; fill only fields empty in the CRM;\n"
+	"                    newer only when remote_updated_at is later than the CRM's copy\n"
+	"  --map FILE        JSON {\"out_key\": \"provider_field\"}: send top-level out_key to that field\n"
+	"  --id-map FILE     earlier push results; translate account/owner/converted_* ids of records\n"
+	"                    from another CRM (repeatable)\n"
+	"  --dry-run         send no write; print the action and the payload per line\n"
+	"  --rejects FILE    write the failed input lines, verbatim\n"
+	"  --batch-size N    records per write call (default and maximum: the CRM's batch limit)\n"
+	"  --concurrency N   write calls in flight (accepted; this version sends one at a time)\n"
+	"  --summary FILE    write the run summary as JSON to FILE\n";
+
+enum mode { M_UPSERT, M_CREATE, M_UPDATE, M_DELETE };
+enum conflict { C_OVERWRITE, C_FILL, C_NEWER };
+enum action { A_NONE, A_CREATE, A_UPDATE, A_FIND, A_DELETE };
+
+#define PENDING (-1)
+
+struct pitem {
+	long line;
+	char *raw;
+	size_t rawlen;
+	json_t *rec;          /* the parsed input, or NULL */
+	json_t *source;       /* where a foreign record came from, or NULL */
+	json_t *fields;       /* provider fields mapped from the input */
+	json_t *send;         /* provider fields to write */
+	json_t *warnings;
+	char *remote_id;      /* the record's id in this CRM, if known */
+	char *match;          /* match value (emails lowercased) */
+	enum action action;
+	json_t *existing;     /* the CRM's copy (envelope), if read */
+	int status;           /* SUM_*, or PENDING */
+	struct crm_err err;
+};
+
+struct push {
+	struct ctx *c;
+	enum obj o;
+	const struct prov_object *po;
+	enum mode mode;
+	enum conflict conflict;
+	int dry_run;
+	size_t batch;
+	const char *match_key;     /* as given or the default */
+	const char *match_remote;  /* provider field the match uses */
+	int match_email;
+	const char *ns;
+	json_t *user_map;
+	json_t *idmap;             /* "provider/id" -> id */
+	json_t *writable;          /* provider field -> true, from fields metadata */
+	struct ndjson_writer rejects;
+	int have_rejects;
+	struct summary sum;
+	struct crm_err fatal;
+};
+
+static int is_writable(void *ud, const char *name)
+{
+	struct push *p = ud;
+	return !p->writable || json_is_true(json_object_get(p->writable, name));
+}
+
+static void item_fail(struct pitem *it, int status, const struct crm_err *e)
+{
+	it->status = status;
+	if (e)
+		it->err = *e;
+}
+
+static void item_set(struct pitem *it, int status, const char *code, const char *fmt, const char *arg)
+{
+	it->status = status;
+	err_set(&it->err, status == SUM_FAILED ? CRM_ERECORD : CRM_OK, code, fmt, arg);
+}
+
+static void item_release(struct pitem *it)
+{
+	free(it->raw);
+	json_decref(it->rec);
+	json_decref(it->source);
+	json_decref(it->fields);
+	json_decref(it->send);
+	json_decref(it->warnings);
+	json_decref(it->existing);
+	free(it->remote_id);
+	free(it->match);
+	memset(it, 0, sizeof(*it));
+}
+
+static char *lower_dup(const char *s)
+{
+	char *d = strdup(s);
+	for (char *q = d; *q; q++)
+		if (*q >= 'A' && *q <= 'Z')
+			*q = (char)(*q - 'A' + 'a');
+	return d;
+}
+
+/* Translates a relation of a foreign record through --id-map. */
+static void map_relation(struct push *p, struct pitem *it, const char *key, const char *src_provider)
+{
+	json_t *v = json_object_get(it->rec, key);
+	char tmp[64];
+	const char *id = jx_text(v, tmp, sizeof(tmp));
+	struct buf k = BUF_INIT;
+
+	if (!id || !*id)
+		return;
+	buf_addf(&k, "%s/%s", src_provider, id);
+	json_t *to = json_object_get(p->idmap, k.buf);
+	buf_release(&k);
+	if (to) {
+		json_object_set(it->rec, key, to);
+		return;
+	}
+	/* Never send another CRM's id. */
+	json_object_del(it->rec, key);
+	if (!it->warnings)
+		it->warnings = json_array();
+	json_array_append_new(it->warnings, json_pack("{s:s,s:s}", "code", "unmapped_relation", "field", key));
+}
+
+static void prepare(struct push *p, struct pitem *it, struct ndjson_reader *r)
+{
+	struct crm_err e = CRM_ERR_INIT;
+	const char *prov, *ns_in;
+	char tmp[64];
+	int native;
+
+	it->status = PENDING;
+	it->line = r->lineno;
+	it->raw = malloc(r->line.len + 1);
+	memcpy(it->raw, r->line.buf, r->line.len + 1);
+	it->rawlen = r->line.len;
+	if (!(it->rec = ndjson_parse_line(r, &e))) {
+		item_fail(it, SUM_FAILED, &e);
+		return;
+	}
+	const char *objname = jx_str(it->rec, "object");
+	if (objname && obj_parse(objname) != (int)p->o) {
+		item_set(it, SUM_FAILED, "wrong_object", "the record is a%s, this run pushes %s", objname);
+		snprintf(it->err.message, sizeof(it->err.message), "the record is a %s; this run pushes %s",
+			 objname, obj_plural(p->o));
+		return;
+	}
+	if (record_validate(p->o, it->rec, &e) < 0) {
+		item_fail(it, SUM_FAILED, &e);
+		return;
+	}
+	prov = jx_str(it->rec, "provider");
+	ns_in = jx_str(it->rec, "remote_namespace");
+	native = (!prov || !strcmp(prov, p->c->prov->name)) && (!ns_in || !p->ns || !*p->ns || !strcmp(ns_in, p->ns));
+	if (!native) {
+		it->source = json_pack("{s:s,s:O?,s:O?}", "provider", prov ? prov : p->c->prov->name,
+				       "remote_id", json_object_get(it->rec, "remote_id"),
+				       "remote_namespace", json_object_get(it->rec, "remote_namespace"));
+		static const char *const rels[] = { "account", "owner", "converted_contact", "converted_account", NULL };
+		for (int i = 0; rels[i]; i++)
+			if (record_key(p->o, rels[i]))
+				map_relation(p, it, rels[i], prov ? prov : p->c->prov->name);
+	} else {
+		const char *id = jx_text(json_object_get(it->rec, "remote_id"), tmp, sizeof(tmp));
+		if (id && *id)
+			it->remote_id = strdup(id);
+	}
+	it->fields = map_push(p->o, p->po->map, it->rec, p->user_map, native, is_writable, p);
+
+	/* The match value. */
+	if (p->match_key) {
+		const char *mv = NULL;
+		if (p->match_email)
+			mv = record_primary_email(it->rec);
+		else if (record_key(p->o, p->match_key))
+			mv = jx_text(json_object_get(it->rec, p->match_key), tmp, sizeof(tmp));
+		if (!mv && p->match_remote)
+			mv = jx_text(json_object_get(it->fields, p->match_remote), tmp, sizeof(tmp));
+		if (mv && *mv)
+			it->match = p->match_email ? lower_dup(mv) : strdup(mv);
+	}
+	switch (p->mode) {
+	case M_DELETE:
+		if (!it->remote_id)
+			item_set(it, SUM_SKIPPED, "no_remote_id", "%s", "delete needs the record's remote_id in this CRM");
+		else
+			it->action = A_DELETE;
+		break;
+	case M_CREATE:
+		it->action = A_CREATE;
+		break;
+	case M_UPDATE:
+	case M_UPSERT:
+		if (it->remote_id)
+			it->action = A_UPDATE;
+		else if (it->match)
+			it->action = A_FIND;
+		else if (p->mode == M_UPSERT)
+			it->action = A_CREATE;
+		else
+			item_set(it, SUM_SKIPPED, "no_match_key", "no remote_id and no value for the match key %s",
+				 p->match_key ? p->match_key : "(none)");
+		break;
+	}
+}
+
+/* Fields of `want` that differ from the CRM's copy, after --conflict. */
+static json_t *diff(struct push *p, const json_t *want, const json_t *existing)
+{
+	json_t *have = json_object_get(existing, "fields"), *out = json_object(), *v;
+	const char *k;
+
+	json_object_foreach((json_t *)want, k, v) {
+		json_t *ev = json_object_get(have, k);
+		if (p->conflict == C_FILL && !jx_is_empty(ev))
+			continue;
+		if (!map_value_equal(p->po->map, k, v, ev))
+			json_object_set(out, k, v);
+	}
+	return out;
+}
+
+static void decide_update(struct push *p, struct pitem *it)
+{
+	if (p->conflict == C_NEWER) {
+		const char *in = jx_str(it->rec, "remote_updated_at"), *ex = jx_str(it->existing, "updated_at");
+		long long a, b;
+		if (!in || time_parse(in, &a) < 0 || (ex && time_parse(ex, &b) == 0 && a <= b)) {
+			item_set(it, SUM_SKIPPED, "conflict_older", "%s",
+				 "the CRM's copy is as new or newer than the input (--conflict newer)");
+			return;
+		}
+	}
+	it->send = diff(p, it->fields, it->existing);
+	if (!json_object_size(it->send))
+		it->status = SUM_UNCHANGED;
+	else
+		it->action = A_UPDATE;
+}
+
+static int fatal_status(int s)
+{
+	return s == CRM_EAUTH || s == CRM_ETEMP || s == CRM_EUNAVAIL || s == CRM_EINTR || s == CRM_ECONFIG ||
+	       s == CRM_EUSAGE;
+}
+
+/* Reads the CRM's copies (by id) and matches (by match value). */
+static int lookups(struct push *p, struct pitem *items, size_t n)
+{
+	struct ctx *c = p->c;
+	json_t *ids = json_array(), *vals = json_array(), *byid = NULL, *bymatch = NULL;
+	struct crm_err e = CRM_ERR_INIT;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].status != PENDING)
+			continue;
+		if (items[i].action == A_UPDATE && items[i].remote_id)
+			json_array_append_new(ids, json_string(items[i].remote_id));
+		else if (items[i].action == A_FIND)
+			json_array_append_new(vals, json_string(items[i].match));
+	}
+	if (json_array_size(ids) && (rc = c->prov->read(c->conn, p->o, ids, &byid, &e)) < 0)
+		goto done;
+	if (json_array_size(vals) && (rc = c->prov->find(c->conn, p->o, p->match_remote, vals, &bymatch, &e)) < 0)
+		goto done;
+	for (size_t i = 0; i < n; i++) {
+		struct pitem *it = &items[i];
+		json_t *env;
+		if (it->status != PENDING)
+			continue;
+		if (it->action == A_UPDATE && it->remote_id) {
+			if (!(env = json_object_get(byid, it->remote_id))) {
+				item_set(it, SUM_FAILED, "not_found", "%s has no such record (or it was deleted)",
+					 c->prov->name);
+				it->err.http_status = 404;
+				continue;
+			}
+			it->existing = json_incref(env);
+			decide_update(p, it);
+		} else if (it->action == A_FIND) {
+			if ((env = json_object_get(bymatch, it->match))) {
+				it->existing = json_incref(env);
+				free(it->remote_id);
+				it->remote_id = strdup(jx_str(env, "id"));
+				decide_update(p, it);
+			} else if (p->mode == M_UPSERT) {
+				it->action = A_CREATE;
+			} else {
+				item_set(it, SUM_SKIPPED, "not_found", "no record matches %s", p->match_key);
+			}
+		}
+	}
+done:
+	if (rc < 0)
+		p->fatal = e;
+	json_decref(ids);
+	json_decref(vals);
+	json_decref(byid);
+	json_decref(bymatch);
+	return rc;
+}
+
+/* Sends one group of writes; splits a batch refused as a whole. */
+static int send_group(struct push *p, enum write_op op, struct pitem **its, size_t n)
+{
+	struct ctx *c = p->c;
+	struct write_item *w = calloc(n, sizeof(*w));
+	struct crm_err e = CRM_ERR_INIT;
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		w[i].line = its[i]->line;
+		w[i].remote_id = its[i]->remote_id;
+		w[i].fields = op == WR_UPDATE ? its[i]->send : its[i]->fields;
+	}
+	rc = c->prov->write(c->conn, p->o, op, w, n, &e);
+	if (rc == CRM_ERECORD && n > 1) {
+		/* Refused as a whole, naming no record: halve until the bad ones are alone. */
+		free(w);
+		int a = send_group(p, op, its, n / 2);
+		if (a < 0)
+			return a;
+		return send_group(p, op, its + n / 2, n - n / 2);
+	}
+	if (rc == CRM_EAMBIG && op == WR_CREATE) {
+		/* The answer was lost: look again before anything is reported. */
+		json_t *vals = json_array(), *found = NULL;
+		struct crm_err e2 = CRM_ERR_INIT;
+		for (size_t i = 0; i < n; i++)
+			if (its[i]->match)
+				json_array_append_new(vals, json_string(its[i]->match));
+		if (json_array_size(vals) && p->match_remote)
+			c->prov->find(c->conn, p->o, p->match_remote, vals, &found, &e2);
+		for (size_t i = 0; i < n; i++) {
+			json_t *env = its[i]->match ? json_object_get(found, its[i]->match) : NULL;
+			if (env) {
+				its[i]->status = SUM_CREATED;
+				free(its[i]->remote_id);
+				its[i]->remote_id = strdup(jx_str(env, "id"));
+			} else {
+				item_fail(its[i], SUM_FAILED, &e);
+				snprintf(its[i]->err.code, sizeof(its[i]->err.code), "outcome_unknown");
+				snprintf(its[i]->err.message, sizeof(its[i]->err.message),
+					 "the CRM's answer was lost; the record may or may not have been created (%.300s)", e.message);
+			}
+		}
+		json_decref(vals);
+		json_decref(found);
+		free(w);
+		return 0;
+	}
+	if (rc < 0) {
+		for (size_t i = 0; i < n; i++)
+			item_fail(its[i], SUM_FAILED, &e);
+		free(w);
+		if (fatal_status(rc)) {
+			p->fatal = e;
+			return rc;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct pitem *it = its[i];
+		if (w[i].err.status) {
+			item_fail(it, SUM_FAILED, &w[i].err);
+			continue;
+		}
+		if (w[i].id_out[0]) {
+			free(it->remote_id);
+			it->remote_id = strdup(w[i].id_out);
+		}
+		it->status = op == WR_DELETE ? SUM_DELETED : op == WR_UPDATE ? SUM_UPDATED
+			   : w[i].created ? SUM_CREATED : SUM_UPDATED;
+	}
+	free(w);
+	return 0;
+}
+
+static int writes(struct push *p, struct pitem *items, size_t n)
+{
+	static const enum action acts[] = { A_CREATE, A_UPDATE, A_DELETE };
+	static const enum write_op ops[] = { WR_CREATE, WR_UPDATE, WR_DELETE };
+	struct pitem **group = calloc(n ? n : 1, sizeof(*group));
+	int rc = 0;
+
+	for (int a = 0; a < 3 && rc == 0; a++) {
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++)
+			if (items[i].status == PENDING && items[i].action == acts[a])
+				group[k++] = &items[i];
+		if (k)
+			rc = send_group(p, ops[a], group, k);
+	}
+	free(group);
+	return rc;
+}
+
+static const char *const status_names[] = { "created", "updated", "unchanged", "skipped", "failed", "deleted" };
+
+static int emit(struct push *p, struct pitem *it)
+{
+	struct ctx *c = p->c;
+	struct crm_err e = CRM_ERR_INIT;
+	json_t *out = it->rec ? json_deep_copy(it->rec) : json_object();
+	int rc;
+
+	if (it->status == PENDING)
+		return 0; /* outcome unknown (interrupted): no line */
+	json_object_set_new(out, "provider", json_string(c->prov->name));
+	json_object_set_new(out, "remote_id", jx_str_new(it->remote_id));
+	json_object_set_new(out, "remote_namespace", jx_str_new(p->ns && *p->ns ? p->ns : NULL));
+	if (it->source)
+		json_object_set(out, "source", it->source);
+	json_object_set_new(out, "sync_status", json_string(status_names[it->status]));
+	if (it->status == SUM_FAILED || it->status == SUM_SKIPPED) {
+		json_t *se = json_pack("{s:s,s:s}", "code", it->err.code[0] ? it->err.code : "failed",
+				       "message", it->err.message);
+		if (it->err.http_status)
+			json_object_set_new(se, "http_status", json_integer(it->err.http_status));
+		if (it->err.field[0])
+			json_object_set_new(se, "field", json_string(it->err.field));
+		json_object_set_new(out, "sync_error", se);
+	}
+	if (it->warnings)
+		json_object_set(out, "sync_warnings", it->warnings);
+	if (p->dry_run && it->status != SUM_FAILED && it->status != SUM_SKIPPED) {
+		json_object_set_new(out, "sync_dry_run", json_true());
+		json_object_set(out, "sync_payload", it->status == SUM_UPDATED && it->send ? it->send
+				 : it->status == SUM_UNCHANGED || it->status == SUM_DELETED ? json_null() : it->fields);
+	}
+	json_object_set_new(out, "sync_line", json_integer(it->line));
+	rc = ndjson_write(&c->out, out, &e);
+	json_decref(out);
+	p->sum.counts[it->status]++;
+	if (rc < 0) {
+		p->fatal = e;
+		return rc;
+	}
+	if (it->status == SUM_FAILED && p->have_rejects &&
+	    (rc = ndjson_write_raw(&p->rejects, it->raw, it->rawlen, &e)) < 0) {
+		p->fatal = e;
+		return rc;
+	}
+	return 0;
+}
+
+static int process(struct push *p, struct pitem *items, size_t n)
+{
+	int rc = lookups(p, items, n);
+
+	if (rc == 0 && p->dry_run) {
+		for (size_t i = 0; i < n; i++)
+			if (items[i].status == PENDING)
+				items[i].status = items[i].action == A_CREATE ? SUM_CREATED
+						: items[i].action == A_DELETE ? SUM_DELETED : SUM_UPDATED;
+	} else if (rc == 0) {
+		rc = writes(p, items, n);
+	}
+	if (rc < 0 && p->fatal.status != CRM_EINTR) {
+		/* Nothing was written for these: report them failed, with the reason. */
+		for (size_t i = 0; i < n; i++)
+			if (items[i].status == PENDING)
+				item_fail(&items[i], SUM_FAILED, &p->fatal);
+	}
+	for (size_t i = 0; i < n; i++) {
+		int r2 = emit(p, &items[i]);
+		if (r2 < 0 && rc == 0)
+			rc = r2;
+	}
+	for (size_t i = 0; i < n; i++)
+		item_release(&items[i]);
+	if (rc == 0 && (rc = ndjson_flush(&p->c->out, &p->fatal)) == 0 && p->have_rejects)
+		rc = ndjson_flush(&p->rejects, &p->fatal);
+	return rc;
+}
+
+static int load_idmap(struct push *p, const char *path, struct crm_err *err)
+{
+	FILE *f = fopen(path, "r");
+	struct ndjson_reader r;
+	int rc = 0;
+
+	if (!f)
+		return err_set(err, CRM_EUSAGE, "usage", "cannot read --id-map file %s", path);
+	ndjson_reader_init(&r, f);
+	while ((rc = ndjson_read_line(&r, err)) == 1) {
+		struct crm_err e = CRM_ERR_INIT;
+		json_t *v = ndjson_parse_line(&r, &e), *src;
+		char tmp[64], tmp2[64];
+		src = json_object_get(v, "source");
+		const char *sp = jx_str(src, "provider");
+		const char *sid = jx_text(json_object_get(src, "remote_id"), tmp, sizeof(tmp));
+		const char *to = jx_text(json_object_get(v, "remote_id"), tmp2, sizeof(tmp2));
+		const char *st = jx_str(v, "sync_status");
+		if (sp && sid && to && (!st || strcmp(st, "failed"))) {
+			struct buf k = BUF_INIT;
+			buf_addf(&k, "%s/%s", sp, sid);
+			json_object_set_new(p->idmap, k.buf, json_string(to));
+			buf_release(&k);
+		}
+		json_decref(v);
+	}
+	ndjson_reader_release(&r);
+	fclose(f);
+	return rc < 0 ? rc : 0;
+}
+
+int cmd_push(struct ctx *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "mode", required_argument, NULL, 'M' }, { "match", required_argument, NULL, 'm' },
+		{ "conflict", required_argument, NULL, 'C' }, { "map", required_argument, NULL, 'a' },
+		{ "id-map", required_argument, NULL, 'i' }, { "dry-run", no_argument, NULL, 'n' },
+		{ "rejects", required_argument, NULL, 'r' }, { "batch-size", required_argument, NULL, 'b' },
+		{ "concurrency", required_argument, NULL, 'j' }, { "summary", required_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+	};
+	struct push p;
+	struct crm_err err = CRM_ERR_INIT;
+	const char *mapfile = NULL, *rejfile = NULL, *sumfile = NULL;
+	const char *idmaps[16];
+	int nidmaps = 0, ch, rc = 0;
+	long batch = 0, conc = 1;
+	struct ndjson_reader r;
+	struct pitem *items = NULL, carry;
+	int have_carry = 0;
+	json_t *fields = NULL;
+
+	memset(&p, 0, sizeof(p));
+	memset(&carry, 0, sizeof(carry));
+	p.c = c;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'M':
+			if (!strcmp(optarg, "upsert")) p.mode = M_UPSERT;
+			else if (!strcmp(optarg, "create")) p.mode = M_CREATE;
+			else if (!strcmp(optarg, "update")) p.mode = M_UPDATE;
+			else if (!strcmp(optarg, "delete")) p.mode = M_DELETE;
+			else { msg(c, "--mode takes upsert, create, update or delete, not '%s'", optarg); return 64; }
+			break;
+		case 'm': p.match_key = optarg; break;
+		case 'C':
+			if (!strcmp(optarg, "overwrite")) p.conflict = C_OVERWRITE;
+			else if (!strcmp(optarg, "fill")) p.conflict = C_FILL;
+			else if (!strcmp(optarg, "newer")) p.conflict = C_NEWER;
+			else { msg(c, "--conflict takes overwrite, fill or newer, not '%s'", optarg); return 64; }
+			break;
+		case 'a': mapfile = optarg; break;
+		case 'i':
+			if (nidmaps == 16) { msg(c, "at most 16 --id-map files"); return 64; }
+			idmaps[nidmaps++] = optarg;
+			break;
+		case 'n': p.dry_run = 1; break;
+		case 'r': rejfile = optarg; break;
+		case 'b': if (parse_long("--batch-size", optarg, 1, 10000, &batch, &err) < 0) return fail_with(c, &err); break;
+		case 'j': if (parse_long("--concurrency", optarg, 1, 64, &conc, &err) < 0) return fail_with(c, &err); break;
+		case 'u': sumfile = optarg; break;
+		case 'h': fputs(push_usage, stdout); return 0;
+		default: fputs(push_usage, stderr); return 64;
+		}
+	}
+	if (optind + 1 != argc) {
+		msg(c, optind >= argc ? "missing OBJECT" : "too many arguments");
+		fputs(push_usage, stderr);
+		return 64;
+	}
+	if (ctx_object(c, argv[optind], p.mode == M_DELETE ? OC_DELETE : OC_PUSH, &p.o, &err) < 0)
+		return fail_with(c, &err);
+	p.po = c->prov->obj[p.o];
+	p.batch = batch > 0 && (size_t)batch < c->prov->batch_max ? (size_t)batch : c->prov->batch_max;
+	if (!p.match_key)
+		p.match_key = p.po->match_key;
+	p.idmap = json_object();
+	for (int i = 0; i < nidmaps; i++)
+		if (load_idmap(&p, idmaps[i], &err) < 0) {
+			rc = fail_with(c, &err);
+			goto done;
+		}
+	if (mapfile && map_file_load(mapfile, &p.user_map, &err) < 0) {
+		rc = fail_with(c, &err);
+		goto done;
+	}
+	summary_init(&p.sum, "push", obj_plural(p.o), 1);
+	if ((rc = ctx_connect(c, &err)) < 0 || !(p.ns = c->prov->namespace(c->conn, &err)) ||
+	    (rc = map_file_check(c, p.o, p.user_map, &err)) < 0 ||
+	    (rc = c->prov->fields(c->conn, p.o, &fields, &err)) < 0) {
+		rc = fail_with(c, &err);
+		goto done;
+	}
+	/* Which provider fields can be written, and what --match names. */
+	{
+		json_t *f;
+		size_t i;
+		p.writable = json_object();
+		json_array_foreach(fields, i, f)
+			if (jx_str(f, "name") && !json_is_true(json_object_get(f, "read_only")))
+				json_object_set_new(p.writable, jx_str(f, "name"), json_true());
+	}
+	if (p.match_key) {
+		const struct map_entry *e;
+		if (!strcmp(p.match_key, "email") || !strcmp(p.match_key, "email_addresses")) {
+			p.match_email = 1;
+			for (e = p.po->map; e->key; e++)
+				if (e->kind == MK_EMAIL && (e->flags & MF_PRIMARY))
+					p.match_remote = e->remote;
+		} else {
+			for (e = p.po->map; e->key; e++)
+				if (!strcmp(e->key, p.match_key) && e->kind != MK_ADDR && e->kind != MK_PHONE)
+					p.match_remote = e->remote;
+			if (!p.match_remote && json_object_get(p.writable, p.match_key))
+				p.match_remote = p.match_key;
+			if (!p.match_remote) {
+				json_t *f;
+				size_t i;
+				json_array_foreach(fields, i, f)
+					if (jx_str(f, "name") && !strcmp(jx_str(f, "name"), p.match_key))
+						p.match_remote = p.match_key;
+			}
+		}
+		if (!p.match_remote) {
+			msg(c, "--match: %s %s have no field '%s' to match on", c->prov->name, obj_plural(p.o), p.match_key);
+			rc = 64;
+			goto done;
+		}
+	}
+	if (rejfile) {
+		int fd = open(rejfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			err_set(&err, CRM_EOUTPUT, "output_error", "cannot open --rejects file %s", rejfile);
+			rc = fail_with(c, &err);
+			goto done;
+		}
+		ndjson_writer_init(&p.rejects, fd, "the --rejects file");
+		p.have_rejects = 1;
+	}
+	(void)conc;
+
+	ndjson_reader_init(&r, stdin);
+	items = calloc(p.batch, sizeof(*items));
+	for (;;) {
+		size_t n = 0;
+		int eof = 0;
+		json_t *pending_keys = json_object();
+
+		if (have_carry) {
+			items[n++] = carry;
+			if (carry.match && carry.action == A_FIND)
+				json_object_set_new(pending_keys, carry.match, json_true());
+			have_carry = 0;
+		}
+		while (n < p.batch && !sig_stop) {
+			struct pitem it;
+			memset(&it, 0, sizeof(it));
+			rc = ndjson_read_line(&r, &err);
+			if (rc < 0) {
+				p.fatal = err;
+				eof = 1;
+				break;
+			}
+			if (rc == 0) {
+				eof = 1;
+				break;
+			}
+			p.sum.records++;
+			prepare(&p, &it, &r);
+			/* Two new records with one match key in a batch: the second waits for
+			 * the next batch, so it finds the first instead of creating a twin. */
+			if (it.status == PENDING && it.match && it.action == A_FIND) {
+				if (json_object_get(pending_keys, it.match)) {
+					carry = it;
+					have_carry = 1;
+					break;
+				}
+				json_object_set_new(pending_keys, it.match, json_true());
+			}
+			items[n++] = it;
+		}
+		json_decref(pending_keys);
+		rc = 0;
+		if (n && (rc = process(&p, items, n)) < 0)
+			break;
+		if (c->progress)
+			summary_progress(&p.sum, stderr, 0);
+		if (p.fatal.status || sig_stop || (eof && !have_carry))
+			break;
+	}
+	if (have_carry)
+		item_release(&carry);
+	ndjson_reader_release(&r);
+	if (c->progress)
+		fputs("\r\033[K", stderr);
+	if (!p.fatal.status && !sig_stop)
+		ctx_finish_stdout(c, &p.fatal);
+	if (!c->quiet) {
+		struct buf line = BUF_INIT;
+		summary_line(&p.sum, &line);
+		info(c, "%s", line.buf + strlen("push "));
+		buf_release(&line);
+	}
+	if (sumfile) {
+		struct crm_err e2 = CRM_ERR_INIT;
+		if (summary_write_json(&p.sum, http_stats(c->http), sumfile, &e2) < 0 && !p.fatal.status)
+			p.fatal = e2;
+	}
+	if (p.have_rejects) {
+		struct crm_err e2 = CRM_ERR_INIT;
+		if (ndjson_flush(&p.rejects, &e2) < 0 && !p.fatal.status)
+			p.fatal = e2;
+		if (close(p.rejects.fd) < 0 && !p.fatal.status)
+			err_set(&p.fatal, CRM_EOUTPUT, "output_error", "cannot write the --rejects file %s", rejfile);
+	}
+	if (sig_stop)
+		rc = 128 + sig_stop;
+	else if (p.fatal.status)
+		rc = fail_with(c, &p.fatal);
+	else
+		rc = p.sum.counts[SUM_FAILED] ? 1 : 0;
+done:
+	free(items);
+	if (p.have_rejects)
+		ndjson_writer_release(&p.rejects);
+	json_decref(p.user_map);
+	json_decref(p.idmap);
+	json_decref(p.writable);
+	json_decref(fields);
+	return rc;
+}

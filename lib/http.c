@@ -1,0 +1,511 @@
+#include "http.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "err.h"
+#include "sig.h"
+#include "timeutil.h"
+#include "banned.h"
+
+#define HTTP_BUCKETS 4
+#define RESP_MAX ((size_t)512 << 20)
+
+struct bucket {
+	long max;              /* calls per window; 0 = unpaced */
+	long window_ms;
+	double interval_ms;    /* spacing between calls */
+	long long next_ms;     /* monotonic time the next call may start */
+};
+
+struct http {
+	CURL *curl;
+	struct http_opts o;
+	struct http_hooks hooks;
+	struct bucket b[HTTP_BUCKETS];
+	long long pause_until;
+	struct http_stats stats;
+	unsigned rnd;
+};
+
+void http_resp_init(struct http_resp *r)
+{
+	r->status = 0;
+	buf_init(&r->body, RESP_MAX);
+	buf_init(&r->headers, 1 << 20);
+	r->retry_after_ms = -1;
+}
+
+void http_resp_release(struct http_resp *r)
+{
+	buf_release(&r->body);
+	buf_release(&r->headers);
+}
+
+const char *http_resp_header(const struct http_resp *r, const char *name, char *out, size_t n)
+{
+	size_t nl = strlen(name);
+	const char *p = r->headers.buf;
+
+	while (p && *p) {
+		const char *eol = strstr(p, "\r\n");
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		if (len > nl && p[nl] == ':' && !strncasecmp(p, name, nl)) {
+			const char *v = p + nl + 1;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			size_t vl = len - (size_t)(v - p);
+			while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+				vl--;
+			snprintf(out, n, "%.*s", (int)vl, v);
+			return out;
+		}
+		p = eol ? eol + 2 : NULL;
+	}
+	return NULL;
+}
+
+int http_open(struct http **out, const struct http_opts *o, struct crm_err *err)
+{
+	static int inited;
+	struct http *h;
+
+	if (!inited) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		inited = 1;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h || !(h->curl = curl_easy_init())) {
+		free(h);
+		return err_set(err, CRM_EFAIL, "no_memory", "cannot start the HTTP client");
+	}
+	h->o = *o;
+	if (!h->o.timeout_ms)
+		h->o.timeout_ms = 120000;
+	if (!h->o.connect_timeout_ms)
+		h->o.connect_timeout_ms = 15000;
+	if (h->o.max_retries < 0)
+		h->o.max_retries = 0;
+	if (!h->o.retry_base_ms)
+		h->o.retry_base_ms = 500;
+	if (!h->o.retry_max_ms)
+		h->o.retry_max_ms = 60000;
+	h->rnd = (unsigned)time_mono_ms() ^ 0x9e3779b9u;
+	*out = h;
+	return 0;
+}
+
+void http_free(struct http *h)
+{
+	if (!h)
+		return;
+	curl_easy_cleanup(h->curl);
+	free(h);
+}
+
+void http_set_hooks(struct http *h, const struct http_hooks *hooks)
+{
+	h->hooks = *hooks;
+}
+
+void http_bucket(struct http *h, int idx, long max, long window_ms)
+{
+	struct bucket *b = &h->b[idx];
+
+	b->max = max;
+	b->window_ms = window_ms;
+	/* 3% under the documented ceiling leaves room for clock skew between
+	 * our spacing and the CRM's rolling window. */
+	b->interval_ms = max > 0 ? (double)window_ms / (double)max * 1.03 : 0;
+}
+
+void http_bucket_learn(struct http *h, int idx, long remaining, long max, long window_ms)
+{
+	struct bucket *b = &h->b[idx];
+
+	if (max > 0 && window_ms > 0 && (max != b->max || window_ms != b->window_ms))
+		http_bucket(h, idx, max, window_ms);
+	/* Nearly spent: someone else shares the budget; wait a slice of the window. */
+	if (remaining >= 0 && b->max > 0 && remaining < b->max / 20 + 1) {
+		long long t = time_mono_ms() + (long long)b->interval_ms * 4;
+		if (t > b->next_ms)
+			b->next_ms = t;
+	}
+}
+
+void http_pause(struct http *h, long long ms)
+{
+	long long t = time_mono_ms() + ms;
+	if (t > h->pause_until)
+		h->pause_until = t;
+}
+
+const struct http_stats *http_stats(const struct http *h)
+{
+	return &h->stats;
+}
+
+/* Sleeps in slices so a signal ends the wait promptly. */
+static int wait_ms(long long ms)
+{
+	long long end = time_mono_ms() + ms;
+	while (!sig_stop) {
+		long long left = end - time_mono_ms();
+		if (left <= 0)
+			return 0;
+		time_sleep_ms(left > 100 ? 100 : left);
+	}
+	return -1;
+}
+
+static int pace(struct http *h, int idx)
+{
+	struct bucket *b = &h->b[idx];
+	long long now = time_mono_ms();
+
+	if (h->pause_until > now) {
+		h->stats.rate_limited_ms += h->pause_until - now;
+		if (wait_ms(h->pause_until - now))
+			return -1;
+		now = time_mono_ms();
+	}
+	if (!h->o.rate_limits || b->max <= 0)
+		return 0;
+	if (b->next_ms > now) {
+		if (wait_ms(b->next_ms - now))
+			return -1;
+		now = time_mono_ms();
+	}
+	b->next_ms = (b->next_ms > now - (long long)b->interval_ms ? b->next_ms : now) +
+		     (long long)(b->interval_ms + 0.5);
+	return 0;
+}
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ud)
+{
+	struct http_resp *r = ud;
+	return buf_add(&r->body, p, sz * n) < 0 ? 0 : sz * n;
+}
+
+static size_t on_header(char *p, size_t sz, size_t n, void *ud)
+{
+	struct http_resp *r = ud;
+	size_t len = sz * n;
+
+	/* A new status line (after a 100 Continue or a redirect) starts over. */
+	if (len > 5 && !strncmp(p, "HTTP/", 5))
+		buf_reset(&r->headers);
+	buf_add(&r->headers, p, len);
+	return len;
+}
+
+static int on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+	return sig_stop ? 1 : 0;
+}
+
+/* The URL for the log: the query's secret-looking values replaced. */
+static void redact_url(const char *url, struct buf *out)
+{
+	static const char *const secret[] = { "token", "key", "secret", "password", "auth", "sig", NULL };
+	const char *q = strchr(url, '?');
+
+	if (!q) {
+		buf_adds(out, url);
+		return;
+	}
+	buf_add(out, url, (size_t)(q - url) + 1);
+	for (const char *p = q + 1; *p;) {
+		const char *amp = strchr(p, '&'), *eq;
+		size_t len = amp ? (size_t)(amp - p) : strlen(p);
+		int hide = 0;
+		eq = memchr(p, '=', len);
+		for (int i = 0; eq && secret[i]; i++) {
+			size_t kl = (size_t)(eq - p);
+			for (size_t j = 0; j + strlen(secret[i]) <= kl; j++)
+				if (!strncasecmp(p + j, secret[i], strlen(secret[i])))
+					hide = 1;
+		}
+		if (hide) {
+			buf_add(out, p, (size_t)(eq - p) + 1);
+			buf_adds(out, "REDACTED");
+		} else {
+			buf_add(out, p, len);
+		}
+		p += len;
+		if (*p == '&')
+			buf_addc(out, *p++);
+	}
+}
+
+static void logf_(struct http *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(struct http *h, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	if (!h->o.log)
+		return;
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	h->o.log(h->o.log_ctx, b.buf);
+	buf_release(&b);
+}
+
+static long long backoff(struct http *h, int attempt)
+{
+	long long base = h->o.retry_base_ms, w = base;
+
+	for (int i = 0; i < attempt && w < h->o.retry_max_ms; i++)
+		w *= 2;
+	if (w > h->o.retry_max_ms)
+		w = h->o.retry_max_ms;
+	/* Full jitter on the upper half: spreads retries of parallel jobs. */
+	h->rnd = h->rnd * 1103515245u + 12345u;
+	return w / 2 + (long long)((h->rnd >> 8) % (unsigned)(w / 2 + 1));
+}
+
+static long long parse_retry_after(const char *v)
+{
+	char *end;
+	double s = strtod(v, &end);
+	long long ms;
+
+	if (end != v && !*end && s >= 0)
+		return (long long)(s * 1000);
+	/* An HTTP date. */
+	if (time_parse(v, &ms) == 0) /* rarely RFC 3339; IMF dates fall through */
+		return ms - time_now_ms();
+	return -1;
+}
+
+static const char *host_of(const char *url, char *out, size_t n)
+{
+	const char *p = strstr(url, "://");
+	p = p ? p + 3 : url;
+	size_t len = strcspn(p, "/?#");
+	snprintf(out, n, "%.*s", (int)len, p);
+	return out;
+}
+
+static void default_verdict(struct http *h, const struct http_req *req,
+			    const struct http_resp *resp, struct http_verdict *v, struct crm_err *err)
+{
+	long s = resp->status;
+	int idem = (req->flags & HTTP_IDEMPOTENT) != 0;
+
+	if (s >= 200 && s < 300) {
+		v->action = HA_OK;
+	} else if (s == 429) {
+		v->action = HA_RETRY;
+		v->rate_limited = 1;
+		v->wait_ms = resp->retry_after_ms > 0 ? resp->retry_after_ms : 0;
+		err_set(err, CRM_ETEMP, "rate_limited", "the CRM kept answering 429 (rate limited)");
+	} else if (s >= 500 || s == 408 || s == 423) {
+		v->action = idem ? HA_RETRY : HA_FAIL;
+		v->wait_ms = resp->retry_after_ms > 0 ? resp->retry_after_ms : 0;
+		err_set(err, idem ? CRM_EUNAVAIL : CRM_EAMBIG, "server_error",
+			"the CRM answered HTTP %ld", s);
+	} else if (s == 401) {
+		v->action = HA_FAIL;
+		err_set(err, CRM_EAUTH, "unauthorized", "the CRM refused the credentials (HTTP 401)");
+	} else if (s == 403) {
+		v->action = HA_FAIL;
+		err_set(err, CRM_EAUTH, "forbidden", "the CRM refused access (HTTP 403)");
+	} else if (s == 404) {
+		v->action = HA_FAIL;
+		err_set(err, CRM_ENOTFOUND, "not_found", "the CRM has no such resource (HTTP 404)");
+	} else {
+		v->action = HA_FAIL;
+		err_set(err, CRM_ERECORD, "http_error", "the CRM answered HTTP %ld", s);
+	}
+	(void)h;
+}
+
+int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
+	    struct crm_err *err)
+{
+	int refreshed = 0, attempt = 0, rc;
+	char host[256];
+
+	host_of(req->url, host, sizeof(host));
+	for (;;) {
+		struct curl_slist *hdrs = NULL;
+		struct http_verdict v = { HA_DEFAULT, 0, 0 };
+		struct crm_err e2 = CRM_ERR_INIT;
+		char errbuf[CURL_ERROR_SIZE] = "";
+		CURLcode cc;
+		long long t0;
+
+		if (sig_stop)
+			return err_set(err, CRM_EINTR, "interrupted", "interrupted");
+		if (pace(h, req->bucket) < 0)
+			return err_set(err, CRM_EINTR, "interrupted", "interrupted");
+
+		buf_reset(&resp->body);
+		buf_reset(&resp->headers);
+		resp->status = 0;
+		resp->retry_after_ms = -1;
+
+		if (!(req->flags & HTTP_NO_AUTH) && h->hooks.auth &&
+		    (rc = h->hooks.auth(h->hooks.ctx, &hdrs, err)) < 0) {
+			curl_slist_free_all(hdrs);
+			return rc;
+		}
+		if (req->body) {
+			struct buf ct = BUF_INIT;
+			buf_addf(&ct, "Content-Type: %s", req->content_type ? req->content_type : "application/json");
+			hdrs = curl_slist_append(hdrs, ct.buf);
+			buf_release(&ct);
+		}
+		hdrs = curl_slist_append(hdrs, "Accept: application/json");
+		hdrs = curl_slist_append(hdrs, "Expect:");
+
+		CURL *c = h->curl;
+		curl_easy_reset(c);
+		curl_easy_setopt(c, CURLOPT_URL, req->url);
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+		if (!strcmp(req->method, "GET"))
+			curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+		if (req->body) {
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+		}
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
+		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->o.timeout_ms);
+		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->o.connect_timeout_ms);
+		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+		curl_easy_setopt(c, CURLOPT_USERAGENT, "crmsync/0.1");
+		curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+
+		t0 = time_mono_ms();
+		h->stats.requests++;
+		cc = curl_easy_perform(c);
+		curl_slist_free_all(hdrs);
+		if (cc == CURLE_OK)
+			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+
+		if (h->o.log) {
+			struct buf u = BUF_INIT;
+			redact_url(req->url, &u);
+			if (cc == CURLE_OK)
+				logf_(h, "%s %s -> %ld (%lld ms, %zu bytes)", req->method, u.buf,
+				      resp->status, time_mono_ms() - t0, resp->body.len);
+			else
+				logf_(h, "%s %s -> failed: %s", req->method, u.buf,
+				      errbuf[0] ? errbuf : curl_easy_strerror(cc));
+			buf_release(&u);
+		}
+		if (sig_stop)
+			return err_set(err, CRM_EINTR, "interrupted", "interrupted");
+
+		if (cc != CURLE_OK) {
+			/* Not connected at all: the CRM never saw the request. */
+			int unsent = cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
+				     cc == CURLE_COULDNT_RESOLVE_PROXY;
+			const char *why = errbuf[0] ? errbuf : curl_easy_strerror(cc);
+			if (cc == CURLE_WRITE_ERROR && resp->body.len >= RESP_MAX)
+				return err_set(err, CRM_EUNAVAIL, "response_too_large",
+					       "the answer from %s passed %zu bytes", host, RESP_MAX);
+			if (!unsent && !(req->flags & HTTP_IDEMPOTENT))
+				return err_set(err, CRM_EAMBIG, "connection_lost",
+					       "the connection to %s failed before the answer came (%s)", host, why);
+			if (attempt >= h->o.max_retries || (req->flags & HTTP_NO_RETRY))
+				return err_set(err, CRM_EUNAVAIL, cc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "unreachable",
+					       "cannot reach %s: %s", host, why);
+			attempt++;
+			h->stats.retries++;
+			if (wait_ms(backoff(h, attempt - 1)))
+				return err_set(err, CRM_EINTR, "interrupted", "interrupted");
+			continue;
+		}
+
+		char ra[64];
+		if (http_resp_header(resp, "Retry-After", ra, sizeof(ra)))
+			resp->retry_after_ms = parse_retry_after(ra);
+		if (h->hooks.learn)
+			h->hooks.learn(h->hooks.ctx, h, req, resp);
+		if (h->hooks.classify)
+			h->hooks.classify(h->hooks.ctx, req, resp, &v, &e2);
+		if (v.action == HA_DEFAULT) {
+			err_clear(&e2);
+			default_verdict(h, req, resp, &v, &e2);
+		}
+		e2.http_status = resp->status;
+
+		switch (v.action) {
+		case HA_OK:
+		case HA_DEFAULT:
+			return 0;
+		case HA_FAIL:
+			*err = e2;
+			return err->status ? err->status : CRM_EFAIL;
+		case HA_REFRESH:
+			if (refreshed || !h->hooks.refresh) {
+				*err = e2;
+				if (!err->status)
+					err_set(err, CRM_EAUTH, "token_expired", "the access token expired");
+				err->http_status = resp->status;
+				return err->status;
+			}
+			refreshed = 1;
+			if ((rc = h->hooks.refresh(h->hooks.ctx, err)) < 0)
+				return rc;
+			continue;
+		case HA_RETRY:
+			if (attempt >= h->o.max_retries || (req->flags & HTTP_NO_RETRY)) {
+				*err = e2;
+				if (!err->status)
+					err_set(err, v.rate_limited ? CRM_ETEMP : CRM_EUNAVAIL, "retries_exhausted",
+						"the CRM answered HTTP %ld after %d retries", resp->status, attempt);
+				err->http_status = resp->status;
+				if (!strstr(err->message, "retr")) {
+					size_t l = strlen(err->message);
+					snprintf(err->message + l, sizeof(err->message) - l, " (gave up after %d retries)", attempt);
+				}
+				return err->status;
+			}
+			attempt++;
+			h->stats.retries++;
+			long long w = v.wait_ms > 0 ? v.wait_ms : backoff(h, attempt - 1);
+			if (w > h->o.retry_max_ms)
+				w = h->o.retry_max_ms;
+			if (v.rate_limited) {
+				/* The whole run backs off, not just this request. */
+				http_pause(h, w);
+				logf_(h, "rate limited: pausing %lld ms", w);
+				continue;
+			}
+			if (wait_ms(w))
+				return err_set(err, CRM_EINTR, "interrupted", "interrupted");
+			continue;
+		}
+	}
+}
+
+int http_url_is_loopback(const char *url)
+{
+	char host[256];
+	host_of(url, host, sizeof(host));
+	char *colon = strrchr(host, ':');
+	if (colon && !strchr(host, ']'))
+		*colon = '\0';
+	else if (host[0] == '[') {
+		char *e = strchr(host, ']');
+		if (e)
+			e[1] = '\0';
+	}
+	return !strcmp(host, "localhost") || !strncmp(host, "127.", 4) || !strcmp(host, "[::1]");
+}

@@ -1,0 +1,29 @@
+/* jx.h: small helpers over jansson.
+ *
+ * Ownership in jansson's words: getters return borrowed references;
+ * functions named *_new return new references; jx_set steals its value. */
+#ifndef CRM_JX_H
+#define CRM_JX_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct buf;
+
+/* Borrowed string value of key, or NULL when absent, null or not a string. */
+const char *jx_str(const json_t *obj, const char *key);
+/* A scalar as text into out (strings as-is, numbers and booleans printed);
+ * returns NULL for null, absent, arrays and objects. */
+const char *jx_text(const json_t *v, char *out, size_t outsz);
+/* Sets key to value (steals value); a NULL value is ignored. */
+void jx_set(json_t *obj, const char *key, json_t *value);
+/* json_string that tolerates NULL (returns json_null()). New reference. */
+json_t *jx_str_new(const char *s);
+/* Serialises v compactly (keys in insertion order) and appends to b. */
+int jx_dump(struct buf *b, const json_t *v);
+/* True when the scalar values are equal as text ("50" == 50, "true" == true). */
+int jx_text_equal(const json_t *a, const json_t *b);
+/* Is v empty: absent, null, "" or an empty array/object. */
+int jx_is_empty(const json_t *v);
+
+#endif

@@ -1,0 +1,66 @@
+/* map.h: declarative field mapping between the unified model and a CRM.
+ *
+ * A provider describes each object as a table of struct map_entry; pull and
+ * push both read the same table, so a pulled record pushed back unchanged
+ * writes nothing.  Providers hand lib/ a flat object of their own field
+ * names ("fields") and take one back on push; lib/ does the rest. */
+#ifndef CRM_MAP_H
+#define CRM_MAP_H
+
+#include <jansson.h>
+
+#include "record.h"
+
+struct crm_err;
+
+enum map_kind {
+	MK_STR,    /* string */
+	MK_INT,    /* integer (CRMs that send "50" are read as 50) */
+	MK_NUM,    /* number */
+	MK_BOOL,   /* true/false ("true", 1 accepted on pull) */
+	MK_NBOOL,  /* boolean, negated (archived -> is_active) */
+	MK_TIME,   /* RFC 3339 UTC time */
+	MK_DATE,   /* YYYY-MM-DD */
+	MK_REL,    /* id of a related record, always a string */
+	MK_EMAIL,  /* one entry of email_addresses[] */
+	MK_EMAILS, /* several entries of email_addresses[] in one ';'-separated field */
+	MK_PHONE,  /* one entry of phone_numbers[] */
+	MK_ADDR,   /* one part (sub) of one entry of addresses[] */
+};
+
+#define MF_RO      1u  /* read on pull, never written on push */
+#define MF_PRIMARY 2u  /* the primary email address */
+
+struct map_entry {
+	const char *key;     /* unified key: "first_name", "email_addresses", ... */
+	const char *remote;  /* the provider's field name */
+	enum map_kind kind;
+	const char *type;    /* email/phone/address type value ("WORK"), or NULL */
+	const char *sub;     /* MK_ADDR: "street_1", "city", ... */
+	unsigned flags;      /* MF_* */
+};
+
+/* A table ends with an entry whose key is NULL. */
+const struct map_entry *map_find_remote(const struct map_entry *m, const char *remote);
+
+/* Builds the unified body from a flat object of provider fields.
+ * fields: borrowed; out: the record being built (keys are added);
+ * user_map: --map object {out_key: provider_field} or NULL.
+ * Unmapped, non-null provider fields go to out.remote_fields. */
+void map_pull(enum obj o, const struct map_entry *m, const json_t *fields,
+	      const json_t *user_map, json_t *out);
+
+/* Builds the flat provider fields to write from a unified record.
+ * native: the record's remote_fields belong to this CRM and are sent;
+ * writable(name) says whether a remote field may be written (NULL: all).
+ * Returns a new reference. */
+json_t *map_push(enum obj o, const struct map_entry *m, const json_t *rec,
+		 const json_t *user_map, int native,
+		 int (*writable)(void *ctx, const char *name), void *ctx);
+
+/* Are two provider values of field `remote` the same (numbers, times and
+ * empty values compared by meaning, not spelling)? */
+int map_value_equal(const struct map_entry *m, const char *remote,
+		    const json_t *a, const json_t *b);
+
+#endif

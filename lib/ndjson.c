@@ -1,0 +1,224 @@
+#include "ndjson.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "jx.h"
+#include "banned.h"
+
+void ndjson_reader_init(struct ndjson_reader *r, FILE *f)
+{
+	r->f = f;
+	buf_init(&r->line, NDJSON_LINE_MAX);
+	r->lineno = 0;
+	r->too_long = 0;
+	r->inpos = r->inlen = 0;
+	r->eof = 0;
+}
+
+void ndjson_reader_release(struct ndjson_reader *r)
+{
+	buf_release(&r->line);
+}
+
+/* Reads more input into r->in; returns bytes read, 0 at end, -1 on error. */
+static ssize_t refill(struct ndjson_reader *r)
+{
+	size_t n;
+
+	if (r->eof)
+		return 0;
+	n = fread(r->in, 1, sizeof(r->in), r->f);
+	r->inpos = 0;
+	r->inlen = n;
+	if (n == 0) {
+		if (ferror(r->f))
+			return -1;
+		r->eof = 1;
+	}
+	return (ssize_t)n;
+}
+
+int ndjson_read_line(struct ndjson_reader *r, struct crm_err *err)
+{
+	for (;;) {
+		int got = 0;
+
+		buf_reset(&r->line);
+		r->too_long = 0;
+		for (;;) {
+			if (r->inpos == r->inlen) {
+				ssize_t n = refill(r);
+				if (n < 0)
+					return err_set(err, CRM_EDATA, "read_error", "cannot read input: %s",
+						       strerror(errno));
+				if (n == 0)
+					break;
+			}
+			char *start = r->in + r->inpos;
+			size_t avail = r->inlen - r->inpos;
+			char *nl = memchr(start, '\n', avail);
+			size_t take = nl ? (size_t)(nl - start) : avail;
+			got = 1;
+			if (!r->too_long && buf_add(&r->line, start, take) < 0) {
+				r->too_long = 1;
+				buf_reset(&r->line);
+			}
+			r->inpos += take + (nl ? 1 : 0);
+			if (nl)
+				break;
+		}
+		if (!got)
+			return 0;
+		r->lineno++;
+		if (r->line.len && r->line.buf[r->line.len - 1] == '\r')
+			r->line.buf[--r->line.len] = '\0';
+		if (r->too_long)
+			return 1;
+		/* Blank lines carry no record: skip them (they keep their number). */
+		if (strspn(r->line.buf, " \t") == r->line.len)
+			continue;
+		return 1;
+	}
+}
+
+int utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	while (p < end) {
+		unsigned c = *p;
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		int n;
+		unsigned cp;
+		if (c >= 0xC2 && c <= 0xDF) {
+			n = 1;
+			cp = c & 0x1F;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			n = 2;
+			cp = c & 0x0F;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (end - p <= n)
+			return 0;
+		for (int i = 1; i <= n; i++) {
+			if ((p[i] & 0xC0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i] & 0x3F);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+		    (cp >= 0xD800 && cp <= 0xDFFF))
+			return 0;
+		p += n + 1;
+	}
+	return 1;
+}
+
+json_t *ndjson_parse_line(struct ndjson_reader *r, struct crm_err *err)
+{
+	json_error_t je;
+	json_t *v;
+
+	if (r->too_long) {
+		err_set(err, CRM_ERECORD, "line_too_long", "line %ld is longer than %zu bytes",
+			r->lineno, (size_t)NDJSON_LINE_MAX);
+		return NULL;
+	}
+	if (memchr(r->line.buf, '\0', r->line.len)) {
+		err_set(err, CRM_ERECORD, "invalid_json", "line %ld holds a NUL byte", r->lineno);
+		return NULL;
+	}
+	if (!utf8_valid(r->line.buf, r->line.len)) {
+		err_set(err, CRM_ERECORD, "invalid_utf8", "line %ld is not valid UTF-8", r->lineno);
+		return NULL;
+	}
+	v = json_loadb(r->line.buf, r->line.len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+	if (!v) {
+		err_set(err, CRM_ERECORD, "invalid_json", "line %ld is not JSON: %s at column %d",
+			r->lineno, je.text, je.column);
+		return NULL;
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		err_set(err, CRM_ERECORD, "not_an_object", "line %ld is JSON but not an object", r->lineno);
+		return NULL;
+	}
+	return v;
+}
+
+void ndjson_writer_init(struct ndjson_writer *w, int fd, const char *what)
+{
+	w->fd = fd;
+	buf_init(&w->out, 0);
+	w->flush_at = 1 << 16;
+	w->status = 0;
+	w->syserr = 0;
+	snprintf(w->what, sizeof(w->what), "%s", what);
+}
+
+static int fail(struct ndjson_writer *w, struct crm_err *err)
+{
+	if (w->status == CRM_EPIPE)
+		return err_set(err, CRM_EPIPE, "broken_pipe", "%s was closed by its reader", w->what);
+	return err_set(err, CRM_EOUTPUT, "output_error", "cannot write %s: %s", w->what, strerror(w->syserr));
+}
+
+int ndjson_flush(struct ndjson_writer *w, struct crm_err *err)
+{
+	size_t off = 0;
+
+	if (w->status)
+		return fail(w, err);
+	while (off < w->out.len) {
+		ssize_t n = write(w->fd, w->out.buf + off, w->out.len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			w->syserr = errno;
+			w->status = errno == EPIPE ? CRM_EPIPE : CRM_EOUTPUT;
+			buf_reset(&w->out);
+			return fail(w, err);
+		}
+		off += (size_t)n;
+	}
+	buf_reset(&w->out);
+	return 0;
+}
+
+int ndjson_write(struct ndjson_writer *w, const json_t *v, struct crm_err *err)
+{
+	if (w->status)
+		return fail(w, err);
+	if (jx_dump(&w->out, v) < 0 || buf_addc(&w->out, '\n') < 0) {
+		w->syserr = ENOMEM;
+		w->status = CRM_EOUTPUT;
+		return fail(w, err);
+	}
+	return w->out.len >= w->flush_at ? ndjson_flush(w, err) : 0;
+}
+
+int ndjson_write_raw(struct ndjson_writer *w, const char *s, size_t len, struct crm_err *err)
+{
+	if (w->status)
+		return fail(w, err);
+	if (buf_add(&w->out, s, len) < 0 || buf_addc(&w->out, '\n') < 0) {
+		w->syserr = ENOMEM;
+		w->status = CRM_EOUTPUT;
+		return fail(w, err);
+	}
+	return w->out.len >= w->flush_at ? ndjson_flush(w, err) : 0;
+}
+
+void ndjson_writer_release(struct ndjson_writer *w)
+{
+	buf_release(&w->out);
+}

@@ -1,0 +1,3 @@
+#include "sig.h"
+
+volatile sig_atomic_t sig_stop;

@@ -1,0 +1,27 @@
+/* state.h: the incremental-sync state file.
+ *
+ * JSON a person can read and edit with jq:
+ *   {"version": 1, "entries": {"hubspot/default/contacts":
+ *     {"cursor": "2026-11-22T10:04:05.512Z", "last_id": "151",
+ *      "written_at": "...", "sync_run_id": "..."}}}
+ * Writers lock PATH.lock (flock), re-read the file, change their entry,
+ * write a temp file and rename it into place, so jobs sharing one file
+ * never lose each other's entries and no reader sees half a file. */
+#ifndef CRM_STATE_H
+#define CRM_STATE_H
+
+struct crm_err;
+
+struct state_cursor {
+	char time[48];   /* RFC 3339 UTC, "" = no entry (full pull) */
+	char last_id[128];
+};
+
+/* Reads the entry for key.  A missing file or entry leaves cur empty.
+ * A file that is not a crmsync state file is CRM_EDATA naming the file. */
+int state_read(const char *path, const char *key, struct state_cursor *cur, struct crm_err *err);
+/* Writes the entry for key (locked, temp file + rename).  CRM_EOUTPUT on failure. */
+int state_write(const char *path, const char *key, const struct state_cursor *cur,
+		const char *run_id, struct crm_err *err);
+
+#endif

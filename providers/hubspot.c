@@ -1,0 +1,1613 @@
+/* HubSpot: CRM v3 objects, v4 associations, owners, pipelines, lists v3.
+ * Wire facts: ../shared/api/hubspot.md (section numbers below refer to it). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "http.h"
+#include "jx.h"
+#include "config.h"
+#include "provider.h"
+#include "timeutil.h"
+#include "banned.h"
+
+#define HS_BASE "https://api.hubapi.com"
+#define B_MAIN 0
+#define B_SEARCH 1
+#define SEARCH_LIMIT 200  /* §2.4: search limit <= 200 */
+#define LIST_LIMIT 100    /* §2.1: list limit <= 100 */
+#define PROPS_URL_MAX 12000 /* §12.5: ~16,300 characters gives 414; stay well under */
+
+/* ---- the tables: unified <-> HubSpot properties (§3) ---- */
+
+static const struct map_entry contact_map[] = {
+	{ "first_name", "firstname", MK_STR, NULL, NULL, 0 },
+	{ "last_name", "lastname", MK_STR, NULL, NULL, 0 },
+	{ "title", "jobtitle", MK_STR, NULL, NULL, 0 },
+	{ "email_addresses", "email", MK_EMAIL, NULL, NULL, MF_PRIMARY },
+	{ "email_addresses", "hs_additional_emails", MK_EMAILS, NULL, NULL, MF_RO },
+	{ "phone_numbers", "phone", MK_PHONE, "WORK", NULL, 0 },
+	{ "phone_numbers", "mobilephone", MK_PHONE, "MOBILE", NULL, 0 },
+	{ "phone_numbers", "fax", MK_PHONE, "FAX", NULL, 0 },
+	{ "addresses", "address", MK_ADDR, NULL, "street_1", 0 },
+	{ "addresses", "city", MK_ADDR, NULL, "city", 0 },
+	{ "addresses", "state", MK_ADDR, NULL, "state", 0 },
+	{ "addresses", "zip", MK_ADDR, NULL, "postal_code", 0 },
+	{ "addresses", "country", MK_ADDR, NULL, "country", 0 },
+	{ "account", "associatedcompanyid", MK_REL, NULL, NULL, 0 },
+	{ "owner", "hubspot_owner_id", MK_REL, NULL, NULL, 0 },
+	{ "last_activity_at", "notes_last_updated", MK_TIME, NULL, NULL, MF_RO },
+	{ NULL, NULL, 0, NULL, NULL, 0 }
+};
+
+static const struct map_entry company_map[] = {
+	{ "name", "name", MK_STR, NULL, NULL, 0 },
+	{ "description", "description", MK_STR, NULL, NULL, 0 },
+	{ "industry", "industry", MK_STR, NULL, NULL, 0 },
+	{ "website", "website", MK_STR, NULL, NULL, 0 },
+	{ "domain", "domain", MK_STR, NULL, NULL, 0 },
+	{ "number_of_employees", "numberofemployees", MK_INT, NULL, NULL, 0 },
+	{ "phone_numbers", "phone", MK_PHONE, "WORK", NULL, 0 },
+	{ "addresses", "address", MK_ADDR, NULL, "street_1", 0 },
+	{ "addresses", "address2", MK_ADDR, NULL, "street_2", 0 },
+	{ "addresses", "city", MK_ADDR, NULL, "city", 0 },
+	{ "addresses", "state", MK_ADDR, NULL, "state", 0 },
+	{ "addresses", "zip", MK_ADDR, NULL, "postal_code", 0 },
+	{ "addresses", "country", MK_ADDR, NULL, "country", 0 },
+	{ "owner", "hubspot_owner_id", MK_REL, NULL, NULL, 0 },
+	{ "last_activity_at", "notes_last_updated", MK_TIME, NULL, NULL, MF_RO },
+	{ NULL, NULL, 0, NULL, NULL, 0 }
+};
+
+/* "@company" and "@contact" are associations, not properties: the provider
+ * reads them from the association APIs and writes them as associations. */
+static const struct map_entry deal_map[] = {
+	{ "name", "dealname", MK_STR, NULL, NULL, 0 },
+	{ "description", "description", MK_STR, NULL, NULL, 0 },
+	{ "amount", "amount", MK_NUM, NULL, NULL, 0 },
+	{ "currency", "deal_currency_code", MK_STR, NULL, NULL, 0 },
+	{ "stage", "dealstage", MK_STR, NULL, NULL, 0 },
+	{ "close_date", "closedate", MK_DATE, NULL, NULL, 0 },
+	{ "account", "@company", MK_REL, NULL, NULL, 0 },
+	{ "owner", "hubspot_owner_id", MK_REL, NULL, NULL, 0 },
+	{ "last_activity_at", "notes_last_updated", MK_TIME, NULL, NULL, MF_RO },
+	{ NULL, NULL, 0, NULL, NULL, 0 }
+};
+
+/* HubSpot leads hold a name, a stage and an owner; the person's details live
+ * on the associated contact ("@contact", in remote_fields). */
+static const struct map_entry lead_map[] = {
+	{ "status", "hs_pipeline_stage", MK_STR, NULL, NULL, 0 },
+	{ "source", "hs_lead_source", MK_STR, NULL, NULL, 0 },
+	{ "owner", "hubspot_owner_id", MK_REL, NULL, NULL, 0 },
+	{ "converted_account", "@company", MK_REL, NULL, NULL, 0 },
+	{ NULL, NULL, 0, NULL, NULL, 0 }
+};
+
+/* Owners (§4): read-only; is_active = !archived. */
+static const struct map_entry owner_map[] = {
+	{ "first_name", "firstName", MK_STR, NULL, NULL, MF_RO },
+	{ "last_name", "lastName", MK_STR, NULL, NULL, MF_RO },
+	{ "email", "email", MK_STR, NULL, NULL, MF_RO },
+	{ "is_active", "archived", MK_NBOOL, NULL, NULL, MF_RO },
+	{ NULL, NULL, 0, NULL, NULL, 0 }
+};
+
+static const struct prov_object o_account = { "companies", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, company_map, "domain" };
+static const struct prov_object o_contact = { "contacts", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, contact_map, "email" };
+static const struct prov_object o_user = { "owners", OC_PULL | OC_DELETED, owner_map, "email" };
+static const struct prov_object o_lead = { "leads", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, lead_map, NULL };
+static const struct prov_object o_deal = { "deals", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, deal_map, "name" };
+
+/* Property used for incremental search, per object (§2.4, pitfall 2). */
+static const char *lastmod_prop(enum obj o)
+{
+	return o == OBJ_CONTACT ? "lastmodifieddate" : "hs_lastmodifieddate";
+}
+
+/* Association type ids for writes (§6; HUBSPOT_DEFINED, primary). */
+static int assoc_type(enum obj from, const char *to)
+{
+	if (from == OBJ_DEAL && !strcmp(to, "companies"))
+		return 5;
+	if (from == OBJ_LEAD && !strcmp(to, "contacts"))
+		return 578;
+	if (from == OBJ_LEAD && !strcmp(to, "companies"))
+		return 580;
+	return 0;
+}
+
+/* ---- connection ---- */
+
+struct conn {
+	struct http *http;
+	char *base;
+	char *token;
+	char *client_id, *client_secret, *refresh_token;
+	char portal[32];
+	json_t *props[OBJ_COUNT];   /* properties metadata (§5) */
+	json_t *stages;             /* deal stage id -> {status, probability} */
+	long long token_expires;    /* monotonic ms, 0 = unknown */
+};
+
+struct pull {
+	struct conn *c;
+	struct pull_opts o;
+	json_t *names;              /* property names to ask for */
+	/* list paging */
+	char *after;
+	int done, phase;            /* phase 0 = live, 1 = archived */
+	/* ordered (search) paging, see search_page() */
+	long long t;                /* the lowest updatedAt still to read */
+	json_t *seen;               /* ids already emitted at time t */
+	int id_mode;                /* paging by id at one timestamp */
+	char last_id[64];
+};
+
+static int hs_refresh(void *ctx, struct crm_err *err);
+
+static int hs_auth(void *ctx, struct curl_slist **h, struct crm_err *err)
+{
+	struct conn *c = ctx;
+	struct buf b = BUF_INIT;
+	int rc;
+
+	if (!c->token && (rc = hs_refresh(c, err)) < 0)
+		return rc;
+	buf_addf(&b, "Authorization: Bearer %s", c->token);
+	*h = curl_slist_append(*h, b.buf);
+	/* Wipe the copy that held the token. */
+	memset(b.buf, 0, b.len);
+	buf_release(&b);
+	return 0;
+}
+
+static json_t *parse_body(const struct http_resp *r)
+{
+	return r->body.len ? json_loadb(r->body.buf, r->body.len, 0, NULL) : NULL;
+}
+
+/* §10: a 400's detail may be a JSON list inside the message string. */
+static void fill_error(const json_t *body, struct crm_err *e)
+{
+	const char *msg = jx_str(body, "message"), *cat = jx_str(body, "category");
+	const char *sub = jx_str(body, "subCategory");
+
+	if (cat)
+		snprintf(e->code, sizeof(e->code), "%s", sub ? sub : cat);
+	if (msg) {
+		const char *lb = strchr(msg, '[');
+		json_t *list = lb ? json_loads(lb, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
+		json_t *first = json_array_get(list, 0);
+		if (first && jx_str(first, "error"))
+			snprintf(e->code, sizeof(e->code), "%s", jx_str(first, "error"));
+		if (first && jx_str(first, "name"))
+			snprintf(e->field, sizeof(e->field), "%s", jx_str(first, "name"));
+		if (first && jx_str(first, "message"))
+			snprintf(e->message, sizeof(e->message), "HubSpot: %s", jx_str(first, "message"));
+		else
+			snprintf(e->message, sizeof(e->message), "HubSpot: %s", msg);
+		json_decref(list);
+	}
+}
+
+static void hs_classify(void *ctx, const struct http_req *req, const struct http_resp *resp,
+			struct http_verdict *v, struct crm_err *err)
+{
+	struct conn *c = ctx;
+	json_t *body;
+	const char *cat, *policy;
+	char tmp[32];
+
+	if (resp->status < 400)
+		return;
+	body = parse_body(resp);
+	cat = jx_str(body, "category");
+	policy = jx_str(body, "policyName");
+	switch (resp->status) {
+	case 401:
+		if (cat && !strcmp(cat, "EXPIRED_AUTHENTICATION") && c->refresh_token) {
+			v->action = HA_REFRESH;
+		} else {
+			v->action = HA_FAIL;
+			err_set(err, CRM_EAUTH, cat ? cat : "unauthorized",
+				cat && !strcmp(cat, "EXPIRED_AUTHENTICATION")
+				? "HubSpot says the access token expired and no refresh credentials are set (HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET, HUBSPOT_REFRESH_TOKEN)"
+				: "HubSpot refused the access token (HTTP 401); check HUBSPOT_ACCESS_TOKEN");
+		}
+		break;
+	case 403:
+		v->action = HA_FAIL;
+		err_set(err, CRM_EAUTH, cat ? cat : "forbidden", "HubSpot refused access (HTTP 403%s%s)",
+			cat ? ", " : "", cat ? cat : "");
+		break;
+	case 429:
+		v->rate_limited = 1;
+		if (policy && !strcmp(policy, "DAILY")) {
+			v->action = HA_FAIL;
+			err_set(err, CRM_ETEMP, "daily_limit",
+				"HubSpot's daily API limit is spent; it resets at midnight in the account's time zone");
+		} else if (resp->retry_after_ms > 0) {
+			v->action = HA_RETRY;
+			v->wait_ms = resp->retry_after_ms;
+		} else if (policy && !strcmp(policy, "SECONDLY")) {
+			v->action = HA_RETRY;
+			v->wait_ms = 1000;
+		} else {
+			/* §9: Retry-After is unreliable; wait out the rolling window. */
+			v->action = HA_RETRY;
+			v->wait_ms = http_resp_header(resp, "X-HubSpot-RateLimit-Interval-Milliseconds", tmp, sizeof(tmp))
+				     ? strtoll(tmp, NULL, 10) : 10000;
+		}
+		if (v->action == HA_RETRY)
+			err_set(err, CRM_ETEMP, "rate_limited", "HubSpot kept answering 429 (%s)",
+				policy ? policy : "rate limited");
+		break;
+	case 404:
+		v->action = HA_FAIL;
+		err_set(err, CRM_ENOTFOUND, "not_found", "HubSpot has no such resource (%s)", req->url + strlen(c->base));
+		fill_error(body, err);
+		break;
+	case 423: /* §10: record locked, wait at least 2 s */
+		v->action = HA_RETRY;
+		v->wait_ms = 2000;
+		break;
+	default:
+		if (resp->status >= 400 && resp->status < 500) {
+			v->action = HA_FAIL;
+			err_set(err, CRM_ERECORD, "http_error", "HubSpot answered HTTP %ld", resp->status);
+			fill_error(body, err);
+		}
+	}
+	json_decref(body);
+}
+
+static void hs_learn(void *ctx, struct http *h, const struct http_req *req, const struct http_resp *resp)
+{
+	char rem[32], max[32], win[32];
+
+	if (req->bucket != B_MAIN)
+		return;
+	if (http_resp_header(resp, "X-HubSpot-RateLimit-Remaining", rem, sizeof(rem)))
+		http_bucket_learn(h, B_MAIN, strtol(rem, NULL, 10),
+				  http_resp_header(resp, "X-HubSpot-RateLimit-Max", max, sizeof(max)) ? strtol(max, NULL, 10) : -1,
+				  http_resp_header(resp, "X-HubSpot-RateLimit-Interval-Milliseconds", win, sizeof(win)) ? strtol(win, NULL, 10) : -1);
+}
+
+/* One call: method, path (appended to base), optional JSON body.
+ * *out: parsed JSON answer (new; NULL for 204). */
+static int call(struct conn *c, const char *method, const char *path, const json_t *body,
+		int bucket, unsigned flags, json_t **out, struct crm_err *err)
+{
+	struct buf url = BUF_INIT, b = BUF_INIT;
+	struct http_resp r;
+	struct http_req q = { method, NULL, NULL, 0, NULL, bucket, flags };
+	int rc;
+
+	if (out)
+		*out = NULL;
+	buf_addf(&url, "%s%s", c->base, path);
+	q.url = url.buf;
+	if (body) {
+		jx_dump(&b, body);
+		q.body = b.buf;
+		q.body_len = b.len;
+	}
+	http_resp_init(&r);
+	rc = http_do(c->http, &q, &r, err);
+	if (rc == 0 && out && r.status != 204) {
+		json_error_t je;
+		*out = json_loadb(r.body.buf, r.body.len, 0, &je);
+		if (!*out) {
+			err->http_status = r.status;
+			rc = err_set(err, CRM_EUNAVAIL, "bad_response",
+				     "HubSpot answered %s %s with HTTP %ld but the body is not JSON (%s)",
+				     method, path, r.status, je.text);
+		}
+	}
+	http_resp_release(&r);
+	buf_release(&url);
+	buf_release(&b);
+	return rc;
+}
+
+static int hs_refresh(void *ctx, struct crm_err *err)
+{
+	struct conn *c = ctx;
+	struct buf url = BUF_INIT, form = BUF_INIT;
+	struct http_resp r;
+	struct http_req q = { "POST", NULL, NULL, 0, "application/x-www-form-urlencoded", B_MAIN,
+			      HTTP_NO_AUTH | HTTP_IDEMPOTENT };
+	json_t *body = NULL;
+	int rc;
+
+	if (!c->client_id || !c->client_secret || !c->refresh_token)
+		return err_set(err, CRM_ECONFIG, "no_credentials",
+			       "no HubSpot credentials: set HUBSPOT_ACCESS_TOKEN (a private app token) or "
+			       "HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET and HUBSPOT_REFRESH_TOKEN");
+	buf_addf(&url, "%s/oauth/v1/token", c->base);
+	buf_adds(&form, "grant_type=refresh_token&client_id=");
+	buf_add_urlenc(&form, c->client_id);
+	buf_adds(&form, "&client_secret=");
+	buf_add_urlenc(&form, c->client_secret);
+	buf_adds(&form, "&refresh_token=");
+	buf_add_urlenc(&form, c->refresh_token);
+	q.url = url.buf;
+	q.body = form.buf;
+	q.body_len = form.len;
+	http_resp_init(&r);
+	rc = http_do(c->http, &q, &r, err);
+	if (rc == 0) {
+		body = parse_body(&r);
+		const char *at = jx_str(body, "access_token"), *rt = jx_str(body, "refresh_token");
+		if (!at) {
+			rc = err_set(err, CRM_EAUTH, "refresh_failed", "HubSpot's token answer has no access_token");
+		} else {
+			free(c->token);
+			c->token = strdup(at);
+			/* A rotated refresh token replaces the old one in memory. */
+			if (rt && strcmp(rt, c->refresh_token)) {
+				free(c->refresh_token);
+				c->refresh_token = strdup(rt);
+			}
+		}
+	} else if (rc != CRM_EINTR && rc != CRM_EUNAVAIL) {
+		/* invalid_grant and friends: stop, do not loop (LESSONS 11). */
+		rc = err_set(err, CRM_EAUTH, "refresh_failed",
+			     "HubSpot refused to refresh the access token (HTTP %ld); check the client id, secret and refresh token",
+			     r.status);
+	}
+	memset(form.buf, 0, form.len);
+	json_decref(body);
+	http_resp_release(&r);
+	buf_release(&url);
+	buf_release(&form);
+	return rc;
+}
+
+static int hs_open(struct conn **out, const struct session *s, struct crm_err *err)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	const char *base = s->base_url ? s->base_url : HS_BASE;
+	int rc;
+
+	*out = NULL;
+	c->http = s->http;
+	c->base = strdup(base);
+	while (*c->base && c->base[strlen(c->base) - 1] == '/')
+		c->base[strlen(c->base) - 1] = '\0';
+	if ((rc = config_credential(s->cfg, s->profile, "HUBSPOT_ACCESS_TOKEN", "access_token", 1, &c->token, err)) < 0 ||
+	    (rc = config_credential(s->cfg, s->profile, "HUBSPOT_CLIENT_ID", "client_id", 0, &c->client_id, err)) < 0 ||
+	    (rc = config_credential(s->cfg, s->profile, "HUBSPOT_CLIENT_SECRET", "client_secret", 0, &c->client_secret, err)) < 0 ||
+	    (rc = config_credential(s->cfg, s->profile, "HUBSPOT_REFRESH_TOKEN", "refresh_token", 0, &c->refresh_token, err)) < 0)
+		goto fail;
+	if (!c->token && !(c->client_id && c->client_secret && c->refresh_token)) {
+		rc = err_set(err, CRM_ECONFIG, "no_credentials",
+			     "no HubSpot credentials: set HUBSPOT_ACCESS_TOKEN (a private app token) or "
+			     "HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET and HUBSPOT_REFRESH_TOKEN");
+		goto fail;
+	}
+	if (!strncmp(c->base, "http://", 7) && !http_url_is_loopback(c->base)) {
+		rc = err_set(err, CRM_ECONFIG, "insecure_url",
+			     "refusing to send HubSpot credentials over plain http to %s; use https", c->base);
+		goto fail;
+	}
+	{
+		struct http_hooks hk = { c, hs_auth, hs_refresh, hs_classify, hs_learn };
+		http_set_hooks(c->http, &hk);
+	}
+	/* §9: private apps on Professional/Enterprise: 190 calls per 10 s;
+	 * search: 5 per second, its own bucket.  The headers correct these. */
+	http_bucket(c->http, B_MAIN, 190, 10000);
+	http_bucket(c->http, B_SEARCH, 5, 1000);
+	*out = c;
+	return 0;
+fail:
+	free(c->token);
+	free(c->client_id);
+	free(c->client_secret);
+	free(c->refresh_token);
+	free(c->base);
+	free(c);
+	return rc;
+}
+
+static void hs_close(struct conn *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < OBJ_COUNT; i++)
+		json_decref(c->props[i]);
+	json_decref(c->stages);
+	if (c->token)
+		memset(c->token, 0, strlen(c->token));
+	free(c->token);
+	free(c->client_id);
+	if (c->client_secret)
+		memset(c->client_secret, 0, strlen(c->client_secret));
+	free(c->client_secret);
+	if (c->refresh_token)
+		memset(c->refresh_token, 0, strlen(c->refresh_token));
+	free(c->refresh_token);
+	free(c->base);
+	free(c);
+}
+
+static const char *hs_namespace(struct conn *c, struct crm_err *err)
+{
+	json_t *d;
+
+	if (c->portal[0])
+		return c->portal;
+	if (call(c, "GET", "/account-info/v3/details", NULL, B_MAIN, HTTP_IDEMPOTENT, &d, err) < 0)
+		return NULL;
+	json_t *p = json_object_get(d, "portalId");
+	char tmp[32];
+	const char *s = jx_text(p, tmp, sizeof(tmp));
+	snprintf(c->portal, sizeof(c->portal), "%s", s ? s : "");
+	json_decref(d);
+	return c->portal;
+}
+
+/* ---- properties (§5) ---- */
+
+static const char *const required_props[OBJ_COUNT][3] = {
+	[OBJ_ACCOUNT] = { "name", NULL, NULL },
+	[OBJ_CONTACT] = { "email", NULL, NULL },
+	[OBJ_DEAL] = { "dealname", "dealstage", NULL },
+	[OBJ_LEAD] = { "hs_lead_name", NULL, NULL },
+};
+
+static int load_props(struct conn *c, enum obj o, struct crm_err *err)
+{
+	struct buf path = BUF_INIT;
+	json_t *ans;
+	int rc;
+
+	if (c->props[o])
+		return 0;
+	if (o == OBJ_USER) {
+		/* Owners have no properties endpoint: their fields are fixed (§4). */
+		c->props[o] = json_pack("{s:[{s:s,s:s,s:s},{s:s,s:s,s:s},{s:s,s:s,s:s},{s:s,s:s,s:s},{s:s,s:s,s:s},{s:s,s:s,s:s},{s:s,s:s,s:s}]}",
+			"results",
+			"name", "id", "label", "Owner ID", "type", "string",
+			"name", "email", "label", "Email", "type", "string",
+			"name", "firstName", "label", "First name", "type", "string",
+			"name", "lastName", "label", "Last name", "type", "string",
+			"name", "userId", "label", "User ID", "type", "number",
+			"name", "archived", "label", "Deactivated", "type", "bool",
+			"name", "teams", "label", "Teams", "type", "object");
+		return 0;
+	}
+	buf_addf(&path, "/crm/v3/properties/%s?archived=false",
+		 o == OBJ_ACCOUNT ? "companies" : o == OBJ_CONTACT ? "contacts" : o == OBJ_DEAL ? "deals" : "leads");
+	rc = call(c, "GET", path.buf, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
+	buf_release(&path);
+	if (rc < 0)
+		return rc;
+	if (!json_is_array(json_object_get(ans, "results"))) {
+		json_decref(ans);
+		return err_set(err, CRM_EUNAVAIL, "bad_response", "HubSpot's properties answer has no results");
+	}
+	c->props[o] = ans;
+	return 0;
+}
+
+static int prop_read_only(const json_t *p)
+{
+	json_t *mm = json_object_get(p, "modificationMetadata");
+	return json_is_true(json_object_get(mm, "readOnlyValue")) || json_is_true(json_object_get(p, "calculated"));
+}
+
+static int hs_fields(struct conn *c, enum obj o, json_t **out, struct crm_err *err)
+{
+	json_t *arr, *p;
+	size_t i;
+	int rc;
+
+	if ((rc = load_props(c, o, err)) < 0)
+		return rc;
+	arr = json_array();
+	json_array_foreach(json_object_get(c->props[o], "results"), i, p) {
+		const char *name = jx_str(p, "name");
+		int req = 0;
+		json_t *opts = json_array(), *op;
+		size_t j;
+		if (!name)
+			continue;
+		for (int k = 0; k < 3 && required_props[o][k]; k++)
+			req |= !strcmp(required_props[o][k], name);
+		json_array_foreach(json_object_get(p, "options"), j, op)
+			json_array_append_new(opts, json_pack("{s:O?,s:O?}", "label", json_object_get(op, "label"),
+							      "value", json_object_get(op, "value")));
+		json_array_append_new(arr, json_pack("{s:s,s:O?,s:O?,s:b,s:b,s:b,s:o}",
+			"name", name, "label", json_object_get(p, "label"), "type", json_object_get(p, "type"),
+			"required", req, "read_only", o == OBJ_USER || prop_read_only(p),
+			"custom", o != OBJ_USER && !json_is_true(json_object_get(p, "hubspotDefined")),
+			"options", opts));
+	}
+	if (o == OBJ_DEAL || o == OBJ_LEAD)
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:b,s:b,s:b,s:[]}", "name", "@company",
+			"label", "Associated company (association)", "type", "association", "required", 0,
+			"read_only", 0, "custom", 0, "options"));
+	if (o == OBJ_LEAD)
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:b,s:b,s:b,s:[]}", "name", "@contact",
+			"label", "Associated contact (association)", "type", "association", "required", 1,
+			"read_only", 0, "custom", 0, "options"));
+	*out = arr;
+	return 0;
+}
+
+/* All property names of an object (what pull asks for). New reference. */
+static json_t *prop_names(struct conn *c, enum obj o)
+{
+	json_t *names = json_array(), *p;
+	size_t i;
+
+	json_array_foreach(json_object_get(c->props[o], "results"), i, p)
+		if (jx_str(p, "name"))
+			json_array_append_new(names, json_string(jx_str(p, "name")));
+	return names;
+}
+
+/* ---- deal stages (§3 Pipelines) ---- */
+
+static int load_stages(struct conn *c, struct crm_err *err)
+{
+	json_t *ans, *pl, *st;
+	size_t i, j;
+	int rc;
+
+	if (c->stages)
+		return 0;
+	if ((rc = call(c, "GET", "/crm/v3/pipelines/deals", NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err)) < 0)
+		return rc;
+	c->stages = json_object();
+	json_array_foreach(json_object_get(ans, "results"), i, pl) {
+		json_array_foreach(json_object_get(pl, "stages"), j, st) {
+			json_t *md = json_object_get(st, "metadata");
+			const char *id = jx_str(st, "id"), *closed = jx_str(md, "isClosed");
+			char tmp[32];
+			const char *prob = jx_text(json_object_get(md, "probability"), tmp, sizeof(tmp));
+			double p = prob ? strtod(prob, NULL) : 0;
+			int is_closed = closed && !strcmp(closed, "true");
+			if (!id)
+				continue;
+			json_object_set_new(c->stages, id, json_pack("{s:s,s:f}", "status",
+				!is_closed ? "OPEN" : p >= 1.0 ? "WON" : "LOST", "probability", p));
+		}
+	}
+	json_decref(ans);
+	return 0;
+}
+
+static void hs_fixup(struct conn *c, enum obj o, const json_t *env, json_t *rec)
+{
+	json_t *f = json_object_get(env, "fields");
+
+	if (o == OBJ_DEAL) {
+		json_t *st = json_object_get(c->stages, jx_str(f, "dealstage") ? jx_str(f, "dealstage") : "");
+		json_object_set(rec, "status", st ? json_object_get(st, "status") : json_null());
+		json_object_set(rec, "probability", st ? json_object_get(st, "probability") : json_null());
+	} else if (o == OBJ_USER) {
+		struct buf b = BUF_INIT;
+		const char *fn = jx_str(f, "firstName"), *ln = jx_str(f, "lastName");
+		buf_addf(&b, "%s%s%s", fn ? fn : "", fn && ln ? " " : "", ln ? ln : "");
+		json_object_set_new(rec, "name", b.len ? json_string(b.buf) : json_null());
+		buf_release(&b);
+	}
+}
+
+/* ---- records: HubSpot objects to envelopes (§2.2) ---- */
+
+/* The primary association's id (else the first) from an inline v3 list
+ * ({id, type}) or a v4 list ({toObjectId, associationTypes}); the id is
+ * copied into out.  Ids may be numbers or strings (§6). */
+static const char *pick_assoc(const json_t *results, char *out, size_t n)
+{
+	json_t *a, *at;
+	size_t i, j;
+	int have = 0;
+
+	json_array_foreach(results, i, a) {
+		json_t *idv = json_object_get(a, "id");
+		const char *type = jx_str(a, "type");
+		int primary = type && strstr(type, "primary") != NULL;
+		char tmp[64];
+		const char *id;
+
+		if (!idv)
+			idv = json_object_get(a, "toObjectId");
+		json_array_foreach(json_object_get(a, "associationTypes"), j, at)
+			if (jx_str(at, "label") && !strcasecmp(jx_str(at, "label"), "Primary"))
+				primary = 1;
+		id = jx_text(idv, tmp, sizeof(tmp));
+		if (!id)
+			continue;
+		if (primary || !have) {
+			snprintf(out, n, "%s", id);
+			have = 1;
+		}
+		if (primary)
+			break;
+	}
+	return have ? out : NULL;
+}
+
+static json_t *envelope(enum obj o, json_t *raw, int with_raw)
+{
+	json_t *env = json_object();
+	json_t *fields;
+	const char *id = jx_str(raw, "id");
+	char tmp[32];
+
+	if (!id)
+		id = jx_text(json_object_get(raw, "id"), tmp, sizeof(tmp));
+	json_object_set_new(env, "id", jx_str_new(id));
+	json_object_set(env, "created_at", json_object_get(raw, "createdAt") ? json_object_get(raw, "createdAt") : json_null());
+	json_object_set(env, "updated_at", json_object_get(raw, "updatedAt") ? json_object_get(raw, "updatedAt") : json_null());
+	json_object_set_new(env, "deleted", json_boolean(json_is_true(json_object_get(raw, "archived"))));
+	json_object_set(env, "deleted_at", json_object_get(raw, "archivedAt") ? json_object_get(raw, "archivedAt") : json_null());
+	if (o == OBJ_USER) {
+		fields = json_deep_copy(raw);
+		json_object_del(fields, "createdAt");
+		json_object_del(fields, "updatedAt");
+		if (json_is_true(json_object_get(raw, "archived")))
+			json_object_set_new(env, "deleted", json_false()); /* deactivated, not deleted */
+	} else {
+		fields = json_deep_copy(json_object_get(raw, "properties"));
+		if (!fields)
+			fields = json_object();
+		json_t *as = json_object_get(raw, "associations");
+		char cob[64], ctb[64];
+		const char *co = pick_assoc(json_object_get(json_object_get(as, "companies"), "results"), cob, sizeof(cob));
+		const char *ct = pick_assoc(json_object_get(json_object_get(as, "contacts"), "results"), ctb, sizeof(ctb));
+		if (o == OBJ_DEAL || o == OBJ_LEAD)
+			json_object_set_new(fields, "@company", jx_str_new(co));
+		if (o == OBJ_LEAD)
+			json_object_set_new(fields, "@contact", jx_str_new(ct));
+	}
+	json_object_set_new(env, "fields", fields);
+	if (with_raw)
+		json_object_set(env, "raw", raw);
+	return env;
+}
+
+/* Fills "@company"/"@contact" of envelopes from the v4 batch read (§6),
+ * for answers that carry no associations (search, batch read). */
+static int add_assocs(struct conn *c, enum obj o, json_t *envs, struct crm_err *err)
+{
+	static const char *const tos[] = { "companies", "contacts" };
+	size_t i;
+	json_t *env;
+
+	if (o != OBJ_DEAL && o != OBJ_LEAD)
+		return 0;
+	for (int t = 0; t < (o == OBJ_LEAD ? 2 : 1); t++) {
+		json_t *inputs = json_array(), *ans = NULL, *r, *byid = json_object();
+		struct buf path = BUF_INIT;
+		int rc;
+		json_array_foreach(envs, i, env) {
+			json_array_append_new(inputs, json_pack("{s:O}", "id", json_object_get(env, "id")));
+			json_object_set_new(json_object_get(env, "fields"), t ? "@contact" : "@company", json_null());
+		}
+		if (!json_array_size(inputs)) {
+			json_decref(inputs);
+			json_decref(byid);
+			continue;
+		}
+		buf_addf(&path, "/crm/v4/associations/%s/%s/batch/read", o == OBJ_DEAL ? "deals" : "leads", tos[t]);
+		json_t *body = json_pack("{s:o}", "inputs", inputs);
+		rc = call(c, "POST", path.buf, body, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
+		json_decref(body);
+		buf_release(&path);
+		if (rc < 0) {
+			json_decref(byid);
+			return rc;
+		}
+		json_array_foreach(json_object_get(ans, "results"), i, r) {
+			char tmp[32];
+			const char *from = jx_text(json_object_get(json_object_get(r, "from"), "id"), tmp, sizeof(tmp));
+			char tob[64];
+			const char *to = pick_assoc(json_object_get(r, "to"), tob, sizeof(tob));
+			if (from && to)
+				json_object_set_new(byid, from, json_string(to));
+		}
+		json_array_foreach(envs, i, env) {
+			json_t *v = json_object_get(byid, jx_str(env, "id"));
+			if (v)
+				json_object_set(json_object_get(env, "fields"), t ? "@contact" : "@company", v);
+		}
+		json_decref(ans);
+		json_decref(byid);
+	}
+	return 0;
+}
+
+/* ---- pull ---- */
+
+static int hs_pull_open(struct conn *c, const struct pull_opts *o, struct pull **out, struct crm_err *err)
+{
+	struct pull *p;
+	int rc;
+
+	*out = NULL;
+	if ((rc = load_props(c, o->obj, err)) < 0)
+		return rc;
+	if (o->obj == OBJ_DEAL && (rc = load_stages(c, err)) < 0)
+		return rc;
+	p = calloc(1, sizeof(*p));
+	p->c = c;
+	p->o = *o;
+	p->names = o->obj == OBJ_USER ? json_array() : prop_names(c, o->obj);
+	p->t = o->since_ms >= 0 ? o->since_ms : 0;
+	p->seen = json_object();
+	*out = p;
+	return 0;
+}
+
+static void hs_pull_close(struct pull *p)
+{
+	if (!p)
+		return;
+	json_decref(p->names);
+	json_decref(p->seen);
+	free(p->after);
+	free(p);
+}
+
+static const char *plural_path(enum obj o)
+{
+	switch (o) {
+	case OBJ_ACCOUNT: return "companies";
+	case OBJ_CONTACT: return "contacts";
+	case OBJ_DEAL: return "deals";
+	case OBJ_LEAD: return "leads";
+	default: return "owners";
+	}
+}
+
+/* One list page (GET, cursor `after`), live or archived.  Property names
+ * are split over several requests when the URL would be too long (§12.5),
+ * and the answers merged by id. */
+static int list_page(struct pull *p, json_t **page, struct crm_err *err)
+{
+	struct conn *c = p->c;
+	enum obj o = p->o.obj;
+	json_t *merged = NULL, *order = json_array();
+	size_t ni = 0, nnames = json_array_size(p->names);
+	char *next = NULL;
+	int rc = 0;
+
+	do {
+		struct buf path = BUF_INIT;
+		json_t *ans = NULL, *r;
+		size_t i;
+
+		if (o == OBJ_USER)
+			buf_addf(&path, "/crm/v3/owners?limit=100");
+		else
+			buf_addf(&path, "/crm/v3/objects/%s?limit=%d", plural_path(o), LIST_LIMIT);
+		if (p->after) {
+			buf_adds(&path, "&after=");
+			buf_add_urlenc(&path, p->after);
+		}
+		if (p->phase == 1)
+			buf_adds(&path, "&archived=true");
+		if (o == OBJ_DEAL)
+			buf_adds(&path, "&associations=companies");
+		else if (o == OBJ_LEAD)
+			buf_adds(&path, "&associations=contacts&associations=companies");
+		if (ni < nnames) {
+			buf_adds(&path, "&properties=");
+			for (int first = 1; ni < nnames && path.len < PROPS_URL_MAX; ni++, first = 0) {
+				if (!first)
+					buf_adds(&path, "%2C");
+				buf_add_urlenc(&path, json_string_value(json_array_get(p->names, ni)));
+			}
+		}
+		rc = call(c, "GET", path.buf, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
+		buf_release(&path);
+		if (rc < 0)
+			break;
+		if (!json_is_array(json_object_get(ans, "results"))) {
+			json_decref(ans);
+			rc = err_set(err, CRM_EUNAVAIL, "bad_response", "HubSpot's page has no results array");
+			break;
+		}
+		if (!merged) {
+			merged = json_object();
+			const char *a = jx_str(json_object_get(json_object_get(ans, "paging"), "next"), "after");
+			next = a && *a ? strdup(a) : NULL;
+		}
+		json_array_foreach(json_object_get(ans, "results"), i, r) {
+			const char *id = jx_str(r, "id");
+			char tmp[32];
+			if (!id)
+				id = jx_text(json_object_get(r, "id"), tmp, sizeof(tmp));
+			if (!id)
+				continue;
+			json_t *have = json_object_get(merged, id);
+			if (!have) {
+				json_object_set(merged, id, r);
+				json_array_append_new(order, json_string(id));
+			} else {
+				json_object_update(json_object_get(have, "properties"), json_object_get(r, "properties"));
+			}
+		}
+		json_decref(ans);
+	} while (ni < nnames);
+
+	if (rc == 0) {
+		json_t *envs = json_array(), *id;
+		size_t i;
+		json_array_foreach(order, i, id) {
+			json_t *raw = json_object_get(merged, json_string_value(id));
+			json_t *env = envelope(o, raw, 1);
+			/* HubSpot has no since-filter for archived records (§11): filter here. */
+			if (p->phase == 1 && p->o.since_ms >= 0) {
+				long long ms;
+				const char *at = jx_str(env, "deleted_at") ? jx_str(env, "deleted_at") : jx_str(env, "updated_at");
+				if (at && time_parse(at, &ms) == 0 && ms < p->o.since_ms) {
+					json_decref(env);
+					continue;
+				}
+			}
+			if (o == OBJ_USER && p->o.since_ms >= 0) {
+				long long ms;
+				const char *at = jx_str(env, "updated_at");
+				if (at && time_parse(at, &ms) == 0 && ms < p->o.since_ms) {
+					json_decref(env);
+					continue;
+				}
+			}
+			json_array_append_new(envs, env);
+		}
+		*page = envs;
+		free(p->after);
+		p->after = next;
+		next = NULL;
+		if (!p->after) {
+			if (p->phase == 0 && (p->o.deleted || o == OBJ_USER)) {
+				/* Archived owners are deactivated users: always listed. */
+				p->phase = 1;
+			} else {
+				p->done = 1;
+			}
+		}
+	}
+	free(next);
+	json_decref(merged);
+	json_decref(order);
+	return rc;
+}
+
+/* Orders HubSpot ids (decimal strings) numerically. */
+static int idcmp(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	return la != lb ? (la < lb ? -1 : 1) : strcmp(a, b);
+}
+
+static json_t *filter(const char *prop, const char *op, const char *value)
+{
+	return json_pack("{s:s,s:s,s:s}", "propertyName", prop, "operator", op, "value", value);
+}
+
+/* One page of the incremental scan: search sorted by last-modified time,
+ * always from offset 0 with a moving lower bound ("keyset" paging), so the
+ * 10,000-result cap (§2.4) is never reached and a record that changes during
+ * the scan moves forward instead of shifting offsets.  When a whole page
+ * shares one timestamp, pages through that instant by hs_object_id. */
+static int search_page(struct pull *p, json_t **page, struct crm_err *err)
+{
+	struct conn *c = p->c;
+	enum obj o = p->o.obj;
+	const char *lm = lastmod_prop(o);
+	char tbuf[32], path[96];
+	json_t *filters, *body, *ans = NULL, *res, *r, *envs;
+	long long maxt = -1, mint = -1;
+	size_t i, n;
+	int rc;
+
+	snprintf(tbuf, sizeof(tbuf), "%lld", p->t);
+	if (p->id_mode) {
+		filters = json_pack("[o,o]", filter(lm, "EQ", tbuf), filter("hs_object_id", "GT", p->last_id));
+		body = json_pack("{s:[{s:o}],s:[{s:s,s:s}],s:O,s:i,s:s}", "filterGroups", "filters", filters,
+				 "sorts", "propertyName", "hs_object_id", "direction", "ASCENDING",
+				 "properties", p->names, "limit", SEARCH_LIMIT, "after", "0");
+	} else {
+		filters = json_pack("[o]", filter(lm, "GTE", tbuf));
+		body = json_pack("{s:[{s:o}],s:[{s:s,s:s}],s:O,s:i,s:s}", "filterGroups", "filters", filters,
+				 "sorts", "propertyName", lm, "direction", "ASCENDING",
+				 "properties", p->names, "limit", SEARCH_LIMIT, "after", "0");
+	}
+	snprintf(path, sizeof(path), "/crm/v3/objects/%s/search", plural_path(o));
+	rc = call(c, "POST", path, body, B_SEARCH, HTTP_IDEMPOTENT, &ans, err);
+	json_decref(body);
+	if (rc < 0)
+		return rc;
+	res = json_object_get(ans, "results");
+	if (!json_is_array(res)) {
+		json_decref(ans);
+		return err_set(err, CRM_EUNAVAIL, "bad_response", "HubSpot's search answer has no results array");
+	}
+	n = json_array_size(res);
+	envs = json_array();
+	json_array_foreach(res, i, r) {
+		json_t *env = envelope(o, r, 1);
+		const char *id = jx_str(env, "id");
+		const char *u = jx_str(json_object_get(r, "properties"), lm);
+		long long ms;
+		if (!u || time_parse(u, &ms) < 0)
+			u = jx_str(env, "updated_at");
+		if (!u || time_parse(u, &ms) < 0)
+			ms = p->t;
+		if (mint < 0 || ms < mint)
+			mint = ms;
+		if (ms > maxt)
+			maxt = ms;
+		if (p->id_mode && id)
+			snprintf(p->last_id, sizeof(p->last_id), "%s", id);
+		if (id && ms == p->t && (json_object_get(p->seen, id) ||
+					 (p->o.since_id && ms == p->o.since_ms && idcmp(id, p->o.since_id) <= 0))) {
+			json_decref(env);
+			continue;
+		}
+		json_array_append_new(envs, env);
+	}
+	json_decref(ans);
+
+	if (p->id_mode) {
+		if (n < SEARCH_LIMIT) {
+			/* This instant is done: continue strictly after it. */
+			p->id_mode = 0;
+			p->t += 1;
+			json_object_clear(p->seen);
+		}
+	} else if (n < SEARCH_LIMIT) {
+		p->done = 1;
+	} else if (mint == maxt && maxt == p->t) {
+		/* A full page at one instant: page through it by id. */
+		p->id_mode = 1;
+		snprintf(p->last_id, sizeof(p->last_id), "0");
+	} else {
+		if (maxt != p->t)
+			json_object_clear(p->seen);
+		p->t = maxt;
+		json_array_foreach(envs, i, r) {
+			const char *u = jx_str(json_object_get(r, "fields"), lm);
+			long long ms;
+			if (u && time_parse(u, &ms) == 0 && ms == maxt)
+				json_object_set_new(p->seen, jx_str(r, "id"), json_true());
+		}
+	}
+	if ((rc = add_assocs(c, o, envs, err)) < 0) {
+		json_decref(envs);
+		return rc;
+	}
+	*page = envs;
+	return 0;
+}
+
+/* Members of a list (§7): ids from memberships, records by batch read. */
+static int hs_read(struct conn *c, enum obj o, const json_t *ids, json_t **out, struct crm_err *err);
+
+static int members_page(struct pull *p, json_t **page, struct crm_err *err)
+{
+	struct buf path = BUF_INIT;
+	json_t *ans = NULL, *ids = json_array(), *m, *byid = NULL, *envs;
+	size_t i;
+	int rc;
+
+	buf_adds(&path, "/crm/v3/lists/");
+	buf_add_urlenc(&path, p->o.list);
+	buf_adds(&path, "/memberships?limit=100");
+	if (p->after) {
+		buf_adds(&path, "&after=");
+		buf_add_urlenc(&path, p->after);
+	}
+	rc = call(p->c, "GET", path.buf, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
+	buf_release(&path);
+	if (rc < 0) {
+		json_decref(ids);
+		if (rc == CRM_ENOTFOUND)
+			err_set(err, CRM_EUSAGE, "no_such_list", "HubSpot has no list %s", p->o.list);
+		return err->status;
+	}
+	json_array_foreach(json_object_get(ans, "results"), i, m) {
+		char tmp[32];
+		const char *id = jx_text(json_object_get(m, "recordId"), tmp, sizeof(tmp));
+		if (id)
+			json_array_append_new(ids, json_string(id));
+	}
+	free(p->after);
+	const char *a = jx_str(json_object_get(json_object_get(ans, "paging"), "next"), "after");
+	p->after = a && *a ? strdup(a) : NULL;
+	p->done = !p->after;
+	json_decref(ans);
+	if ((rc = hs_read(p->c, OBJ_CONTACT, ids, &byid, err)) < 0) {
+		json_decref(ids);
+		return rc;
+	}
+	envs = json_array();
+	json_array_foreach(ids, i, m) {
+		json_t *e = json_object_get(byid, json_string_value(m));
+		if (e)
+			json_array_append(envs, e);
+	}
+	json_decref(ids);
+	json_decref(byid);
+	*page = envs;
+	return 0;
+}
+
+static int hs_pull_next(struct pull *p, json_t **page, struct crm_err *err)
+{
+	*page = NULL;
+	for (;;) {
+		int rc;
+		if (p->done)
+			return 0;
+		if (p->o.list)
+			rc = members_page(p, page, err);
+		else if (p->o.ordered && p->o.obj != OBJ_USER && p->phase == 0) {
+			rc = search_page(p, page, err);
+			if (rc == 0 && p->done && p->o.deleted) {
+				/* Then the archived records, which search cannot see (§11). */
+				p->done = 0;
+				p->phase = 1;
+			}
+		} else
+			rc = list_page(p, page, err);
+		if (rc < 0)
+			return rc;
+		if (*page && json_array_size(*page))
+			return 0;
+		json_decref(*page);
+		*page = NULL;
+	}
+}
+
+/* ---- reading and matching for push ---- */
+
+/* Batch read by id or by a unique property (§2.3).  *out: key -> envelope. */
+static int batch_read(struct conn *c, enum obj o, const json_t *keys, const char *id_prop,
+		      json_t **out, struct crm_err *err)
+{
+	json_t *res = json_object(), *names;
+	size_t n = json_array_size(keys);
+	int rc = 0;
+
+	*out = NULL;
+	if ((rc = load_props(c, o, err)) < 0) {
+		json_decref(res);
+		return rc;
+	}
+	names = prop_names(c, o);
+	for (size_t off = 0; off < n && rc == 0; off += 100) {
+		json_t *inputs = json_array(), *ans = NULL, *r, *envs = json_array();
+		char path[96];
+		size_t i;
+		for (i = off; i < n && i < off + 100; i++)
+			json_array_append_new(inputs, json_pack("{s:O}", "id", json_array_get(keys, i)));
+		json_t *body = json_pack("{s:o,s:O}", "inputs", inputs, "properties", names);
+		if (id_prop)
+			json_object_set_new(body, "idProperty", json_string(id_prop));
+		snprintf(path, sizeof(path), "/crm/v3/objects/%s/batch/read", plural_path(o));
+		rc = call(c, "POST", path, body, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
+		json_decref(body);
+		if (rc < 0) {
+			json_decref(envs);
+			break;
+		}
+		json_array_foreach(json_object_get(ans, "results"), i, r)
+			json_array_append_new(envs, envelope(o, r, 0));
+		json_decref(ans);
+		if ((rc = add_assocs(c, o, envs, err)) < 0) {
+			json_decref(envs);
+			break;
+		}
+		json_array_foreach(envs, i, r) {
+			const char *key = id_prop ? jx_str(json_object_get(r, "fields"), id_prop) : jx_str(r, "id");
+			if (key) {
+				char *low = strdup(key);
+				for (char *q = low; *q; q++)
+					if (*q >= 'A' && *q <= 'Z')
+						*q = (char)(*q - 'A' + 'a');
+				json_object_set(res, id_prop ? low : key, r);
+				free(low);
+			}
+		}
+		json_decref(envs);
+	}
+	json_decref(names);
+	if (rc < 0) {
+		json_decref(res);
+		return rc;
+	}
+	*out = res;
+	return 0;
+}
+
+static int hs_read(struct conn *c, enum obj o, const json_t *ids, json_t **out, struct crm_err *err)
+{
+	return batch_read(c, o, ids, NULL, out, err);
+}
+
+/* Search for records whose field is one of values (IN filter, §2.4). */
+static int search_in(struct conn *c, enum obj o, const char *field, const json_t *values,
+		     json_t **out, struct crm_err *err)
+{
+	json_t *res = json_object(), *names = prop_names(c, o);
+	size_t n = json_array_size(values);
+	int rc = 0;
+
+	for (size_t off = 0; off < n && rc == 0; off += 100) {
+		json_t *vals = json_array();
+		for (size_t i = off; i < n && i < off + 100; i++)
+			json_array_append(vals, json_array_get(values, i));
+		for (long after = 0; rc == 0;) {
+			char path[96], ab[32];
+			json_t *ans = NULL, *r, *envs = json_array();
+			size_t i;
+			snprintf(ab, sizeof(ab), "%ld", after);
+			json_t *body = json_pack("{s:[{s:[{s:s,s:s,s:O}]}],s:O,s:i,s:s}", "filterGroups", "filters",
+						 "propertyName", field, "operator", "IN", "values", vals,
+						 "properties", names, "limit", SEARCH_LIMIT, "after", ab);
+			snprintf(path, sizeof(path), "/crm/v3/objects/%s/search", plural_path(o));
+			rc = call(c, "POST", path, body, B_SEARCH, HTTP_IDEMPOTENT, &ans, err);
+			json_decref(body);
+			if (rc < 0) {
+				json_decref(envs);
+				break;
+			}
+			json_array_foreach(json_object_get(ans, "results"), i, r)
+				json_array_append_new(envs, envelope(o, r, 0));
+			const char *next = jx_str(json_object_get(json_object_get(ans, "paging"), "next"), "after");
+			json_decref(ans);
+			if ((rc = add_assocs(c, o, envs, err)) < 0) {
+				json_decref(envs);
+				break;
+			}
+			json_array_foreach(envs, i, r) {
+				const char *key = jx_str(json_object_get(r, "fields"), field);
+				/* The first match wins (lowest id): stable across runs. */
+				if (key && !json_object_get(res, key))
+					json_object_set(res, key, r);
+			}
+			json_decref(envs);
+			if (!next || !*next)
+				break;
+			after = strtol(next, NULL, 10);
+		}
+		json_decref(vals);
+	}
+	json_decref(names);
+	if (rc < 0) {
+		json_decref(res);
+		return rc;
+	}
+	*out = res;
+	return 0;
+}
+
+static int hs_find(struct conn *c, enum obj o, const char *field, const json_t *values,
+		   json_t **out, struct crm_err *err)
+{
+	int rc;
+
+	if ((rc = load_props(c, o, err)) < 0)
+		return rc;
+	/* Email is unique on contacts: batch read by idProperty (main bucket). */
+	if (o == OBJ_CONTACT && !strcmp(field, "email"))
+		return batch_read(c, o, values, "email", out, err);
+	return search_in(c, o, field, values, out, err);
+}
+
+/* ---- writes (§2, §2.3) ---- */
+
+/* HubSpot takes every property value as a string; "" clears. */
+static json_t *props_of(const json_t *fields, json_t **assocs, enum obj o)
+{
+	json_t *props = json_object(), *v;
+	const char *k;
+
+	*assocs = json_array();
+	json_object_foreach((json_t *)fields, k, v) {
+		char tmp[64];
+		if (k[0] == '@') {
+			const char *id = jx_text(v, tmp, sizeof(tmp));
+			int t = assoc_type(o, !strcmp(k, "@company") ? "companies" : "contacts");
+			if (id && *id && t)
+				json_array_append_new(*assocs, json_pack("{s:{s:s},s:[{s:s,s:i}]}", "to", "id", id,
+					"types", "associationCategory", "HUBSPOT_DEFINED", "associationTypeId", t));
+			continue;
+		}
+		const char *s = jx_text(v, tmp, sizeof(tmp));
+		if (json_is_array(v) || json_is_object(v)) {
+			char *d = json_dumps(v, JSON_COMPACT);
+			json_object_set_new(props, k, json_string(d));
+			free(d);
+		} else {
+			json_object_set_new(props, k, json_string(s ? s : ""));
+		}
+	}
+	return props;
+}
+
+/* Maps a 207's errors back to items by id, trace id or email. */
+static void apply_errors(json_t *errors, struct write_item *items, size_t n, const char *ctxkey)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(errors, i, e) {
+		json_t *ctx = json_object_get(e, "context");
+		json_t *keys = json_object_get(ctx, ctxkey);
+		json_t *k;
+		size_t j;
+		if (!keys)
+			keys = json_object_get(ctx, "ids");
+		json_array_foreach(keys, j, k) {
+			const char *key = json_string_value(k);
+			for (size_t x = 0; key && x < n; x++) {
+				char tr[32];
+				const char *mine;
+				if (!strcmp(ctxkey, "objectWriteTraceId")) {
+					snprintf(tr, sizeof(tr), "%zu", x);
+					mine = tr;
+				} else if (!strcmp(ctxkey, "email")) {
+					mine = jx_str(items[x].fields, "email");
+				} else {
+					mine = items[x].remote_id;
+				}
+				if (mine && !strcasecmp(mine, key) && !items[x].err.status) {
+					items[x].err.status = CRM_ERECORD;
+					fill_error(e, &items[x].err);
+					if (!items[x].err.message[0])
+						snprintf(items[x].err.message, sizeof(items[x].err.message), "HubSpot refused the record");
+					if (!items[x].err.code[0])
+						snprintf(items[x].err.code, sizeof(items[x].err.code), "%s",
+							 jx_str(e, "category") ? jx_str(e, "category") : "rejected");
+					items[x].err.http_status = 207;
+				}
+			}
+		}
+	}
+}
+
+static int write_assoc(struct conn *c, enum obj o, const char *id, const char *to, const char *to_id,
+		       struct crm_err *err)
+{
+	struct buf path = BUF_INIT;
+	int rc;
+
+	buf_addf(&path, "/crm/v4/objects/%s/%s/associations/%s/", plural_path(o), id, to);
+	buf_add_urlenc(&path, to_id);
+	json_t *body = json_pack("[{s:s,s:i}]", "associationCategory", "HUBSPOT_DEFINED",
+				 "associationTypeId", assoc_type(o, to));
+	rc = call(c, "PUT", path.buf, body, B_MAIN, HTTP_IDEMPOTENT, NULL, err);
+	json_decref(body);
+	buf_release(&path);
+	return rc;
+}
+
+static int hs_write(struct conn *c, enum obj o, enum write_op op, struct write_item *items,
+		    size_t n, struct crm_err *err)
+{
+	char path[128];
+	json_t *inputs = json_array(), *body, *ans = NULL, *r;
+	size_t i;
+	int rc, upsert = 0;
+
+	if (op == WR_DELETE) {
+		/* Archive does not say which ids existed (§2): read them first. */
+		json_t *ids = json_array(), *have = NULL;
+		for (i = 0; i < n; i++)
+			json_array_append_new(ids, json_string(items[i].remote_id));
+		rc = hs_read(c, o, ids, &have, err);
+		json_decref(ids);
+		if (rc < 0) {
+			json_decref(inputs);
+			return rc;
+		}
+		for (i = 0; i < n; i++) {
+			if (!json_object_get(have, items[i].remote_id)) {
+				err_set(&items[i].err, CRM_ERECORD, "not_found", "HubSpot has no %s %s (or it is archived already)",
+					obj_name(o), items[i].remote_id);
+				items[i].err.http_status = 404;
+				continue;
+			}
+			json_array_append_new(inputs, json_pack("{s:s}", "id", items[i].remote_id));
+			snprintf(items[i].id_out, sizeof(items[i].id_out), "%s", items[i].remote_id);
+		}
+		json_decref(have);
+		if (!json_array_size(inputs)) {
+			json_decref(inputs);
+			return 0;
+		}
+		body = json_pack("{s:o}", "inputs", inputs);
+		snprintf(path, sizeof(path), "/crm/v3/objects/%s/batch/archive", plural_path(o));
+		rc = call(c, "POST", path, body, B_MAIN, HTTP_IDEMPOTENT, NULL, err);
+		json_decref(body);
+		return rc;
+	}
+
+	/* Contacts with an email are created through batch upsert by email:
+	 * idempotent, so a create whose answer was lost can be sent again (§2.3). */
+	if (op == WR_CREATE && o == OBJ_CONTACT) {
+		upsert = 1;
+		for (i = 0; i < n; i++)
+			if (!jx_str(items[i].fields, "email") || !*jx_str(items[i].fields, "email"))
+				upsert = 0;
+	}
+	json_t *post_assoc = json_array();
+	for (i = 0; i < n; i++) {
+		json_t *assocs, *props = props_of(items[i].fields, &assocs, o);
+		json_t *in = json_pack("{s:o}", "properties", props);
+		char tr[32];
+		if (op == WR_UPDATE) {
+			json_object_set_new(in, "id", json_string(items[i].remote_id));
+			if (json_array_size(assocs))
+				json_array_append_new(post_assoc, json_pack("{s:i,s:O}", "i", (int)i, "a", assocs));
+			json_decref(assocs);
+		} else if (upsert) {
+			json_object_set_new(in, "id", json_string(jx_str(items[i].fields, "email")));
+			json_object_set_new(in, "idProperty", json_string("email"));
+			json_decref(assocs);
+		} else {
+			snprintf(tr, sizeof(tr), "%zu", i);
+			json_object_set_new(in, "objectWriteTraceId", json_string(tr));
+			json_object_set_new(in, "associations", assocs);
+		}
+		json_array_append_new(inputs, in);
+	}
+	body = json_pack("{s:o}", "inputs", inputs);
+	snprintf(path, sizeof(path), "/crm/v3/objects/%s/batch/%s", plural_path(o),
+		 op == WR_UPDATE ? "update" : upsert ? "upsert" : "create");
+	rc = call(c, "POST", path, body, B_MAIN, upsert || op == WR_UPDATE ? HTTP_IDEMPOTENT : 0, &ans, err);
+	json_decref(body);
+	if (rc < 0) {
+		json_decref(post_assoc);
+		return rc;
+	}
+	/* Per-record errors of a 207. */
+	apply_errors(json_object_get(ans, "errors"), items, n,
+		     op == WR_UPDATE ? "ids" : upsert ? "email" : "objectWriteTraceId");
+	/* Results: match by id (update), email (upsert) or trace id (create). */
+	json_array_foreach(json_object_get(ans, "results"), i, r) {
+		const char *id = jx_str(r, "id");
+		json_t *props = json_object_get(r, "properties");
+		for (size_t x = 0; id && x < n; x++) {
+			int hit = 0;
+			if (op == WR_UPDATE)
+				hit = items[x].remote_id && !strcmp(items[x].remote_id, id);
+			else if (upsert)
+				hit = jx_str(props, "email") && jx_str(items[x].fields, "email") &&
+				      !strcasecmp(jx_str(props, "email"), jx_str(items[x].fields, "email"));
+			else {
+				char tr[32];
+				snprintf(tr, sizeof(tr), "%zu", x);
+				hit = jx_str(r, "objectWriteTraceId") && !strcmp(jx_str(r, "objectWriteTraceId"), tr);
+			}
+			if (hit && !items[x].id_out[0]) {
+				snprintf(items[x].id_out, sizeof(items[x].id_out), "%s", id);
+				items[x].created = op == WR_CREATE && (!upsert || json_is_true(json_object_get(r, "new")));
+			}
+		}
+	}
+	/* Without trace ids in the answer, results come in input order. */
+	if (op == WR_CREATE && !upsert) {
+		size_t k = 0;
+		json_array_foreach(json_object_get(ans, "results"), i, r) {
+			while (k < n && (items[k].id_out[0] || items[k].err.status))
+				k++;
+			if (k < n && !jx_str(r, "objectWriteTraceId") && jx_str(r, "id")) {
+				snprintf(items[k].id_out, sizeof(items[k].id_out), "%s", jx_str(r, "id"));
+				items[k].created = 1;
+			}
+		}
+	}
+	json_decref(ans);
+	/* Associations of updated records (§6, PUT labelled). */
+	json_array_foreach(post_assoc, i, r) {
+		size_t x = (size_t)json_integer_value(json_object_get(r, "i"));
+		json_t *a;
+		size_t j;
+		json_array_foreach(json_object_get(r, "a"), j, a) {
+			const char *to = jx_str(json_object_get(a, "to"), "id");
+			int t = (int)json_integer_value(json_object_get(json_array_get(json_object_get(a, "types"), 0), "associationTypeId"));
+			struct crm_err e2 = CRM_ERR_INIT;
+			if (to && write_assoc(c, o, items[x].remote_id, t == 578 ? "contacts" : "companies", to, &e2) < 0 &&
+			    !items[x].err.status)
+				items[x].err = e2;
+		}
+	}
+	json_decref(post_assoc);
+	for (i = 0; i < n; i++)
+		if (!items[i].err.status && !items[i].id_out[0])
+			err_set(&items[i].err, CRM_ERECORD, "no_result", "HubSpot's answer did not mention this record");
+	return 0;
+}
+
+/* ---- status (§8) ---- */
+
+static int hs_status(struct conn *c, json_t *out, struct crm_err *err)
+{
+	struct buf url = BUF_INIT;
+	struct http_resp r;
+	struct http_req q = { "GET", NULL, NULL, 0, NULL, B_MAIN, HTTP_IDEMPOTENT };
+	json_t *d, *rl = json_object();
+	char v[32];
+	int rc;
+
+	buf_addf(&url, "%s/account-info/v3/details", c->base);
+	q.url = url.buf;
+	http_resp_init(&r);
+	rc = http_do(c->http, &q, &r, err);
+	buf_release(&url);
+	if (rc < 0) {
+		http_resp_release(&r);
+		json_decref(rl);
+		return rc;
+	}
+	d = parse_body(&r);
+	{
+		char tmp[32];
+		const char *p = jx_text(json_object_get(d, "portalId"), tmp, sizeof(tmp));
+		snprintf(c->portal, sizeof(c->portal), "%s", p ? p : "");
+	}
+	static const char *const hdr[][2] = {
+		{ "X-HubSpot-RateLimit-Max", "max" }, { "X-HubSpot-RateLimit-Remaining", "remaining" },
+		{ "X-HubSpot-RateLimit-Interval-Milliseconds", "interval_ms" },
+		{ "X-HubSpot-RateLimit-Daily", "daily" }, { "X-HubSpot-RateLimit-Daily-Remaining", "daily_remaining" },
+	};
+	for (size_t i = 0; i < sizeof(hdr) / sizeof(hdr[0]); i++)
+		if (http_resp_header(&r, hdr[i][0], v, sizeof(v)))
+			json_object_set_new(rl, hdr[i][1], json_integer(strtoll(v, NULL, 10)));
+	json_object_set_new(out, "namespace", json_string(c->portal));
+	json_object_set_new(out, "rate_limit", rl);
+	if (jx_str(d, "timeZone"))
+		json_object_set_new(out, "time_zone", json_string(jx_str(d, "timeZone")));
+	if (jx_str(d, "accountType"))
+		json_object_set_new(out, "account_type", json_string(jx_str(d, "accountType")));
+	json_decref(d);
+	http_resp_release(&r);
+	return 0;
+}
+
+/* ---- lists (§7) ---- */
+
+static int hs_lists(struct conn *c, json_t **out, struct crm_err *err)
+{
+	json_t *res = json_array();
+	long offset = 0;
+	int rc = 0;
+
+	for (;;) {
+		json_t *ans = NULL, *l;
+		size_t i;
+		json_t *body = json_pack("{s:s,s:i,s:i}", "query", "", "offset", (int)offset, "count", 500);
+		rc = call(c, "POST", "/crm/v3/lists/search", body, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
+		json_decref(body);
+		if (rc < 0)
+			break;
+		json_array_foreach(json_object_get(ans, "lists"), i, l) {
+			char tmp[32], tmp2[32];
+			const char *id = jx_text(json_object_get(l, "listId"), tmp, sizeof(tmp));
+			const char *size = jx_text(json_object_get(json_object_get(l, "additionalProperties"), "hs_list_size"), tmp2, sizeof(tmp2));
+			json_t *sz = json_object_get(l, "size");
+			const char *pt = jx_str(l, "processingType");
+			json_array_append_new(res, json_pack("{s:s,s:o,s:O?,s:o,s:b,s:{s:O?,s:O?}}",
+				"object", "list", "remote_id", jx_str_new(id), "name", json_object_get(l, "name"),
+				"size", json_is_integer(sz) ? json_integer(json_integer_value(sz)) : size ? json_integer(strtoll(size, NULL, 10)) : json_null(),
+				"dynamic", pt && !strcmp(pt, "DYNAMIC"),
+				"remote_fields", "processingType", json_object_get(l, "processingType"),
+				"objectTypeId", json_object_get(l, "objectTypeId")));
+		}
+		int more = json_is_true(json_object_get(ans, "hasMore"));
+		json_t *off = json_object_get(ans, "offset");
+		long next = json_is_integer(off) ? (long)json_integer_value(off) : offset + (long)json_array_size(json_object_get(ans, "lists"));
+		json_decref(ans);
+		if (!more || next <= offset)
+			break;
+		offset = next;
+	}
+	if (rc < 0) {
+		json_decref(res);
+		return rc;
+	}
+	*out = res;
+	return 0;
+}
+
+static int hs_list_write(struct conn *c, const char *list, int add, struct write_item *items,
+			 size_t n, struct crm_err *err)
+{
+	struct buf path = BUF_INIT;
+	json_t *ans = NULL, *ids = json_array();
+	int rc;
+
+	buf_adds(&path, "/crm/v3/lists/");
+	buf_add_urlenc(&path, list);
+	rc = call(c, "GET", path.buf, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
+	if (rc < 0) {
+		if (rc == CRM_ENOTFOUND)
+			rc = err_set(err, CRM_EUSAGE, "no_such_list", "HubSpot has no list %s", list);
+		goto done;
+	}
+	const char *pt = jx_str(json_object_get(ans, "list"), "processingType");
+	if (pt && !strcmp(pt, "DYNAMIC")) {
+		rc = err_set(err, CRM_EUSAGE, "dynamic_list",
+			     "list %s is DYNAMIC: its members come from its filters; only MANUAL and SNAPSHOT lists can be changed",
+			     list);
+		goto done;
+	}
+	json_decref(ans);
+	ans = NULL;
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(ids, json_string(items[i].remote_id));
+	buf_adds(&path, add ? "/memberships/add" : "/memberships/remove");
+	rc = call(c, "PUT", path.buf, ids, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
+	if (rc < 0)
+		goto done;
+	{
+		json_t *changed = json_object_get(ans, add ? "recordsIdsAdded" : "recordIdsRemoved");
+		json_t *missing = json_object_get(ans, "recordIdsMissing"), *v;
+		size_t j;
+		for (size_t i = 0; i < n; i++) {
+			snprintf(items[i].id_out, sizeof(items[i].id_out), "%s", items[i].remote_id);
+			json_array_foreach(changed, j, v) {
+				char tmp[32];
+				const char *s = jx_text(v, tmp, sizeof(tmp));
+				if (s && !strcmp(s, items[i].remote_id))
+					items[i].created = 1; /* changed */
+			}
+			json_array_foreach(missing, j, v) {
+				char tmp[32];
+				const char *s = jx_text(v, tmp, sizeof(tmp));
+				if (s && !strcmp(s, items[i].remote_id))
+					err_set(&items[i].err, CRM_ERECORD, "not_found", "HubSpot has no contact %s",
+						items[i].remote_id);
+			}
+		}
+	}
+done:
+	json_decref(ans);
+	json_decref(ids);
+	buf_release(&path);
+	return rc;
+}
+
+static const char *const hs_env[] = {
+	"HUBSPOT_ACCESS_TOKEN", "HUBSPOT_CLIENT_ID", "HUBSPOT_CLIENT_SECRET", "HUBSPOT_REFRESH_TOKEN", NULL
+};
+
+const struct provider provider_hubspot = {
+	.name = "hubspot",
+	.env_vars = hs_env,
+	.lookback_s = 60, /* search lags writes "a few moments" (§2.4 Gaps) */
+	.batch_max = 100,
+	.obj = { [OBJ_ACCOUNT] = &o_account, [OBJ_CONTACT] = &o_contact, [OBJ_USER] = &o_user,
+		 [OBJ_LEAD] = &o_lead, [OBJ_DEAL] = &o_deal },
+	.deleted_note = "HubSpot keeps archived records for 90 days; GDPR-deleted and merged-away records are not reported",
+	.has_lists = 1,
+	.open = hs_open,
+	.close = hs_close,
+	.namespace = hs_namespace,
+	.status = hs_status,
+	.fields = hs_fields,
+	.pull_open = hs_pull_open,
+	.pull_next = hs_pull_next,
+	.pull_close = hs_pull_close,
+	.pull_fixup = hs_fixup,
+	.find = hs_find,
+	.read = hs_read,
+	.write = hs_write,
+	.lists = hs_lists,
+	.list_write = hs_list_write,
+};

@@ -1,0 +1,125 @@
+/* provider.h: the one interface every CRM implements.
+ *
+ * A provider is a table of its API's facts (objects, field maps, limits)
+ * plus functions that turn crmsync's requests into its API calls through
+ * lib/http (which alone paces, retries and refreshes).  It never prints,
+ * sleeps, exits or parses options.  Capabilities are data, so cmd/ can
+ * refuse what a CRM cannot do (exit 64) before any network call.
+ *
+ * Records cross this interface as "envelopes", jansson objects:
+ *   {"id": "151", "created_at": "...", "updated_at": "...",
+ *    "deleted": false, "deleted_at": null,
+ *    "fields": {flat provider fields}, "raw": {the provider's payload}}
+ * lib/map turns "fields" into the unified body with the object's table.
+ * Ownership: functions returning json_t ** hand out new references. */
+#ifndef CRM_PROVIDER_H
+#define CRM_PROVIDER_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "err.h"
+#include "map.h"
+#include "record.h"
+
+struct http;
+struct config;
+struct conn;
+struct pull;
+
+/* Per-object capability bits. */
+#define OC_PULL    1u
+#define OC_PUSH    2u   /* create / update */
+#define OC_DELETE  4u   /* push --mode delete */
+#define OC_DELETED 8u   /* pull --deleted can see deletions */
+
+struct prov_object {
+	const char *remote;            /* the CRM's name for it ("companies") */
+	unsigned caps;                 /* OC_* */
+	const struct map_entry *map;   /* unified <-> provider fields */
+	const char *match_key;         /* default --match: "email", "domain" or "name" */
+};
+
+/* What a provider gets when it opens a connection. */
+struct session {
+	struct http *http;
+	const char *base_url;          /* --base-url, or NULL for the CRM's own */
+	const struct config *cfg;
+	const char *profile;           /* NULL = none */
+};
+
+struct pull_opts {
+	enum obj obj;
+	long long since_ms;            /* only records updated at or after; -1 = all */
+	const char *since_id;          /* with since_ms: the last id seen at that time */
+	int deleted;                   /* also records the CRM reports deleted */
+	int ordered;                   /* need ascending (updated_at, id): a cursor is kept */
+	const char *list;              /* members of this list instead of all records */
+	const json_t *extra_fields;    /* provider fields asked for by --map (array) */
+};
+
+enum write_op { WR_CREATE, WR_UPDATE, WR_DELETE };
+
+struct write_item {
+	long line;                     /* input line number (for messages) */
+	const char *remote_id;         /* update, delete, list writes */
+	json_t *fields;                /* create/update: provider fields to write (borrowed) */
+	/* Filled by the provider: */
+	int created;                   /* 1 if a create made a new record, 0 if it matched one */
+	char id_out[128];              /* the record's id after the write */
+	struct crm_err err;            /* status != 0: this record failed */
+};
+
+struct provider {
+	const char *name;              /* as given to --provider */
+	const char *const *env_vars;   /* credential variables it reads, for messages */
+	int lookback_s;                /* look-back for incremental pulls (indexing lag) */
+	size_t batch_max;              /* records per write call */
+	const struct prov_object *obj[OBJ_COUNT]; /* NULL: the CRM has no such object */
+	const char *deleted_note;      /* what pull --deleted can and cannot see */
+	int has_lists;
+
+	int (*open)(struct conn **out, const struct session *s, struct crm_err *err);
+	void (*close)(struct conn *c);  /* NULL-safe */
+	/* The portal / org the connection is in (remote_namespace), or NULL. */
+	const char *(*namespace)(struct conn *c, struct crm_err *err);
+
+	/* status: fills keys "namespace", "rate_limit", "message" of out. */
+	int (*status)(struct conn *c, json_t *out, struct crm_err *err);
+	/* fields: array of {name,label,type,required,read_only,custom,options}. */
+	int (*fields)(struct conn *c, enum obj o, json_t **out, struct crm_err *err);
+
+	int (*pull_open)(struct conn *c, const struct pull_opts *o, struct pull **out,
+			 struct crm_err *err);
+	/* *page: array of envelopes (new), or NULL at the end. */
+	int (*pull_next)(struct pull *p, json_t **page, struct crm_err *err);
+	void (*pull_close)(struct pull *p);
+	/* Derived unified values a table cannot express (deal status); may be NULL. */
+	void (*pull_fixup)(struct conn *c, enum obj o, const json_t *env, json_t *rec);
+
+	/* Records whose provider field `field` has one of `values` (array of
+	 * strings): *out maps each value (lowercased for emails) to an envelope. */
+	int (*find)(struct conn *c, enum obj o, const char *field, const json_t *values,
+		    json_t **out, struct crm_err *err);
+	/* Records by id: *out maps id to envelope; missing ids are absent. */
+	int (*read)(struct conn *c, enum obj o, const json_t *ids, json_t **out,
+		    struct crm_err *err);
+	/* Writes items (n <= batch_max).  Per-record failures go in items[i].err;
+	 * the return is for failures of the whole call (CRM_EAMBIG: the answer
+	 * was lost, the writes may have happened). */
+	int (*write)(struct conn *c, enum obj o, enum write_op op, struct write_item *items,
+		     size_t n, struct crm_err *err);
+
+	/* lists: array of {remote_id,name,size,dynamic}. */
+	int (*lists)(struct conn *c, json_t **out, struct crm_err *err);
+	/* Adds (add=1) or removes record ids (items[i].remote_id) to a list. */
+	int (*list_write)(struct conn *c, const char *list, int add, struct write_item *items,
+			  size_t n, struct crm_err *err);
+};
+
+/* providers/registry.c */
+const struct provider *provider_find(const char *name);
+/* NULL-terminated list of every provider. */
+extern const struct provider *const providers[];
+
+#endif

@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""The crmsync test runner: every check of `make check`, data-driven.
+
+Each folder tests/cases/NAME/ is one case:
+  cmd       a bash script (tests/lib.sh is sourced first) whose stdout is
+            compared with `expected`; it must exit 0
+  expected  the exact stdout
+  stdin     optional: fed to the script
+  records   optional: the emulator's seed (--records), default below
+  provider  optional: hubspot
+  emulator  optional: extra emulator flags (default: --rate-limits off)
+Cases run once with the normal binary and once with the ASan+UBSan one.
+Other checks: headers compile alone, the emulator's self-test, the C unit
+tests, valgrind on a pull and a push, and the shared contract floor.
+The last line is `N passed, N failed`.
+
+  python3 tests/run.py [--bin B] [--asan-bin B] [--only SUBSTR] [--update]
+"""
+import argparse, json, os, re, shutil, subprocess, sys, tempfile, time, urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CASES = os.path.join(ROOT, "tests", "cases")
+DEFAULT_RECORDS = "contacts=60,accounts=12,deals=12,leads=6,users=5"
+passed, failed = 0, []
+
+
+def report(name, ok, detail=""):
+    global passed
+    if ok:
+        passed += 1
+        print(f"ok   {name}", flush=True)
+    else:
+        failed.append(name)
+        print(f"FAIL {name}", flush=True)
+        if detail:
+            print("     " + detail.rstrip().replace("\n", "\n     ")[:4000], flush=True)
+
+
+class Emulator:
+    def __init__(self, provider, records, extra):
+        args = [sys.executable, os.path.join(ROOT, "tests", "emulator", "run.py"), provider,
+                "--port", "0", "--records", records] + extra
+        self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line1 = self.p.stdout.readline().strip()
+        line2 = self.p.stdout.readline().strip()
+        m = re.match(r"listening on (http://127\.0\.0\.1:\d+)", line1)
+        if not m:
+            raise RuntimeError(f"emulator did not start: {line1!r}")
+        self.url = m.group(1)
+        self.env = dict(p.split("=", 1) for p in line2.split() if "=" in p)
+
+    def reset(self):
+        req = urllib.request.Request(self.url + "/_emulator/reset", data=b"{}", method="POST",
+                                     headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(req, timeout=30).read()
+
+    def stop(self):
+        self.p.terminate()
+        try:
+            self.p.wait(10)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+
+
+emulators = {}
+
+
+def emulator(provider, records, extra):
+    key = (provider, records, tuple(extra))
+    if key not in emulators:
+        emulators[key] = Emulator(provider, records, extra)
+    return emulators[key]
+
+
+def read(path, default=None):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except FileNotFoundError:
+        return default
+
+
+def base_env(tmp):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("CRMSYNC_", "HUBSPOT_", "SALESFORCE_", "PIPEDRIVE_", "ZOHO_", "SUGARCRM_", "COPPER_"))}
+    env["XDG_CONFIG_HOME"] = os.path.join(tmp, "xdg")
+    env["HOME"] = tmp
+    # Fast retries so fault cases take milliseconds, not minutes.
+    env["CRMSYNC_RETRY_BASE_MS"] = "20"
+    env["CRMSYNC_RETRY_MAX_MS"] = "300"
+    env["CRMSYNC_TIMEOUT_MS"] = "3000"
+    env["LC_ALL"] = "C.UTF-8"
+    return env
+
+
+def run_case(name, binary, label, update):
+    d = os.path.join(CASES, name)
+    provider = (read(os.path.join(d, "provider"), "hubspot") or "hubspot").strip()
+    records = (read(os.path.join(d, "records"), DEFAULT_RECORDS) or DEFAULT_RECORDS).strip()
+    extra = (read(os.path.join(d, "emulator"), "--rate-limits off") or "").split()
+    emu = emulator(provider, records, extra)
+    emu.reset()
+    tmp = tempfile.mkdtemp(prefix="crmsync-case-")
+    try:
+        env = base_env(tmp)
+        env.update(emu.env)
+        env.update({"CRMSYNC": binary, "EMU": emu.url, "PROVIDER": provider, "CASE": d, "TMP": tmp,
+                    "ROOT": ROOT})
+        script = f'. "{ROOT}/tests/lib.sh"\ncd "$TMP"\n' + read(os.path.join(d, "cmd"), "")
+        stdin = read(os.path.join(d, "stdin"), "")
+        t0 = time.time()
+        try:
+            r = subprocess.run(["bash", "-c", script], input=stdin, capture_output=True, text=True,
+                               env=env, timeout=180)
+        except subprocess.TimeoutExpired:
+            report(f"{label} {name}", False, "timed out after 180 s")
+            return
+        expected = read(os.path.join(d, "expected"))
+        if update and label == "case":
+            with open(os.path.join(d, "expected"), "w", encoding="utf-8") as f:
+                f.write(r.stdout)
+            expected = r.stdout
+        ok = r.returncode == 0 and expected is not None and r.stdout == expected
+        detail = ""
+        if not ok:
+            import difflib
+            diff = "".join(difflib.unified_diff((expected or "").splitlines(True), r.stdout.splitlines(True),
+                                                "expected", "actual", n=1))
+            detail = f"script exit {r.returncode} ({time.time() - t0:.1f}s)\n{diff}\nstderr:\n{r.stderr[-2500:]}"
+        elif "ERROR: AddressSanitizer" in r.stderr or "runtime error:" in r.stderr or "LeakSanitizer" in r.stderr:
+            ok, detail = False, "sanitizer report:\n" + r.stderr[-3000:]
+        report(f"{label} {name}", ok, detail)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_cmd(name, args, timeout=600, env=None, cwd=ROOT):
+    try:
+        r = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
+    except subprocess.TimeoutExpired:
+        report(name, False, "timed out")
+        return None
+    report(name, r.returncode == 0, (r.stdout[-2000:] + r.stderr[-2000:]) if r.returncode else "")
+    return r
+
+
+def valgrind(binary):
+    if not shutil.which("valgrind"):
+        report("valgrind available", False, "valgrind is not installed")
+        return
+    emu = emulator("hubspot", DEFAULT_RECORDS, ["--rate-limits", "off"])
+    emu.reset()
+    tmp = tempfile.mkdtemp(prefix="crmsync-vg-")
+    env = base_env(tmp)
+    env.update(emu.env)
+    vg = ["valgrind", "-q", "--leak-check=full", "--show-leak-kinds=definite,indirect",
+          "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99"]
+    base = [binary, "-p", "hubspot", "--base-url", emu.url, "--no-progress"]
+    r = subprocess.run(vg + base + ["pull", "contacts", "--state", os.path.join(tmp, "st")],
+                       capture_output=True, text=True, env=env, timeout=300)
+    report("valgrind pull (no leaks, no errors)", r.returncode == 0 and r.stdout.count("\n") > 10, r.stderr[-3000:])
+    lines = r.stdout.splitlines()[:30] + ['{"first_name":"Val","last_name":"Grind","email_addresses":[{"email_address":"vg@example.com"}]}', "{bad json"]
+    r = subprocess.run(vg + base + ["push", "contacts"], input="\n".join(lines) + "\n",
+                       capture_output=True, text=True, env=env, timeout=300)
+    report("valgrind push (no leaks, no errors)", r.returncode == 1 and r.stdout.count("\n") == 32, r.stderr[-3000:])
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=os.path.join(ROOT, "crmsync"))
+    ap.add_argument("--asan-bin")
+    ap.add_argument("--only")
+    ap.add_argument("--update", action="store_true", help="write each case's actual stdout as expected")
+    ap.add_argument("--quick", action="store_true", help="cases only, normal binary")
+    a = ap.parse_args()
+    binary = os.path.abspath(a.bin)
+    try:
+        if not a.quick and not a.only:
+            run_cmd("headers compile alone", ["make", "-s", "headers"])
+            selftest = os.path.join(ROOT, "tests", "emulator", "test_emulator.py")
+            if os.path.exists(selftest):
+                run_cmd("emulator self-test", [sys.executable, selftest])
+            if os.path.exists(os.path.join(ROOT, "tests", "unit", "run")):
+                run_cmd("unit tests", [os.path.join(ROOT, "tests", "unit", "run")])
+        names = sorted(n for n in os.listdir(CASES) if os.path.isdir(os.path.join(CASES, n)))
+        if a.only:
+            names = [n for n in names if a.only in n]
+        for n in names:
+            run_case(n, binary, "case", a.update)
+        if a.asan_bin and not a.quick:
+            asan = os.path.abspath(a.asan_bin)
+            for n in names:
+                run_case(n, asan, "asan", False)
+        if not a.quick and not a.only:
+            valgrind(binary)
+            contract = os.path.join(os.path.dirname(ROOT), "shared", "contract-tests", "e2e.py")
+            if os.path.exists(contract):
+                run_cmd("contract floor: hubspot", [sys.executable, contract, "hubspot"])
+    finally:
+        for e in emulators.values():
+            e.stop()
+    if failed:
+        print("failed: " + ", ".join(failed))
+    print(f"{passed} passed, {len(failed)} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
