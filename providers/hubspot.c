@@ -971,9 +971,12 @@ static int search_page(struct pull *p, json_t **page, struct crm_err *err)
 	} else if (n < SEARCH_LIMIT) {
 		p->done = 1;
 	} else if (mint == maxt && maxt == p->t) {
-		/* A full page at one instant: page through it by id. */
+		/* A full page at one instant: page through it by id instead.  This
+		 * page's records come again in id order, so none is emitted now;
+		 * those emitted before at this instant stay in `seen`. */
 		p->id_mode = 1;
 		snprintf(p->last_id, sizeof(p->last_id), "0");
+		json_array_clear(envs);
 	} else {
 		if (maxt != p->t)
 			json_object_clear(p->seen);
