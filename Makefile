@@ -12,7 +12,7 @@ WARN      := -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CFLAGS    ?= -O2 -g
 CPPFLAGS  += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Ilib -Iproviders -Icmd
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lpthread
 
 LIB_SRC  := $(sort $(wildcard lib/*.c))
 PROV_SRC := $(sort $(wildcard providers/*.c))
@@ -25,7 +25,7 @@ ASAN_OBJ := $(SRC:%.c=build-asan/%.o)
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 # Debian packages the build and the test suite need (pkg-config name : package).
-APT_BUILD := pkg-config libcurl4-openssl-dev libjansson-dev libinih-dev
+APT_BUILD := pkg-config libcurl4-openssl-dev libjansson-dev libinih-dev libcsv-dev
 APT_TEST  := python3 jq valgrind curl
 
 .PHONY: all deps check test asan demo install clean bench headers valgrind
@@ -37,6 +37,7 @@ deps:
 	@missing=""; \
 	command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"; \
 	for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || missing="$$missing $$p"; done; \
+	[ -f /usr/include/csv.h ] || missing="$$missing libcsv"; \
 	for t in $(APT_TEST); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "crmsync: installing missing dependencies:$$missing"; \
@@ -45,7 +46,8 @@ deps:
 	fi
 
 crmsync: $(OBJ)
-	$(CC) $(CFLAGS) -o $@ $(OBJ) $(PKG_LIBS) $(LDFLAGS)
+	@echo "LD $@"
+	@$(CC) $(CFLAGS) -o $@ $(OBJ) $(PKG_LIBS) $(LDFLAGS)
 
 build/%.o: %.c $(HDR) | deps
 	@mkdir -p $(dir $@)
@@ -53,7 +55,8 @@ build/%.o: %.c $(HDR) | deps
 	@$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 build-asan/crmsync: $(ASAN_OBJ)
-	$(CC) $(ASAN_FLAGS) -o $@ $(ASAN_OBJ) $(PKG_LIBS)
+	@echo "LD $@"
+	@$(CC) $(ASAN_FLAGS) -o $@ $(ASAN_OBJ) $(PKG_LIBS)
 
 build-asan/%.o: %.c $(HDR) | deps
 	@mkdir -p $(dir $@)

@@ -172,7 +172,12 @@ int main(int argc, char **argv)
 		c.provider_name = provider;
 		c.prov = provider_find(provider);
 		if (!c.prov) {
-			err_set(&err, CRM_EUSAGE, "usage", "unknown provider '%s' (known: hubspot)", provider);
+			struct buf known = BUF_INIT;
+			const struct provider *q;
+			for (size_t i = 0; (q = provider_at(i)); i++)
+				buf_addf(&known, "%s%s", i ? ", " : "", q->name);
+			err_set(&err, CRM_EUSAGE, "usage", "unknown provider '%s' (known: %s)", provider, known.buf);
+			buf_release(&known);
 			rc = fail_with(&c, &err);
 			goto done;
 		}

@@ -288,7 +288,7 @@ fail:
 	if (err.status == CRM_EPIPE) {
 		rc = 0;
 	} else {
-		if (err.status != CRM_EINTR && sum.records)
+		if (err.status != CRM_EINTR && err.status != CRM_EOUTPUT && sum.records)
 			msg(c, "stopped after %ld records; the state was not advanced", sum.records);
 		rc = fail_with(c, &err);
 		if (sumfile && err.status != CRM_EOUTPUT) {

@@ -119,7 +119,7 @@ struct provider {
 
 /* providers/registry.c */
 const struct provider *provider_find(const char *name);
-/* NULL-terminated list of every provider. */
-extern const struct provider *const providers[];
+/* The i-th provider that is built in, or NULL past the last. */
+const struct provider *provider_at(size_t i);
 
 #endif

@@ -144,25 +144,38 @@ def run_cmd(name, args, timeout=600, env=None, cwd=ROOT):
     return r
 
 
-def valgrind(binary):
+def providers_built(binary):
+    """Providers with an emulator module that the binary knows."""
+    out = []
+    for f in sorted(os.listdir(os.path.join(ROOT, "tests", "emulator"))):
+        name = f[:-3]
+        if not f.endswith(".py") or name in ("run", "core", "test_emulator") or name.startswith("_"):
+            continue
+        r = subprocess.run([binary, "-p", name, "fields", "--help"], capture_output=True, text=True)
+        if r.returncode == 0:
+            out.append(name)
+    return out
+
+
+def valgrind(binary, provider):
     if not shutil.which("valgrind"):
         report("valgrind available", False, "valgrind is not installed")
         return
-    emu = emulator("hubspot", DEFAULT_RECORDS, ["--rate-limits", "off"])
+    emu = emulator(provider, DEFAULT_RECORDS, ["--rate-limits", "off"])
     emu.reset()
     tmp = tempfile.mkdtemp(prefix="crmsync-vg-")
     env = base_env(tmp)
     env.update(emu.env)
     vg = ["valgrind", "-q", "--leak-check=full", "--show-leak-kinds=definite,indirect",
           "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99"]
-    base = [binary, "-p", "hubspot", "--base-url", emu.url, "--no-progress"]
+    base = [binary, "-p", provider, "--base-url", emu.url, "--no-progress"]
     r = subprocess.run(vg + base + ["pull", "contacts", "--state", os.path.join(tmp, "st")],
                        capture_output=True, text=True, env=env, timeout=300)
-    report("valgrind pull (no leaks, no errors)", r.returncode == 0 and r.stdout.count("\n") > 10, r.stderr[-3000:])
+    report(f"valgrind {provider} pull (no leaks, no errors)", r.returncode == 0 and r.stdout.count("\n") > 10, r.stderr[-3000:])
     lines = r.stdout.splitlines()[:30] + ['{"first_name":"Val","last_name":"Grind","email_addresses":[{"email_address":"vg@example.com"}]}', "{bad json"]
     r = subprocess.run(vg + base + ["push", "contacts"], input="\n".join(lines) + "\n",
                        capture_output=True, text=True, env=env, timeout=300)
-    report("valgrind push (no leaks, no errors)", r.returncode == 1 and r.stdout.count("\n") == 32, r.stderr[-3000:])
+    report(f"valgrind {provider} push (no leaks, no errors)", r.returncode == 1 and r.stdout.count("\n") == 32, r.stderr[-3000:])
     shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -193,10 +206,11 @@ def main():
             for n in names:
                 run_case(n, asan, "asan", False)
         if not a.quick and not a.only:
-            valgrind(binary)
             contract = os.path.join(os.path.dirname(ROOT), "shared", "contract-tests", "e2e.py")
-            if os.path.exists(contract):
-                run_cmd("contract floor: hubspot", [sys.executable, contract, "hubspot"])
+            for prov in providers_built(binary):
+                valgrind(binary, prov)
+                if os.path.exists(contract):
+                    run_cmd(f"contract floor: {prov}", [sys.executable, contract, prov])
     finally:
         for e in emulators.values():
             e.stop()
