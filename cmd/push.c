@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -39,7 +40,8 @@ static const char push_usage[] =
 	"  --dry-run         send no write; print the action and the payload per line\n"
 	"  --rejects FILE    write the failed input lines, verbatim\n"
 	"  --batch-size N    records per write call (default and maximum: the CRM's batch limit)\n"
-	"  --concurrency N   write calls in flight (accepted; this version sends one at a time)\n"
+	"  --concurrency N   batches in flight at once (default: the CRM's, within its rate limit);\n"
+	"                    results still come out in input order\n"
 	"  --summary FILE    write the run summary as JSON to FILE\n";
 
 enum mode { M_UPSERT, M_CREATE, M_UPDATE, M_DELETE };
@@ -76,6 +78,7 @@ struct push {
 	const char *match_key;     /* as given or the default */
 	const char *match_remote;  /* provider field the match uses */
 	int match_email;
+	int fast_upsert;           /* one call per batch: the CRM's own upsert on the match key */
 	const char *ns;
 	json_t *user_map;
 	json_t *idmap;             /* "provider/id" -> id */
@@ -83,8 +86,25 @@ struct push {
 	struct ndjson_writer rejects;
 	int have_rejects;
 	struct summary sum;
-	struct crm_err fatal;
+	struct crm_err fatal;       /* the first error that stops the run */
+	pthread_mutex_t mu;         /* guards fatal (workers set it) */
 };
+
+static void set_fatal(struct push *p, const struct crm_err *e)
+{
+	pthread_mutex_lock(&p->mu);
+	if (!p->fatal.status)
+		p->fatal = *e;
+	pthread_mutex_unlock(&p->mu);
+}
+
+static int has_fatal(struct push *p)
+{
+	pthread_mutex_lock(&p->mu);
+	int s = p->fatal.status;
+	pthread_mutex_unlock(&p->mu);
+	return s;
+}
 
 static int is_writable(void *ud, const char *name)
 {
@@ -223,6 +243,8 @@ static void prepare(struct push *p, struct pitem *it, struct ndjson_reader *r)
 	case M_UPSERT:
 		if (it->remote_id)
 			it->action = A_UPDATE;
+		else if (it->match && p->fast_upsert && !prov)
+			it->action = A_CREATE; /* the CRM upserts on the key itself */
 		else if (it->match)
 			it->action = A_FIND;
 		else if (p->mode == M_UPSERT)
@@ -323,7 +345,7 @@ static int lookups(struct push *p, struct pitem *items, size_t n)
 	}
 done:
 	if (rc < 0)
-		p->fatal = e;
+		set_fatal(p, &e);
 	json_decref(ids);
 	json_decref(vals);
 	json_decref(byid);
@@ -353,7 +375,7 @@ static int send_group(struct push *p, enum write_op op, struct pitem **its, size
 			return a;
 		return send_group(p, op, its + n / 2, n - n / 2);
 	}
-	if (rc == CRM_EAMBIG && op == WR_CREATE) {
+	if (rc == CRM_EAMBIG && (op == WR_CREATE || op == WR_UPSERT)) {
 		/* The answer was lost: look again before anything is reported. */
 		json_t *vals = json_array(), *found = NULL;
 		struct crm_err e2 = CRM_ERR_INIT;
@@ -385,7 +407,7 @@ static int send_group(struct push *p, enum write_op op, struct pitem **its, size
 			item_fail(its[i], SUM_FAILED, &e);
 		free(w);
 		if (fatal_status(rc)) {
-			p->fatal = e;
+			set_fatal(p, &e);
 			return rc;
 		}
 		return 0;
@@ -401,7 +423,7 @@ static int send_group(struct push *p, enum write_op op, struct pitem **its, size
 			it->remote_id = strdup(w[i].id_out);
 		}
 		it->status = op == WR_DELETE ? SUM_DELETED : op == WR_UPDATE ? SUM_UPDATED
-			   : w[i].created ? SUM_CREATED : SUM_UPDATED;
+			   : op == WR_CREATE || w[i].created ? SUM_CREATED : SUM_UPDATED;
 	}
 	free(w);
 	return 0;
@@ -410,7 +432,7 @@ static int send_group(struct push *p, enum write_op op, struct pitem **its, size
 static int writes(struct push *p, struct pitem *items, size_t n)
 {
 	static const enum action acts[] = { A_CREATE, A_UPDATE, A_DELETE };
-	static const enum write_op ops[] = { WR_CREATE, WR_UPDATE, WR_DELETE };
+	enum write_op ops[] = { p->mode == M_UPSERT ? WR_UPSERT : WR_CREATE, WR_UPDATE, WR_DELETE };
 	struct pitem **group = calloc(n ? n : 1, sizeof(*group));
 	int rc = 0;
 
@@ -475,34 +497,128 @@ static int emit(struct push *p, struct pitem *it)
 	return 0;
 }
 
-static int process(struct push *p, struct pitem *items, size_t n)
+/* The network part of a batch: lookups, then writes (a worker thread). */
+static void work(struct push *p, struct pitem *items, size_t n)
 {
-	int rc = lookups(p, items, n);
-
-	if (rc == 0 && p->dry_run) {
+	if (has_fatal(p) || sig_stop)
+		return;
+	if (lookups(p, items, n) < 0)
+		return;
+	if (p->dry_run) {
 		for (size_t i = 0; i < n; i++)
 			if (items[i].status == PENDING)
 				items[i].status = items[i].action == A_CREATE ? SUM_CREATED
 						: items[i].action == A_DELETE ? SUM_DELETED : SUM_UPDATED;
-	} else if (rc == 0) {
-		rc = writes(p, items, n);
+		return;
 	}
-	if (rc < 0 && p->fatal.status != CRM_EINTR) {
+	writes(p, items, n);
+}
+
+/* Writes a finished batch's result lines (main thread), in input order. */
+static int finish(struct push *p, struct pitem *items, size_t n)
+{
+	int rc = 0;
+
+	if (p->fatal.status && p->fatal.status != CRM_EINTR) {
 		/* Nothing was written for these: report them failed, with the reason. */
 		for (size_t i = 0; i < n; i++)
 			if (items[i].status == PENDING)
 				item_fail(&items[i], SUM_FAILED, &p->fatal);
 	}
-	for (size_t i = 0; i < n; i++) {
-		int r2 = emit(p, &items[i]);
-		if (r2 < 0 && rc == 0)
-			rc = r2;
-	}
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = emit(p, &items[i]);
 	for (size_t i = 0; i < n; i++)
 		item_release(&items[i]);
 	if (rc == 0 && (rc = ndjson_flush(&p->c->out, &p->fatal)) == 0 && p->have_rejects)
 		rc = ndjson_flush(&p->rejects, &p->fatal);
 	return rc;
+}
+
+/* Batches in flight: worker threads run work(); the main thread reads
+ * input, hands out batches and writes results strictly in input order.
+ * Memory: at most `nslots` batches of lines. */
+enum slot_state { S_FREE, S_QUEUED, S_RUNNING, S_DONE };
+
+struct slot {
+	struct pitem *items;
+	size_t n;
+	long seq;
+	enum slot_state state;
+};
+
+struct pool {
+	struct push *p;
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv, done_cv;
+	struct slot *slots;
+	size_t nslots;
+	int stop;
+};
+
+static void *worker(void *ud)
+{
+	struct pool *pl = ud;
+
+	pthread_mutex_lock(&pl->mu);
+	for (;;) {
+		struct slot *next = NULL;
+		for (size_t i = 0; i < pl->nslots; i++)
+			if (pl->slots[i].state == S_QUEUED && (!next || pl->slots[i].seq < next->seq))
+				next = &pl->slots[i];
+		if (!next) {
+			if (pl->stop)
+				break;
+			pthread_cond_wait(&pl->work_cv, &pl->mu);
+			continue;
+		}
+		next->state = S_RUNNING;
+		pthread_mutex_unlock(&pl->mu);
+		work(pl->p, next->items, next->n);
+		pthread_mutex_lock(&pl->mu);
+		next->state = S_DONE;
+		pthread_cond_broadcast(&pl->done_cv);
+	}
+	pthread_mutex_unlock(&pl->mu);
+	return NULL;
+}
+
+/* Writes every finished batch that is next in order; returns how many
+ * slots are busy.  With `all`, waits until none is. */
+static int drain(struct pool *pl, long *emit_seq, int all, int *rc)
+{
+	for (;;) {
+		size_t busy = 0;
+		struct slot *ready = NULL;
+		pthread_mutex_lock(&pl->mu);
+		for (size_t i = 0; i < pl->nslots; i++) {
+			if (pl->slots[i].state != S_FREE)
+				busy++;
+			if (pl->slots[i].state == S_DONE && pl->slots[i].seq == *emit_seq)
+				ready = &pl->slots[i];
+		}
+		if (!ready) {
+			if (!busy || (!all && busy < pl->nslots)) {
+				pthread_mutex_unlock(&pl->mu);
+				return (int)busy;
+			}
+			pthread_cond_wait(&pl->done_cv, &pl->mu);
+			pthread_mutex_unlock(&pl->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&pl->mu);
+		int r = finish(pl->p, ready->items, ready->n);
+		if (r < 0 && !*rc) {
+			*rc = r;
+			set_fatal(pl->p, &pl->p->fatal);
+		}
+		if (pl->p->c->progress)
+			summary_progress(&pl->p->sum, stderr, 0);
+		pthread_mutex_lock(&pl->mu);
+		ready->state = S_FREE;
+		ready->n = 0;
+		(*emit_seq)++;
+		pthread_mutex_unlock(&pl->mu);
+	}
 }
 
 static int load_idmap(struct push *p, const char *path, struct crm_err *err)
@@ -552,8 +668,9 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 	const char *idmaps[16];
 	int nidmaps = 0, ch, rc = 0;
 	long batch = 0, conc = 1;
+	int conc_given = 0;
 	struct ndjson_reader r;
-	struct pitem *items = NULL, carry;
+	struct pitem carry;
 	int have_carry = 0;
 	json_t *fields = NULL;
 
@@ -585,7 +702,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		case 'n': p.dry_run = 1; break;
 		case 'r': rejfile = optarg; break;
 		case 'b': if (parse_long("--batch-size", optarg, 1, 10000, &batch, &err) < 0) return fail_with(c, &err); break;
-		case 'j': if (parse_long("--concurrency", optarg, 1, 64, &conc, &err) < 0) return fail_with(c, &err); break;
+		case 'j': if (parse_long("--concurrency", optarg, 1, 64, &conc, &err) < 0) return fail_with(c, &err); conc_given = 1; break;
 		case 'u': sumfile = optarg; break;
 		case 'h': fputs(push_usage, stdout); return 0;
 		default: fputs(push_usage, stderr); return 64;
@@ -655,6 +772,12 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 			goto done;
 		}
 	}
+	/* Upsert in one call when the CRM can (and nothing needs the CRM's copy
+	 * first): such records report created or updated, never unchanged. */
+	p.fast_upsert = (p.po->caps & OC_UPSERT) && p.mode == M_UPSERT && p.conflict == C_OVERWRITE &&
+			!p.dry_run && p.match_key && p.po->match_key && !strcmp(p.match_key, p.po->match_key);
+	/* ...but only for plain imports: records pulled from a CRM (they name their
+	 * provider) are compared first, so two-way sync pipes do not echo. */
 	if (rejfile) {
 		int fd = open(rejfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd < 0) {
@@ -665,56 +788,126 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		ndjson_writer_init(&p.rejects, fd, "the --rejects file");
 		p.have_rejects = 1;
 	}
-	(void)conc;
+	if (conc_given == 0)
+		conc = c->prov->concurrency > 0 ? c->prov->concurrency : 1;
+	pthread_mutex_init(&p.mu, NULL);
 
 	ndjson_reader_init(&r, stdin);
-	items = calloc(p.batch, sizeof(*items));
-	for (;;) {
-		size_t n = 0;
-		int eof = 0;
-		json_t *pending_keys = json_object();
+	{
+		struct pool pl;
+		pthread_t *th;
+		long seq = 0, emit_seq = 0;
+		int eof = 0, loop_rc = 0;
+		json_t *inflight = json_object(); /* match key -> seq of its batch */
 
-		if (have_carry) {
-			items[n++] = carry;
-			if (carry.match && carry.action == A_FIND)
-				json_object_set_new(pending_keys, carry.match, json_true());
-			have_carry = 0;
-		}
-		while (n < p.batch && !sig_stop) {
-			struct pitem it;
-			memset(&it, 0, sizeof(it));
-			rc = ndjson_read_line(&r, &err);
-			if (rc < 0) {
-				p.fatal = err;
-				eof = 1;
+		memset(&pl, 0, sizeof(pl));
+		pl.p = &p;
+		pl.nslots = (size_t)conc * 2 + 1;
+		pl.slots = calloc(pl.nslots, sizeof(*pl.slots));
+		for (size_t i = 0; i < pl.nslots; i++)
+			pl.slots[i].items = calloc(p.batch, sizeof(struct pitem));
+		pthread_mutex_init(&pl.mu, NULL);
+		pthread_cond_init(&pl.work_cv, NULL);
+		pthread_cond_init(&pl.done_cv, NULL);
+		th = calloc((size_t)conc, sizeof(*th));
+		for (long i = 0; i < conc; i++)
+			pthread_create(&th[i], NULL, worker, &pl);
+
+		while (!eof || have_carry) {
+			struct slot *sl = NULL;
+			json_t *keys = json_object();
+			int must_drain = 0;
+
+			if (p.fatal.status || sig_stop || loop_rc)
 				break;
+			/* A free slot (writing out what is finished meanwhile). */
+			while (drain(&pl, &emit_seq, 0, &loop_rc) >= (int)pl.nslots)
+				;
+			pthread_mutex_lock(&pl.mu);
+			for (size_t i = 0; i < pl.nslots && !sl; i++)
+				if (pl.slots[i].state == S_FREE)
+					sl = &pl.slots[i];
+			pthread_mutex_unlock(&pl.mu);
+			if (!sl) {
+				json_decref(keys);
+				continue;
 			}
-			if (rc == 0) {
-				eof = 1;
-				break;
+			sl->n = 0;
+			if (have_carry) {
+				sl->items[sl->n++] = carry;
+				if (carry.match)
+					json_object_set_new(keys, carry.match, json_true());
+				have_carry = 0;
 			}
-			p.sum.records++;
-			prepare(&p, &it, &r);
-			/* Two new records with one match key in a batch: the second waits for
-			 * the next batch, so it finds the first instead of creating a twin. */
-			if (it.status == PENDING && it.match && it.action == A_FIND) {
-				if (json_object_get(pending_keys, it.match)) {
-					carry = it;
-					have_carry = 1;
+			while (sl->n < p.batch && !sig_stop && !eof) {
+				struct pitem it;
+				memset(&it, 0, sizeof(it));
+				rc = ndjson_read_line(&r, &err);
+				if (rc <= 0) {
+					if (rc < 0)
+						set_fatal(&p, &err);
+					eof = 1;
 					break;
 				}
-				json_object_set_new(pending_keys, it.match, json_true());
+				p.sum.records++;
+				prepare(&p, &it, &r);
+				/* Two new records with one match key: the second waits until the
+				 * first is written, so it finds it instead of creating a twin. */
+				if (it.status == PENDING && it.match && (it.action == A_FIND || it.action == A_CREATE)) {
+					json_t *prev = json_object_get(inflight, it.match);
+					if (json_object_get(keys, it.match) ||
+					    (prev && json_integer_value(prev) >= emit_seq)) {
+						carry = it;
+						have_carry = 1;
+						must_drain = 1;
+						break;
+					}
+					json_object_set_new(keys, it.match, json_true());
+				}
+				sl->items[sl->n++] = it;
 			}
-			items[n++] = it;
+			if (sl->n) {
+				const char *k;
+				json_t *v;
+				json_object_foreach(keys, k, v)
+					json_object_set_new(inflight, k, json_integer(seq));
+				pthread_mutex_lock(&pl.mu);
+				sl->seq = seq++;
+				sl->state = S_QUEUED;
+				pthread_cond_signal(&pl.work_cv);
+				pthread_mutex_unlock(&pl.mu);
+			}
+			json_decref(keys);
+			if (must_drain) {
+				drain(&pl, &emit_seq, 1, &loop_rc);
+				json_object_clear(inflight);
+			}
+			/* Keep the key table small: forget batches already written. */
+			if (json_object_size(inflight) > p.batch * pl.nslots * 4) {
+				drain(&pl, &emit_seq, 1, &loop_rc);
+				json_object_clear(inflight);
+			}
 		}
-		json_decref(pending_keys);
+		drain(&pl, &emit_seq, 1, &loop_rc);
+		pthread_mutex_lock(&pl.mu);
+		pl.stop = 1;
+		pthread_cond_broadcast(&pl.work_cv);
+		pthread_mutex_unlock(&pl.mu);
+		for (long i = 0; i < conc; i++)
+			pthread_join(th[i], NULL);
+		/* Batches never run (stopped early) still own their lines. */
+		for (size_t i = 0; i < pl.nslots; i++) {
+			for (size_t j = 0; j < pl.slots[i].n; j++)
+				item_release(&pl.slots[i].items[j]);
+			free(pl.slots[i].items);
+		}
+		free(pl.slots);
+		free(th);
+		pthread_mutex_destroy(&pl.mu);
+		pthread_cond_destroy(&pl.work_cv);
+		pthread_cond_destroy(&pl.done_cv);
+		json_decref(inflight);
 		rc = 0;
-		if (n && (rc = process(&p, items, n)) < 0)
-			break;
-		if (c->progress)
-			summary_progress(&p.sum, stderr, 0);
-		if (p.fatal.status || sig_stop || (eof && !have_carry))
-			break;
 	}
 	if (have_carry)
 		item_release(&carry);
@@ -748,7 +941,6 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 	else
 		rc = p.sum.counts[SUM_FAILED] ? 1 : 0;
 done:
-	free(items);
 	if (p.have_rejects)
 		ndjson_writer_release(&p.rejects);
 	json_decref(p.user_map);

@@ -1,6 +1,7 @@
 #include "http.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,15 @@ struct bucket {
 	long long next_ms;     /* monotonic time the next call may start */
 };
 
+/* Requests may come from several threads (push --concurrency): each thread
+ * has its own curl handle (and so its own kept-alive connection); pacing,
+ * statistics, credentials and the log are shared under one mutex. */
 struct http {
-	CURL *curl;
+	pthread_mutex_t mu;
+	pthread_key_t key;          /* this thread's CURL handle */
+	CURL **handles;             /* every handle made, freed by http_free */
+	size_t nhandles;
+	unsigned auth_gen;          /* bumped by each refresh */
 	struct http_opts o;
 	struct http_hooks hooks;
 	struct bucket b[HTTP_BUCKETS];
@@ -78,10 +86,16 @@ int http_open(struct http **out, const struct http_opts *o, struct crm_err *err)
 		inited = 1;
 	}
 	h = calloc(1, sizeof(*h));
-	if (!h || !(h->curl = curl_easy_init())) {
+	if (!h || pthread_key_create(&h->key, NULL) != 0) {
 		free(h);
 		return err_set(err, CRM_EFAIL, "no_memory", "cannot start the HTTP client");
 	}
+	/* Recursive: a token refresh inside the auth hook sends a request itself. */
+	pthread_mutexattr_t ma;
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&h->mu, &ma);
+	pthread_mutexattr_destroy(&ma);
 	h->o = *o;
 	if (!h->o.timeout_ms)
 		h->o.timeout_ms = 120000;
@@ -102,8 +116,34 @@ void http_free(struct http *h)
 {
 	if (!h)
 		return;
-	curl_easy_cleanup(h->curl);
+	for (size_t i = 0; i < h->nhandles; i++)
+		curl_easy_cleanup(h->handles[i]);
+	free(h->handles);
+	pthread_key_delete(h->key);
+	pthread_mutex_destroy(&h->mu);
 	free(h);
+}
+
+static CURL *thread_curl(struct http *h)
+{
+	CURL *c = pthread_getspecific(h->key);
+
+	if (c)
+		return c;
+	if (!(c = curl_easy_init()))
+		return NULL;
+	pthread_mutex_lock(&h->mu);
+	CURL **n = realloc(h->handles, (h->nhandles + 1) * sizeof(*n));
+	if (!n) {
+		pthread_mutex_unlock(&h->mu);
+		curl_easy_cleanup(c);
+		return NULL;
+	}
+	h->handles = n;
+	h->handles[h->nhandles++] = c;
+	pthread_mutex_unlock(&h->mu);
+	pthread_setspecific(h->key, c);
+	return c;
 }
 
 void http_set_hooks(struct http *h, const struct http_hooks *hooks)
@@ -111,7 +151,7 @@ void http_set_hooks(struct http *h, const struct http_hooks *hooks)
 	h->hooks = *hooks;
 }
 
-void http_bucket(struct http *h, int idx, long max, long window_ms)
+static void bucket_set(struct http *h, int idx, long max, long window_ms)
 {
 	struct bucket *b = &h->b[idx];
 
@@ -122,12 +162,20 @@ void http_bucket(struct http *h, int idx, long max, long window_ms)
 	b->interval_ms = max > 0 ? (double)window_ms / (double)max * 1.03 : 0;
 }
 
+void http_bucket(struct http *h, int idx, long max, long window_ms)
+{
+	pthread_mutex_lock(&h->mu);
+	bucket_set(h, idx, max, window_ms);
+	pthread_mutex_unlock(&h->mu);
+}
+
+/* Called from the learn hook, with h->mu held. */
 void http_bucket_learn(struct http *h, int idx, long remaining, long max, long window_ms)
 {
 	struct bucket *b = &h->b[idx];
 
 	if (max > 0 && window_ms > 0 && (max != b->max || window_ms != b->window_ms))
-		http_bucket(h, idx, max, window_ms);
+		bucket_set(h, idx, max, window_ms);
 	/* Nearly spent: someone else shares the budget; wait a slice of the window. */
 	if (remaining >= 0 && b->max > 0 && remaining < b->max / 20 + 1) {
 		long long t = time_mono_ms() + (long long)b->interval_ms * 4;
@@ -136,11 +184,18 @@ void http_bucket_learn(struct http *h, int idx, long remaining, long max, long w
 	}
 }
 
-void http_pause(struct http *h, long long ms)
+static void pause_locked(struct http *h, long long ms)
 {
 	long long t = time_mono_ms() + ms;
 	if (t > h->pause_until)
 		h->pause_until = t;
+}
+
+void http_pause(struct http *h, long long ms)
+{
+	pthread_mutex_lock(&h->mu);
+	pause_locked(h, ms);
+	pthread_mutex_unlock(&h->mu);
 }
 
 const struct http_stats *http_stats(const struct http *h)
@@ -161,26 +216,32 @@ static int wait_ms(long long ms)
 	return -1;
 }
 
+/* Reserves this request's start time under the lock, then waits for it. */
 static int pace(struct http *h, int idx)
 {
 	struct bucket *b = &h->b[idx];
-	long long now = time_mono_ms();
+	long long now, start;
 
-	if (h->pause_until > now) {
+	pthread_mutex_lock(&h->mu);
+	now = time_mono_ms();
+	start = h->pause_until > now ? h->pause_until : now;
+	if (h->pause_until > now)
 		h->stats.rate_limited_ms += h->pause_until - now;
-		if (wait_ms(h->pause_until - now))
-			return -1;
-		now = time_mono_ms();
+	if (h->o.rate_limits && b->max > 0) {
+		if (b->next_ms > start)
+			start = b->next_ms;
+		b->next_ms = start + (long long)(b->interval_ms + 0.5);
 	}
-	if (!h->o.rate_limits || b->max <= 0)
-		return 0;
-	if (b->next_ms > now) {
-		if (wait_ms(b->next_ms - now))
-			return -1;
-		now = time_mono_ms();
-	}
-	b->next_ms = (b->next_ms > now - (long long)b->interval_ms ? b->next_ms : now) +
-		     (long long)(b->interval_ms + 0.5);
+	pthread_mutex_unlock(&h->mu);
+	if (start > now && wait_ms(start - now))
+		return -1;
+	/* A pause that began while we waited (a 429 elsewhere) holds us too. */
+	pthread_mutex_lock(&h->mu);
+	long long until = h->pause_until;
+	pthread_mutex_unlock(&h->mu);
+	now = time_mono_ms();
+	if (until > now && wait_ms(until - now))
+		return -1;
 	return 0;
 }
 
@@ -252,7 +313,9 @@ static void logf_(struct http *h, const char *fmt, ...)
 	va_start(ap, fmt);
 	buf_vaddf(&b, fmt, ap);
 	va_end(ap);
+	pthread_mutex_lock(&h->mu);
 	h->o.log(h->o.log_ctx, b.buf);
+	pthread_mutex_unlock(&h->mu);
 	buf_release(&b);
 }
 
@@ -265,8 +328,11 @@ static long long backoff(struct http *h, int attempt)
 	if (w > h->o.retry_max_ms)
 		w = h->o.retry_max_ms;
 	/* Full jitter on the upper half: spreads retries of parallel jobs. */
+	pthread_mutex_lock(&h->mu);
 	h->rnd = h->rnd * 1103515245u + 12345u;
-	return w / 2 + (long long)((h->rnd >> 8) % (unsigned)(w / 2 + 1));
+	unsigned r = h->rnd >> 8;
+	pthread_mutex_unlock(&h->mu);
+	return w / 2 + (long long)(r % (unsigned)(w / 2 + 1));
 }
 
 static long long parse_retry_after(const char *v)
@@ -331,7 +397,10 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 {
 	int refreshed = 0, attempt = 0, rc;
 	char host[256];
+	CURL *c = thread_curl(h);
 
+	if (!c)
+		return err_set(err, CRM_EFAIL, "no_memory", "cannot start the HTTP client");
 	host_of(req->url, host, sizeof(host));
 	for (;;) {
 		struct curl_slist *hdrs = NULL;
@@ -351,8 +420,12 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 		resp->status = 0;
 		resp->retry_after_ms = -1;
 
-		if (!(req->flags & HTTP_NO_AUTH) && h->hooks.auth &&
-		    (rc = h->hooks.auth(h->hooks.ctx, &hdrs, err)) < 0) {
+		unsigned gen;
+		pthread_mutex_lock(&h->mu);
+		gen = h->auth_gen;
+		rc = !(req->flags & HTTP_NO_AUTH) && h->hooks.auth ? h->hooks.auth(h->hooks.ctx, &hdrs, err) : 0;
+		pthread_mutex_unlock(&h->mu);
+		if (rc < 0) {
 			curl_slist_free_all(hdrs);
 			return rc;
 		}
@@ -365,7 +438,6 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 		hdrs = curl_slist_append(hdrs, "Accept: application/json");
 		hdrs = curl_slist_append(hdrs, "Expect:");
 
-		CURL *c = h->curl;
 		curl_easy_reset(c);
 		curl_easy_setopt(c, CURLOPT_URL, req->url);
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
@@ -391,7 +463,9 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 
 		t0 = time_mono_ms();
+		pthread_mutex_lock(&h->mu);
 		h->stats.requests++;
+		pthread_mutex_unlock(&h->mu);
 		cc = curl_easy_perform(c);
 		curl_slist_free_all(hdrs);
 		if (cc == CURLE_OK)
@@ -426,7 +500,9 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 				return err_set(err, CRM_EUNAVAIL, cc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "unreachable",
 					       "cannot reach %s: %s", host, why);
 			attempt++;
+			pthread_mutex_lock(&h->mu);
 			h->stats.retries++;
+			pthread_mutex_unlock(&h->mu);
 			if (wait_ms(backoff(h, attempt - 1)))
 				return err_set(err, CRM_EINTR, "interrupted", "interrupted");
 			continue;
@@ -435,8 +511,11 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 		char ra[64];
 		if (http_resp_header(resp, "Retry-After", ra, sizeof(ra)))
 			resp->retry_after_ms = parse_retry_after(ra);
-		if (h->hooks.learn)
+		if (h->hooks.learn) {
+			pthread_mutex_lock(&h->mu);
 			h->hooks.learn(h->hooks.ctx, h, req, resp);
+			pthread_mutex_unlock(&h->mu);
+		}
 		if (h->hooks.classify)
 			h->hooks.classify(h->hooks.ctx, req, resp, &v, &e2);
 		if (v.action == HA_DEFAULT) {
@@ -461,7 +540,16 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 				return err->status;
 			}
 			refreshed = 1;
-			if ((rc = h->hooks.refresh(h->hooks.ctx, err)) < 0)
+			/* One refresh per expiry, whichever thread sees it first. */
+			pthread_mutex_lock(&h->mu);
+			rc = 0;
+			if (h->auth_gen == gen) {
+				rc = h->hooks.refresh(h->hooks.ctx, err);
+				if (rc == 0)
+					h->auth_gen++;
+			}
+			pthread_mutex_unlock(&h->mu);
+			if (rc < 0)
 				return rc;
 			continue;
 		case HA_RETRY:
@@ -478,7 +566,9 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 				return err->status;
 			}
 			attempt++;
+			pthread_mutex_lock(&h->mu);
 			h->stats.retries++;
+			pthread_mutex_unlock(&h->mu);
 			long long w = v.wait_ms > 0 ? v.wait_ms : backoff(h, attempt - 1);
 			if (w > h->o.retry_max_ms)
 				w = h->o.retry_max_ms;

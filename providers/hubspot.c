@@ -97,7 +97,7 @@ static const struct map_entry owner_map[] = {
 };
 
 static const struct prov_object o_account = { "companies", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, company_map, "domain" };
-static const struct prov_object o_contact = { "contacts", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, contact_map, "email" };
+static const struct prov_object o_contact = { "contacts", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED | OC_UPSERT, contact_map, "email" };
 static const struct prov_object o_user = { "owners", OC_PULL | OC_DELETED, owner_map, "email" };
 static const struct prov_object o_lead = { "leads", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, lead_map, NULL };
 static const struct prov_object o_deal = { "deals", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, deal_map, "name" };
@@ -1299,6 +1299,12 @@ static int write_assoc(struct conn *c, enum obj o, const char *id, const char *t
 	return rc;
 }
 
+static int has_email(const struct write_item *w)
+{
+	const char *e = jx_str(w->fields, "email");
+	return e && *e;
+}
+
 static int hs_write(struct conn *c, enum obj o, enum write_op op, struct write_item *items,
 		    size_t n, struct crm_err *err)
 {
@@ -1341,12 +1347,37 @@ static int hs_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 	}
 
 	/* Contacts with an email are created through batch upsert by email:
-	 * idempotent, so a create whose answer was lost can be sent again (§2.3). */
-	if (op == WR_CREATE && o == OBJ_CONTACT) {
-		upsert = 1;
+	 * idempotent, so a create whose answer was lost can be sent again (§2.3).
+	 * A mixed batch is split: with an email -> upsert, without -> create. */
+	if (op == WR_UPSERT && o != OBJ_CONTACT)
+		op = WR_CREATE;
+	if (op == WR_UPSERT) {
+		size_t na = 0, nb = 0;
 		for (i = 0; i < n; i++)
-			if (!jx_str(items[i].fields, "email") || !*jx_str(items[i].fields, "email"))
-				upsert = 0;
+			na += has_email(&items[i]);
+		nb = n - na;
+		if (na && nb) {
+			struct write_item *a = calloc(na, sizeof(*a)), *b = calloc(nb, sizeof(*b));
+			size_t ia = 0, ib = 0;
+			for (i = 0; i < n; i++) {
+				if (has_email(&items[i]))
+					a[ia++] = items[i];
+				else
+					b[ib++] = items[i];
+			}
+			json_decref(inputs);
+			rc = hs_write(c, o, op, a, na, err);
+			if (rc == 0)
+				rc = hs_write(c, o, op, b, nb, err);
+			ia = ib = 0;
+			for (i = 0; i < n; i++)
+				items[i] = has_email(&items[i]) ? a[ia++] : b[ib++];
+			free(a);
+			free(b);
+			return rc;
+		}
+		upsert = na > 0;
+		op = WR_CREATE;
 	}
 	json_t *post_assoc = json_array();
 	for (i = 0; i < n; i++) {
@@ -1595,6 +1626,7 @@ const struct provider provider_hubspot = {
 	.env_vars = hs_env,
 	.lookback_s = 60, /* search lags writes "a few moments" (§2.4 Gaps) */
 	.batch_max = 100,
+	.concurrency = 4, /* 100 ms latency x 19 calls/s: ~2 in flight fill the limit */
 	.obj = { [OBJ_ACCOUNT] = &o_account, [OBJ_CONTACT] = &o_contact, [OBJ_USER] = &o_user,
 		 [OBJ_LEAD] = &o_lead, [OBJ_DEAL] = &o_deal },
 	.deleted_note = "HubSpot keeps archived records for 90 days; GDPR-deleted and merged-away records are not reported",

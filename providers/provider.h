@@ -32,6 +32,8 @@ struct pull;
 #define OC_PUSH    2u   /* create / update */
 #define OC_DELETE  4u   /* push --mode delete */
 #define OC_DELETED 8u   /* pull --deleted can see deletions */
+#define OC_UPSERT  16u  /* write(WR_CREATE) upserts on the default match key:
+			   idempotent, so push may skip the lookup */
 
 struct prov_object {
 	const char *remote;            /* the CRM's name for it ("companies") */
@@ -58,7 +60,10 @@ struct pull_opts {
 	const json_t *extra_fields;    /* provider fields asked for by --map (array) */
 };
 
-enum write_op { WR_CREATE, WR_UPDATE, WR_DELETE };
+/* WR_CREATE makes a new record (a duplicate is that record's failure);
+ * WR_UPSERT may instead update the record that has the same match key,
+ * where the CRM can do so in the same call (then `created` tells which). */
+enum write_op { WR_CREATE, WR_UPSERT, WR_UPDATE, WR_DELETE };
 
 struct write_item {
 	long line;                     /* input line number (for messages) */
@@ -75,6 +80,7 @@ struct provider {
 	const char *const *env_vars;   /* credential variables it reads, for messages */
 	int lookback_s;                /* look-back for incremental pulls (indexing lag) */
 	size_t batch_max;              /* records per write call */
+	int concurrency;               /* default batches in flight for push */
 	const struct prov_object *obj[OBJ_COUNT]; /* NULL: the CRM has no such object */
 	const char *deleted_note;      /* what pull --deleted can and cannot see */
 	int has_lists;
