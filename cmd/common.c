@@ -12,6 +12,7 @@
 #include "jx.h"
 #include "map.h"
 #include "provider.h"
+#include "summary.h"
 #include "timeutil.h"
 #include "banned.h"
 
@@ -74,15 +75,28 @@ int ctx_connect(struct ctx *c, struct crm_err *err)
 			       "no provider: give -p NAME (hubspot, ...), set CRMSYNC_PROVIDER, or a profile with provider = NAME");
 	o.max_retries = 6;
 	o.rate_limits = 1;
-	/* Tuning knobs for tests and unusual networks (documented in crmsync(1)). */
-	if ((v = getenv("CRMSYNC_MAX_RETRIES")) && parse_long("CRMSYNC_MAX_RETRIES", v, 0, 100, &n, err) == 0)
-		o.max_retries = (int)n;
-	if ((v = getenv("CRMSYNC_RETRY_BASE_MS")) && parse_long("CRMSYNC_RETRY_BASE_MS", v, 1, 600000, &n, err) == 0)
-		o.retry_base_ms = n;
-	if ((v = getenv("CRMSYNC_RETRY_MAX_MS")) && parse_long("CRMSYNC_RETRY_MAX_MS", v, 1, 3600000, &n, err) == 0)
-		o.retry_max_ms = n;
-	if ((v = getenv("CRMSYNC_TIMEOUT_MS")) && parse_long("CRMSYNC_TIMEOUT_MS", v, 100, 3600000, &n, err) == 0)
-		o.timeout_ms = n;
+	/* Tuning knobs for tests and unusual networks (documented in crmsync(1));
+	 * a value that is set but wrong is a configuration error. */
+	static const struct { const char *env; long min, max; } knobs[] = {
+		{ "CRMSYNC_MAX_RETRIES", 0, 100 }, { "CRMSYNC_RETRY_BASE_MS", 1, 600000 },
+		{ "CRMSYNC_RETRY_MAX_MS", 1, 3600000 }, { "CRMSYNC_TIMEOUT_MS", 100, 3600000 },
+	};
+	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+		if (!(v = getenv(knobs[i].env)) || !*v)
+			continue;
+		if (parse_long(knobs[i].env, v, knobs[i].min, knobs[i].max, &n, err) < 0) {
+			err->status = CRM_ECONFIG;
+			return CRM_ECONFIG;
+		}
+		if (i == 0)
+			o.max_retries = (int)n;
+		else if (i == 1)
+			o.retry_base_ms = n;
+		else if (i == 2)
+			o.retry_max_ms = n;
+		else
+			o.timeout_ms = n;
+	}
 	if ((v = config_get(c->cfg, c->profile, "rate_limits")) && !strcmp(v, "off"))
 		o.rate_limits = 0;
 	if ((v = getenv("CRMSYNC_RATE_LIMITS")) && !strcmp(v, "off"))
@@ -259,4 +273,15 @@ int ctx_finish_stdout(struct ctx *c, struct crm_err *err)
 		return rc;
 	/* fsync is not asked for: a pipe or a tty cannot; a file's close reports. */
 	return 0;
+}
+
+void summary_print(const struct ctx *c, const struct summary *s)
+{
+	struct buf line = BUF_INIT;
+
+	if (c->quiet)
+		return;
+	summary_line(s, &line);
+	fprintf(stderr, "crmsync: %s\n", line.buf);
+	buf_release(&line);
 }

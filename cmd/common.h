@@ -56,6 +56,8 @@ json_t *record_from_envelope(struct ctx *c, enum obj o, const json_t *env, const
 /* Bounded numeric option: 0 and *out set, or CRM_EUSAGE. */
 int parse_long(const char *opt, const char *s, long min, long max, long *out, struct crm_err *err);
 
+/* The run's one summary line on stderr: "crmsync: push contacts: ...". */
+void summary_print(const struct ctx *c, const struct summary *s);
 /* Flushes stdout and checks it: 0, CRM_EPIPE (reader gone) or CRM_EOUTPUT. */
 int ctx_finish_stdout(struct ctx *c, struct crm_err *err);
 

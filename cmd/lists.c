@@ -126,6 +126,7 @@ static int change(struct ctx *c, const char *list, int add, const char *rejfile)
 		ndjson_writer_init(&rej, fileno(rf), "the --rejects file");
 	}
 	summary_init(&sum, add ? "lists add" : "lists remove", list, 1);
+	snprintf(sum.run_id, sizeof(sum.run_id), "%s", c->run_id);
 	if ((rc = ctx_connect(c, &err)) < 0) {
 		fatal = err;
 		goto done;
@@ -202,9 +203,15 @@ static int change(struct ctx *c, const char *list, int add, const char *rejfile)
 			json_object_set_new(out, "remote_id", jx_str_new(it->id));
 			json_object_set_new(out, "list", json_string(list));
 			json_object_set_new(out, "sync_status", json_string(status_names[it->status]));
-			if (it->status == SUM_FAILED)
-				json_object_set_new(out, "sync_error", json_pack("{s:s,s:s}", "code", it->err.code,
-										  "message", it->err.message));
+			json_object_set_new(out, "provider", json_string(c->prov->name));
+			if (it->status == SUM_FAILED) {
+				json_t *se = json_pack("{s:s,s:s}", "code", it->err.code, "message", it->err.message);
+				if (it->err.http_status)
+					json_object_set_new(se, "http_status", json_integer(it->err.http_status));
+				if (it->err.field[0])
+					json_object_set_new(se, "field", json_string(it->err.field));
+				json_object_set_new(out, "sync_error", se);
+			}
 			json_object_set_new(out, "sync_line", json_integer(it->line));
 			sum.counts[it->status]++;
 			if (ndjson_write(&c->out, out, &err) < 0 && !fatal.status)
@@ -224,10 +231,7 @@ static int change(struct ctx *c, const char *list, int add, const char *rejfile)
 	}
 	ndjson_reader_release(&r);
 	if (!c->quiet) {
-		struct buf line = BUF_INIT;
-		summary_line(&sum, &line);
-		msg(c, "%s", line.buf);
-		buf_release(&line);
+		summary_print(c, &sum);
 	}
 done:
 	if (rf) {

@@ -143,8 +143,10 @@ int main(int argc, char **argv)
 		provider = getenv("CRMSYNC_PROVIDER");
 	if (!c.profile)
 		c.profile = getenv("CRMSYNC_PROFILE");
-	if (!config_file && (config_file = getenv("CRMSYNC_CONFIG")))
+	if (!config_file && (config_file = getenv("CRMSYNC_CONFIG")) && *config_file)
 		explicit_cfg = 1;
+	else if (config_file && !*config_file && !explicit_cfg)
+		config_file = NULL;
 	if (!config_file)
 		config_file = defcfg = default_config();
 	if (!c.base_url)

@@ -27,7 +27,7 @@ static const char pull_usage[] =
 	"                   pull what changed since (with a short look-back), and write the new cursor\n"
 	"                   only after the last record is flushed; a failed run leaves FILE as it was\n"
 	"  --deleted        also emit records the CRM reports deleted/archived (remote_deleted: true);\n"
-	"                   hubspot: archived records, kept by HubSpot for 90 days\n"
+	"                   what each CRM can report is said below when -p is given\n"
 	"  --raw            add the provider's payload as remote_raw\n"
 	"  --map FILE       JSON {\"out_key\": \"provider_field\"}: put provider fields at the top level\n"
 	"  --limit N        stop after N records\n"
@@ -65,7 +65,8 @@ static json_t *singer_schema(enum obj o)
 		json_object_set_new(props, k->name, json_pack("{s:[s,s]}", "type", t, "null"));
 	}
 	static const char *const meta[] = { "object", "provider", "remote_id", "remote_namespace", "remote_created_at",
-					    "remote_updated_at", "remote_deleted_at", "synced_at", "sync_run_id", NULL };
+					    "remote_updated_at", "remote_deleted_at", "synced_at", "sync_run_id",
+					    "sync_profile", NULL };
 	for (int i = 0; meta[i]; i++)
 		json_object_set_new(props, meta[i], json_pack("{s:[s,s]}", "type", "string", "null"));
 	json_object_set_new(props, "remote_deleted", json_pack("{s:[s,s]}", "type", "boolean", "null"));
@@ -119,7 +120,11 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 			}
 			break;
 		case 'u': sumfile = optarg; break;
-		case 'h': fputs(pull_usage, stdout); return 0;
+		case 'h':
+			fputs(pull_usage, stdout);
+			if (c->prov && c->prov->deleted_note)
+				printf("\n%s and --deleted: %s.\n", c->prov->name, c->prov->deleted_note);
+			return 0;
 		default: fputs(pull_usage, stderr); return 64;
 		}
 	}
@@ -154,10 +159,10 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 			long long ms;
 			long lookback = c->prov->lookback_s;
 			const char *lb = getenv("CRMSYNC_LOOKBACK_S");
-			if (!lb)
+			if (!lb || !*lb)
 				lb = config_get(c->cfg, c->profile, "lookback_s");
-			if (lb && parse_long("lookback_s", lb, 0, 86400 * 30, &lookback, &err) < 0) {
-				rc = err.status;
+			if (lb && *lb && parse_long("lookback_s", lb, 0, 86400 * 30, &lookback, &err) < 0) {
+				rc = err.status = CRM_ECONFIG;
 				goto fail;
 			}
 			time_parse(sc.time, &ms);
@@ -272,10 +277,7 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 	if (c->progress)
 		fputs("\r\033[K", stderr);
 	if (!c->quiet) {
-		struct buf line = BUF_INIT;
-		summary_line(&sum, &line);
-		info(c, "%s", line.buf + strlen("pull "));
-		buf_release(&line);
+		summary_print(c, &sum);
 	}
 	if (sumfile && (rc = summary_write_json(&sum, http_stats(c->http), sumfile, &err)) < 0)
 		goto fail;

@@ -730,6 +730,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		goto done;
 	}
 	summary_init(&p.sum, "push", obj_plural(p.o), 1);
+	snprintf(p.sum.run_id, sizeof(p.sum.run_id), "%s", c->run_id);
 	if ((rc = ctx_connect(c, &err)) < 0 || !(p.ns = c->prov->namespace(c->conn, &err)) ||
 	    (rc = map_file_check(c, p.o, p.user_map, &err)) < 0 ||
 	    (rc = c->prov->fields(c->conn, p.o, &fields, &err)) < 0) {
@@ -917,10 +918,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 	if (!p.fatal.status && !sig_stop)
 		ctx_finish_stdout(c, &p.fatal);
 	if (!c->quiet) {
-		struct buf line = BUF_INIT;
-		summary_line(&p.sum, &line);
-		info(c, "%s", line.buf + strlen("push "));
-		buf_release(&line);
+		summary_print(c, &p.sum);
 	}
 	if (sumfile) {
 		struct crm_err e2 = CRM_ERR_INIT;

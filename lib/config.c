@@ -204,20 +204,27 @@ int config_credential(const struct config *c, const char *profile, const char *e
 {
 	const char *v;
 	char cmdkey[128];
+	/* The profile's section first (value, then command), then the top level:
+	 * a profile's access_token_cmd beats a top-level access_token. */
+	const char *sections[2] = { profile, "" };
 
 	*out = NULL;
 	if (env && (v = getenv(env)) && *v) {
 		*out = strdup(v);
 		return 0;
 	}
-	if ((v = config_get(c, profile, key)) && *v) {
-		*out = strdup(v);
-		return 0;
-	}
 	snprintf(cmdkey, sizeof(cmdkey), "%s_cmd", key);
-	if ((v = config_get(c, profile, cmdkey)) && *v)
-		return run_cmd(v, cmdkey, out, err);
-	if (primary && (v = config_get(c, profile, "token_cmd")) && *v)
-		return run_cmd(v, "token_cmd", out, err);
+	for (int i = 0; i < 2; i++) {
+		if (!sections[i])
+			continue;
+		if ((v = get_in(c, sections[i], key)) && *v) {
+			*out = strdup(v);
+			return 0;
+		}
+		if ((v = get_in(c, sections[i], cmdkey)) && *v)
+			return run_cmd(v, cmdkey, out, err);
+		if (primary && (v = get_in(c, sections[i], "token_cmd")) && *v)
+			return run_cmd(v, "token_cmd", out, err);
+	}
 	return 0;
 }

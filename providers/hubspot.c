@@ -996,6 +996,37 @@ static int search_page(struct pull *p, json_t **page, struct crm_err *err)
 	return 0;
 }
 
+/* A list crmsync can use: it exists, holds contacts (objectTypeId 0-1)
+ * and, to be changed, is not DYNAMIC (§7). */
+static int check_list(struct conn *c, const char *list, int writing, struct crm_err *err)
+{
+	struct buf path = BUF_INIT;
+	json_t *ans = NULL;
+	int rc;
+
+	buf_adds(&path, "/crm/v3/lists/");
+	buf_add_urlenc(&path, list);
+	rc = call(c, "GET", path.buf, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
+	buf_release(&path);
+	if (rc < 0) {
+		if (rc == CRM_ENOTFOUND)
+			rc = err_set(err, CRM_EUSAGE, "no_such_list", "HubSpot has no list %s", list);
+		return rc;
+	}
+	json_t *l = json_object_get(ans, "list");
+	const char *pt = jx_str(l, "processingType"), *ot = jx_str(l, "objectTypeId");
+	if (ot && strcmp(ot, "0-1"))
+		rc = err_set(err, CRM_EUSAGE, "not_a_contact_list",
+			     "list %s holds objects of type %s, not contacts; crmsync lists work on contact lists",
+			     list, ot);
+	else if (writing && pt && !strcmp(pt, "DYNAMIC"))
+		rc = err_set(err, CRM_EUSAGE, "dynamic_list",
+			     "list %s is DYNAMIC: its members come from its filters; only MANUAL and SNAPSHOT lists can be changed",
+			     list);
+	json_decref(ans);
+	return rc;
+}
+
 /* Members of a list (§7): ids from memberships, records by batch read. */
 static int hs_read(struct conn *c, enum obj o, const json_t *ids, json_t **out, struct crm_err *err);
 
@@ -1006,6 +1037,10 @@ static int members_page(struct pull *p, json_t **page, struct crm_err *err)
 	size_t i;
 	int rc;
 
+	if (!p->after && (rc = check_list(p->c, p->o.list, 0, err)) < 0) {
+		json_decref(ids);
+		return rc;
+	}
 	buf_adds(&path, "/crm/v3/lists/");
 	buf_add_urlenc(&path, p->o.list);
 	buf_adds(&path, "/memberships?limit=100");
@@ -1048,9 +1083,57 @@ static int members_page(struct pull *p, json_t **page, struct crm_err *err)
 	return 0;
 }
 
+static int by_updated(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	long long tx = 0, ty = 0;
+	const char *ux = jx_str(x, "updated_at"), *uy = jx_str(y, "updated_at");
+	if (ux)
+		time_parse(ux, &tx);
+	if (uy)
+		time_parse(uy, &ty);
+	if (tx != ty)
+		return tx < ty ? -1 : 1;
+	return idcmp(jx_str(x, "id") ? jx_str(x, "id") : "", jx_str(y, "id") ? jx_str(y, "id") : "");
+}
+
+/* Owners have no sorted or filtered listing (§4): for a cursor, read them
+ * all (a portal has few) and hand them out in (updatedAt, id) order. */
+static int owners_sorted(struct pull *p, json_t **page, struct crm_err *err)
+{
+	json_t *all = json_array(), *pg = NULL;
+	size_t n, i;
+	int rc;
+
+	while (!p->done) {
+		if ((rc = list_page(p, &pg, err)) < 0) {
+			json_decref(all);
+			return rc;
+		}
+		json_array_extend(all, pg);
+		json_decref(pg);
+	}
+	n = json_array_size(all);
+	json_t **v = calloc(n ? n : 1, sizeof(*v));
+	for (i = 0; i < n; i++)
+		v[i] = json_array_get(all, i);
+	qsort(v, n, sizeof(*v), by_updated);
+	*page = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append(*page, v[i]);
+	free(v);
+	json_decref(all);
+	return 0;
+}
+
 static int hs_pull_next(struct pull *p, json_t **page, struct crm_err *err)
 {
 	*page = NULL;
+	if (p->o.obj == OBJ_USER && p->o.ordered && !p->o.list) {
+		if (p->done)
+			return 0;
+		return owners_sorted(p, page, err);
+	}
 	for (;;) {
 		int rc;
 		if (p->done)
@@ -1566,23 +1649,10 @@ static int hs_list_write(struct conn *c, const char *list, int add, struct write
 	json_t *ans = NULL, *ids = json_array();
 	int rc;
 
+	if ((rc = check_list(c, list, 1, err)) < 0)
+		goto done;
 	buf_adds(&path, "/crm/v3/lists/");
 	buf_add_urlenc(&path, list);
-	rc = call(c, "GET", path.buf, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
-	if (rc < 0) {
-		if (rc == CRM_ENOTFOUND)
-			rc = err_set(err, CRM_EUSAGE, "no_such_list", "HubSpot has no list %s", list);
-		goto done;
-	}
-	const char *pt = jx_str(json_object_get(ans, "list"), "processingType");
-	if (pt && !strcmp(pt, "DYNAMIC")) {
-		rc = err_set(err, CRM_EUSAGE, "dynamic_list",
-			     "list %s is DYNAMIC: its members come from its filters; only MANUAL and SNAPSHOT lists can be changed",
-			     list);
-		goto done;
-	}
-	json_decref(ans);
-	ans = NULL;
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(ids, json_string(items[i].remote_id));
 	buf_adds(&path, add ? "/memberships/add" : "/memberships/remove");

@@ -13,7 +13,9 @@ import bisect
 import json
 import re
 import secrets
+import sys
 import threading
+import traceback
 
 import core
 from core import (
@@ -336,12 +338,12 @@ class Record:
                  "created", "updated", "archived_at", "ckey", "cbytes")
 
     def __init__(self, num, props, created_ms, updated_ms, archived_ms=None, assoc=None,
-                 created=None):
-        self.num, self.id = num, str(num)
+                 created=None, updated=None):
+        self.num, self.id = num, props.get("hs_object_id") or str(num)
         self.props = props
         self.created_ms, self.updated_ms, self.archived_ms = created_ms, updated_ms, archived_ms
         self.created = created or iso_ms(created_ms)
-        self.updated = iso_ms(updated_ms)
+        self.updated = updated or iso_ms(updated_ms)
         self.archived_at = None if archived_ms is None else iso_ms(archived_ms)
         self.assoc = assoc or {}   # {to_type: ((to_num, type_id), ...)} sorted
         self.ckey = self.cbytes = None
@@ -484,7 +486,7 @@ def seed(hs, counts, seed_value):
             region=region if f.chance(0.8) else None,
             notes_last_updated=iso_ms(f.timestamp(created, updated)) if f.chance(0.4) else None)
         stamp(t, num, props, created, updated)
-        companies.append([num, props, created, updated, archived, []])
+        companies.append([num, props, created, updated, archived, [], {"companies": ((num, 1), (num, 279))}])
         if archived is None:
             live_companies.append(i)
 
@@ -531,7 +533,8 @@ def seed(hs, counts, seed_value):
         stamp(tc, num, props, created, updated)
         assoc = {}
         if comp:
-            assoc["companies"] = ((comp[0], 1), (comp[0], 279))
+            # Records are immutable, so contacts of one company share one associations dict.
+            assoc = comp[6]
             if archived is None:   # neighbours do not see archived records
                 comp[5].extend([(num, 2), (num, 280)])
         contacts.append([num, props, created, updated, archived, assoc])
@@ -571,7 +574,8 @@ def seed(hs, counts, seed_value):
             c = contacts[f.pick(live_contacts)]
             assoc["contacts"] = ((c[0], 3),)
             if archived is None:
-                c[5].setdefault("deals", []).append((num, 4))
+                c[5] = dict(c[5])   # copy before changing a possibly shared dict
+                c[5]["deals"] = list(c[5].get("deals", ())) + [(num, 4)]
         deals.append([num, props, created, updated, archived, assoc])
 
     # -- leads (each with a primary contact; hs_lead_name from the contact)
@@ -597,24 +601,32 @@ def seed(hs, counts, seed_value):
         if comp_pairs:
             assoc["companies"] = ((comp_pairs[0][0], 580),)
         if archived is None:
-            c[5].setdefault("leads", []).append((num, 579))
+            c[5] = dict(c[5])
+            c[5]["leads"] = list(c[5].get("leads", ())) + [(num, 579)]
             if comp_pairs:
                 companies[comp_pairs[0][0] - t.first_id][5].append((num, 581))
         leads.append([num, props, created, updated, archived, assoc])
 
     # -- freeze into the tables
+    frozen = {}
+
     def freeze(assoc):
         if isinstance(assoc, list):   # companies: flat list of (num, type) -> by type of the other side
             out = {}
             for num, tid in assoc:
                 out.setdefault(ASSOC_TYPES[tid].to, []).append((num, tid))
-            assoc = out
-        return {k: tuple(sorted(v)) for k, v in assoc.items()}
+            return {k: tuple(sorted(v)) for k, v in out.items()}
+        if id(assoc) not in frozen:    # keep shared dicts shared
+            frozen[id(assoc)] = (assoc, {k: tuple(sorted(v)) for k, v in assoc.items()})
+        return frozen[id(assoc)][1]
 
     for name, rows in (("companies", companies), ("contacts", contacts), ("deals", deals), ("leads", leads)):
         tb = hs.tables[name]
-        for num, props, created, updated, archived, assoc in rows:
-            tb.seed(Record(num, props, created, updated, archived, freeze(assoc)))
+        modified = tb.t.modified
+        for row in rows:
+            num, props, created, updated, archived, assoc = row[:6]
+            tb.seed(Record(num, props, created, updated, archived, freeze(assoc),
+                           created=props["createdate"], updated=props[modified]))
 
     # -- lists (ILS ids from 1): MANUAL, SNAPSHOT, DYNAMIC contact lists, a company list, an empty one
     f = Fake(seed_value, "lists")
@@ -792,6 +804,13 @@ class HubSpot:
             resp = fn(req, *groups)
         except HttpError as e:
             resp = e.response
+        except (AttributeError, TypeError, KeyError, ValueError) as e:
+            # A body of the wrong shape (say, a string where an object belongs).
+            # HubSpot answers 400; the stderr line helps if it is our bug instead.
+            where = traceback.extract_tb(e.__traceback__)[-1]
+            sys.stderr.write("hubspot emulator: 400 for %s %s: %s: %s (hubspot.py:%d)\n"
+                             % (req.method, req.path, type(e).__name__, e, where.lineno))
+            resp = self.err(400, "Invalid input JSON: %s: %s" % (type(e).__name__, e), "VALIDATION_ERROR")
         if not any(k == "x-hubspot-correlation-id" for k, _ in resp.headers):
             resp.headers.append(("x-hubspot-correlation-id", new_uuid()))
         return resp
@@ -871,11 +890,11 @@ class HubSpot:
         r = self.router
         obj = r"/crm/v3/objects/([^/]+)"
 
-        def public(fn):
+        def public(fn):          # no Authorization needed, no rate limit
             fn.__func__.public = True
             return fn
 
-        def search(fn):
+        def search_bucket(fn):   # the separate 5/s search limit, no rate headers
             fn.__func__.search = True
             return fn
 
@@ -897,7 +916,7 @@ class HubSpot:
             r.add("POST", base + r"/batch/update", self.batch_update)
             r.add("POST", base + r"/batch/upsert", self.batch_upsert)
             r.add("POST", base + r"/batch/archive", self.batch_archive)
-            r.add("POST", base + r"/search", search(self.search))
+            r.add("POST", base + r"/search", search_bucket(self.search))
             r.add("GET", base, self.list_objects)
             r.add("POST", base, self.create_object)
             r.add("GET", base + r"/([^/]+)", self.get_object)
@@ -1100,27 +1119,51 @@ class HubSpot:
                 h: ([{"value": rec.props[h], "timestamp": rec.updated, "sourceType": "API"}]
                     if h in rec.props else []) for h in history}
         if assoc:
-            out = {}
-            for to in assoc:
-                pairs = rec.assoc.get(to, ())
-                if not pairs:
-                    continue
-                rows = [{"id": str(n), "type": ASSOC_TYPES[tid].name} for n, tid in pairs]
-                block = {"results": rows if inline_cap is None else rows[:inline_cap]}
-                if inline_cap is not None and len(rows) > inline_cap:
-                    nxt = cursor(inline_cap)
-                    block["paging"] = {"next": {"after": nxt, "link": "%s/crm/v4/objects/%s/%s/associations/%s?after=%s"
-                                                % (PROD, tab.t.name, rec.id, to, nxt)}}
-                out[to] = block
+            out = self.inline_associations(tab, rec, assoc, inline_cap)
             if out:
                 d["associations"] = out
         return d
 
+    @staticmethod
+    def inline_associations(tab, rec, assoc, inline_cap=ASSOC_INLINE_MAX):
+        """v3 inline shape: the same id repeats once per association type."""
+        out = {}
+        for to in assoc:
+            pairs = rec.assoc.get(to, ())
+            if not pairs:
+                continue
+            rows = [{"id": str(n), "type": ASSOC_TYPES[tid].name} for n, tid in pairs]
+            block = {"results": rows if inline_cap is None else rows[:inline_cap]}
+            if inline_cap is not None and len(rows) > inline_cap:
+                nxt = cursor(inline_cap)
+                block["paging"] = {"next": {"after": nxt, "link": "%s/crm/v4/objects/%s/%s/associations/%s?after=%s"
+                                            % (PROD, tab.t.name, rec.id, to, nxt)}}
+            out[to] = block
+        return out
+
     def encode(self, tab, rec, view):
-        """A record's JSON bytes for a view, cached on the (immutable) record."""
+        """A record's JSON bytes for a view, cached on the (immutable) record.
+
+        Same bytes as dumps(record_dict(...)), assembled by hand because this
+        is the hot path of every list page served from a cold cache.
+        """
         if rec.ckey is view:
             return rec.cbytes
-        b = dumps(self.record_dict(tab, rec, view[1], view[2], view[3]))
+        _, names, assoc, history = view
+        if history:
+            b = dumps(self.record_dict(tab, rec, names, assoc, history))
+        else:
+            props = rec.props if names is None else {n: rec.props.get(n) for n in names}
+            parts = ['{"id":"', rec.id, '","properties":', _encode(props), ',"createdAt":"', rec.created,
+                     '","updatedAt":"', rec.updated, '","archived":', "false" if rec.archived_ms is None else "true"]
+            if rec.archived_at:
+                parts += [',"archivedAt":"', rec.archived_at, '"']
+            if assoc:
+                inline = self.inline_associations(tab, rec, assoc)
+                if inline:
+                    parts += [',"associations":', _encode(inline)]
+            parts.append("}")
+            b = "".join(parts).encode("utf-8")
         rec.ckey, rec.cbytes = view, b
         return b
 
@@ -1200,7 +1243,7 @@ class HubSpot:
         if not isinstance(props, dict):
             raise InputError(400, "VALIDATION_ERROR", "Invalid input: properties must be an object")
         out, errors = {}, []
-        pipeline = (current or {}).get("pipeline") if current else None
+        pipeline = current.get("pipeline") if current else None
         for name, value in props.items():
             p = tab.t.props.get(name)
             if p is None:
@@ -1650,7 +1693,7 @@ class HubSpot:
             have.sort(key=key, reverse=desc)   # stable: ties stay in id order
             matched = have + [r for r in matched if key(r) is None]
         view = self.view(tab, body.get("properties") or tab.t.defaults)
-        page = matched[offset:offset + limit]
+        page = matched[offset:min(offset + limit, SEARCH_RESULT_CAP)]   # nothing past the 10,000th
         parts = [self.encode(tab, r, view) for r in page]
         total = len(matched)
         tail = b"]}"
@@ -1869,7 +1912,7 @@ class HubSpot:
             self.unlink(f.t.name, int(fid), t.t.name, int(tid), None, self.clock.now_ms())
         return empty_response(204)
 
-    def assoc_rows(self, rec, to, tables=True):
+    def assoc_rows(self, rec, to):
         by = {}
         for n, tid in rec.assoc.get(to, ()):
             if self.tables[to].get(n) is None:
@@ -2148,6 +2191,9 @@ class HubSpot:
 ASSOC_PAIRS_FROM = {}
 for _a in ASSOC_TYPES.values():
     ASSOC_PAIRS_FROM.setdefault(_a.frm, set()).add(_a.to)
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _num(v):

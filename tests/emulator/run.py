@@ -13,6 +13,7 @@ control API (/_emulator/...).
 """
 
 import argparse
+import gc
 import importlib
 import os
 import re
@@ -73,11 +74,14 @@ def main(argv=None):
         return 2
     args.clock = core.Clock()
     module = importlib.import_module(args.provider)
+    gc.disable()   # seeding allocates millions of long-lived objects: no point scanning them
     try:
         provider = module.create(args)
     except ValueError as e:
         sys.stderr.write("run.py: %s\n" % e)
         return 2
+    gc.freeze()    # and keep the seeded heap out of every later collection
+    gc.enable()
 
     app = core.App(provider, args.clock, args.latency_ms)
     try:

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""make bench: crmsync's speed and memory against the local emulator.
+
+Rows (issue 5):
+  1. pull 100k contacts: crmsync wall time / a raw keep-alive loop (bench/rawloop)
+  2. CPU per record, pull and push: crmsync / the official HubSpot Node SDK
+  3. peak RSS of pull and push at 10k, 100k (and 1M with --big)
+  4. push 20k contacts at HubSpot's real limits (190 calls / 10 s) with 100 ms latency
+Figures go to stdout as a table and to bench/results.json.
+"""
+import argparse, json, os, re, shutil, subprocess, sys, tempfile, time, urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "crmsync")
+RAW = os.path.join(ROOT, "bench", "rawloop")
+
+
+class Emu:
+    def __init__(self, records, *extra):
+        args = [sys.executable, os.path.join(ROOT, "tests", "emulator", "run.py"), "hubspot", "--records", records, *extra]
+        self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.url = re.match(r"listening on (\S+)", self.p.stdout.readline()).group(1)
+        self.env = dict(os.environ, **dict(kv.split("=", 1) for kv in self.p.stdout.readline().split()))
+        self.env["XDG_CONFIG_HOME"] = "/nonexistent"
+
+    def requests(self):
+        with urllib.request.urlopen(self.url + "/_emulator/requests") as r:
+            return [json.loads(l) for l in r.read().decode().splitlines() if l.strip()]
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait()
+
+
+def measure(args, env, stdin=None, stdout=subprocess.DEVNULL):
+    """Runs args; returns (exit, wall s, cpu s, peak RSS KiB)."""
+    fin = open(stdin, "rb") if stdin else subprocess.DEVNULL
+    t0 = time.monotonic()
+    p = subprocess.Popen(args, env=env, stdin=fin, stdout=stdout, stderr=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.monotonic() - t0
+    if stdin:
+        fin.close()
+    return os.waitstatus_to_exitcode(status), wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss
+
+
+def crm(emu, *args):
+    return [BIN, "-q", "-p", "hubspot", "--base-url", emu.url, "--no-progress", *args]
+
+
+def contacts_file(n, path, tag):
+    with open(path, "w") as f:
+        for i in range(n):
+            f.write(json.dumps({"first_name": "Bench", "last_name": f"Person {i}", "title": "Tester",
+                                "email_addresses": [{"email_address": f"{tag}{i}@bench.example", "primary": True}]}) + "\n")
+
+
+def node_client(tmp):
+    """Installs the official SDK (npm registry) into a scratch folder."""
+    d = os.path.join(tmp, "node")
+    os.makedirs(d, exist_ok=True)
+    shutil.copy(os.path.join(ROOT, "bench", "hubspot_node.mjs"), d)
+    with open(os.path.join(d, "package.json"), "w") as f:
+        json.dump({"name": "crmsync-bench", "private": True, "type": "module",
+                   "dependencies": {"@hubspot/api-client": "13.5.0"}}, f)
+    r = subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund"], cwd=d, capture_output=True, text=True)
+    return d if r.returncode == 0 else None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--big", action="store_true", help="also 1M records (minutes)")
+    ap.add_argument("--no-node", action="store_true")
+    a = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="crmsync-bench-")
+    res = {}
+    rows = []
+    try:
+        # 1. pull 100k vs the raw loop (rate limits off).
+        emu = Emu("contacts=100000,accounts=10,deals=1,leads=1,users=2", "--rate-limits", "off")
+        fields = subprocess.run(crm(emu, "fields", "contacts"), env=emu.env, capture_output=True, text=True).stdout
+        names = [json.loads(l)["name"] for l in fields.splitlines()]
+        url = emu.url + "/crm/v3/objects/contacts?limit=100&properties=" + "%2C".join(names)
+        measure([RAW, url], emu.env)  # warm the emulator's page cache
+        raw = min(measure([RAW, url], emu.env)[1] for _ in range(2))
+        runs = [measure(crm(emu, "pull", "contacts"), emu.env) for _ in range(2)]
+        best = min(runs, key=lambda r: r[1])
+        res["pull_100k"] = {"crmsync_s": best[1], "raw_loop_s": raw, "ratio": best[1] / raw,
+                            "crmsync_cpu_s": best[2], "rss_kib": best[3], "exit": best[0]}
+        rows.append(("pull 100k: crmsync / raw loop wall time", f"{best[1]:.2f}s / {raw:.2f}s = {best[1] / raw:.2f}", "<= 1.10"))
+
+        # 2. CPU per record vs the official Node SDK.
+        cpu_pull = best[2] / 100000
+        contacts_file(10000, os.path.join(tmp, "push10k"), "c")
+        r = measure(crm(emu, "push", "contacts"), emu.env, stdin=os.path.join(tmp, "push10k"))
+        cpu_push = r[2] / 10000
+        res["cpu_per_record_us"] = {"crmsync_pull": cpu_pull * 1e6, "crmsync_push": cpu_push * 1e6}
+        nd = None if a.no_node or not shutil.which("npm") else node_client(tmp)
+        if nd:
+            env = dict(emu.env, PROPS=",".join(names))
+            out = subprocess.run(["node", "hubspot_node.mjs", "pull", emu.url], cwd=nd, env=env, capture_output=True, text=True)
+            npull = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else None
+            out = subprocess.run(["node", "hubspot_node.mjs", "push", emu.url, "10000"], cwd=nd, env=env, capture_output=True, text=True)
+            npush = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else None
+            if npull and npush:
+                node_pull = npull["cpu_ms"] / 1000 / max(1, npull["records"])
+                node_push = npush["cpu_ms"] / 1000 / max(1, npush["records"])
+                res["cpu_per_record_us"].update({"node_pull": node_pull * 1e6, "node_push": node_push * 1e6})
+                rows.append(("CPU/record pull: crmsync / Node SDK", f"{cpu_pull * 1e6:.1f}us / {node_pull * 1e6:.1f}us = {cpu_pull / node_pull:.3f}", "<= 0.10"))
+                rows.append(("CPU/record push: crmsync / Node SDK", f"{cpu_push * 1e6:.1f}us / {node_push * 1e6:.1f}us = {cpu_push / node_push:.3f}", "<= 0.10"))
+        else:
+            rows.append(("CPU/record pull, push (crmsync only)", f"{cpu_pull * 1e6:.1f}us, {cpu_push * 1e6:.1f}us", "Node SDK not run"))
+        emu.stop()
+
+        # 3. Peak RSS at several sizes.
+        sizes = [10000, 100000] + ([1000000] if a.big else [])
+        rss = {}
+        for n in sizes:
+            emu = Emu(f"contacts={n},accounts=10,deals=1,leads=1,users=2", "--rate-limits", "off")
+            p = measure(crm(emu, "pull", "contacts"), emu.env)
+            contacts_file(n, os.path.join(tmp, "push"), f"r{n}-")
+            q = measure(crm(emu, "push", "contacts"), emu.env, stdin=os.path.join(tmp, "push"))
+            rss[n] = {"pull_kib": p[3], "push_kib": q[3], "pull_s": p[1], "push_s": q[1], "pull_exit": p[0], "push_exit": q[0]}
+            emu.stop()
+        res["rss"] = rss
+        for n in sizes:
+            rows.append((f"peak RSS at {n // 1000}k: pull, push", f"{rss[n]['pull_kib'] / 1024:.1f} MB, {rss[n]['push_kib'] / 1024:.1f} MB", "<= 16 MB"))
+        big = max(sizes)
+        for k in ("pull_kib", "push_kib"):
+            rows.append((f"RSS({big // 1000}k) / RSS(10k) {k[:4]}", f"{rss[big][k] / rss[10000][k]:.2f}", "<= 1.2"))
+
+        # 4. Paced push at the real limits with 100 ms latency.
+        emu = Emu("contacts=10,accounts=2,deals=1,leads=1,users=2", "--rate-limits", "real", "--latency-ms", "100")
+        contacts_file(20000, os.path.join(tmp, "push20k"), "p")
+        outp = os.path.join(tmp, "out20k")
+        with open(outp, "w") as fo:
+            r = measure(crm(emu, "push", "contacts"), emu.env, stdin=os.path.join(tmp, "push20k"), stdout=fo)
+        reqs = emu.requests()
+        n429 = sum(1 for q in reqs if q.get("status") == 429)
+        failed = sum(1 for l in open(outp) if '"sync_status":"failed"' in l)
+        rate = 20000 / r[1]
+        res["paced_push_20k"] = {"wall_s": r[1], "records_per_s": rate, "ceiling": 1900, "requests": len(reqs),
+                                 "answered_429": n429, "failed_records": failed, "exit": r[0]}
+        rows.append(("push 20k at 190/10s + 100 ms: records/s", f"{rate:.0f}/s = {rate / 1900 * 100:.1f}% of 1900", ">= 95%"))
+        rows.append(("  failed records, 429 share", f"{failed}, {n429}/{len(reqs)} = {n429 / max(1, len(reqs)) * 100:.2f}%", "0, <= 1%"))
+        emu.stop()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    with open(os.path.join(ROOT, "bench", "results.json"), "w") as f:
+        json.dump(res, f, indent=2)
+    w = max(len(r[0]) for r in rows)
+    for name, val, target in rows:
+        print(f"{name:<{w}}  {val:<40} target {target}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,6 @@
+#!/bin/sh
+# make bench: a release build, the raw-loop floor, then bench/bench.py.
+set -e
+cd "$(dirname "$0")/.."
+cc -O2 -o bench/rawloop bench/rawloop.c $(pkg-config --cflags --libs libcurl)
+python3 bench/bench.py "$@"
