@@ -1,6 +1,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,4 +285,15 @@ void summary_print(const struct ctx *c, const struct summary *s)
 	summary_line(s, &line);
 	fprintf(stderr, "crmsync: %s\n", line.buf);
 	buf_release(&line);
+}
+
+int bad_option(const struct ctx *c, int argc, char **argv)
+{
+	int i = optind - 1;
+
+	if (i >= argc)
+		i = argc - 1;
+	msg(c, "unknown option, or one missing its value: '%s' (see: crmsync %s --help)",
+	    i > 0 ? argv[i] : "?", c->cmd);
+	return 64;
 }

@@ -53,6 +53,8 @@ int map_file_check(struct ctx *c, enum obj o, const json_t *map, struct crm_err 
 json_t *record_from_envelope(struct ctx *c, enum obj o, const json_t *env, const json_t *user_map,
 			     int raw, const char *ns, const char *synced_at);
 
+/* Reports the option getopt refused (opterr is off) as "crmsync: CMD: ..."; returns 64. */
+int bad_option(const struct ctx *c, int argc, char **argv);
 /* Bounded numeric option: 0 and *out set, or CRM_EUSAGE. */
 int parse_long(const char *opt, const char *s, long min, long max, long *out, struct crm_err *err);
 

@@ -27,13 +27,13 @@ int cmd_fields(struct ctx *c, int argc, char **argv)
 	int ch, rc;
 
 	optind = 0;
+	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (ch == 'h') {
 			fputs(fields_usage, stdout);
 			return 0;
 		}
-		fputs(fields_usage, stderr);
-		return 64;
+		return bad_option(c, argc, argv);
 	}
 	if (optind + 1 != argc) {
 		msg(c, optind >= argc ? "missing OBJECT" : "too many arguments");

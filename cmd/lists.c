@@ -259,12 +259,13 @@ int cmd_lists(struct ctx *c, int argc, char **argv)
 	int raw = 0, ch;
 
 	optind = 0;
+	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r': raw = 1; break;
 		case 'j': rejfile = optarg; break;
 		case 'h': fputs(lists_usage, stdout); return 0;
-		default: fputs(lists_usage, stderr); return 64;
+		default: return bad_option(c, argc, argv);
 		}
 	}
 	if (!c->prov->has_lists) {

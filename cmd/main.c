@@ -110,6 +110,7 @@ int main(int argc, char **argv)
 	c.cmd = "crmsync";
 	ndjson_writer_init(&c.out, STDOUT_FILENO, "stdout");
 
+	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+p:vqh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'p': provider = optarg; break;
@@ -122,7 +123,10 @@ int main(int argc, char **argv)
 		case 'G': progress = 0; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': puts("crmsync " CRMSYNC_VERSION); return 0;
-		default: usage(stderr); return 64;
+		default:
+			fprintf(stderr, "crmsync: unknown or incomplete option '%s' (see: crmsync --help)\n",
+				optind > 0 && optind <= argc ? argv[optind - 1] : "?");
+			return 64;
 		}
 	}
 	if (optind >= argc) {

@@ -100,6 +100,7 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 	const char *ns;
 
 	optind = 0;
+	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's': since = optarg; break;
@@ -125,7 +126,7 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 			if (c->prov && c->prov->deleted_note)
 				printf("\n%s and --deleted: %s.\n", c->prov->name, c->prov->deleted_note);
 			return 0;
-		default: fputs(pull_usage, stderr); return 64;
+		default: return bad_option(c, argc, argv);
 		}
 	}
 	if (optind + 1 != argc) {

@@ -274,6 +274,12 @@ static json_t *diff(struct push *p, const json_t *want, const json_t *existing)
 
 static void decide_update(struct push *p, struct pitem *it)
 {
+	it->send = diff(p, it->fields, it->existing);
+	if (!json_object_size(it->send)) {
+		/* The same values (whatever their age): nothing to write, no echo. */
+		it->status = SUM_UNCHANGED;
+		return;
+	}
 	if (p->conflict == C_NEWER) {
 		const char *in = jx_str(it->rec, "remote_updated_at"), *ex = jx_str(it->existing, "updated_at");
 		long long a, b;
@@ -283,11 +289,7 @@ static void decide_update(struct push *p, struct pitem *it)
 			return;
 		}
 	}
-	it->send = diff(p, it->fields, it->existing);
-	if (!json_object_size(it->send))
-		it->status = SUM_UNCHANGED;
-	else
-		it->action = A_UPDATE;
+	it->action = A_UPDATE;
 }
 
 static int fatal_status(int s)
@@ -678,6 +680,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 	memset(&carry, 0, sizeof(carry));
 	p.c = c;
 	optind = 0;
+	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'M':
@@ -705,7 +708,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		case 'j': if (parse_long("--concurrency", optarg, 1, 64, &conc, &err) < 0) return fail_with(c, &err); conc_given = 1; break;
 		case 'u': sumfile = optarg; break;
 		case 'h': fputs(push_usage, stdout); return 0;
-		default: fputs(push_usage, stderr); return 64;
+		default: return bad_option(c, argc, argv);
 		}
 	}
 	if (optind + 1 != argc) {

@@ -65,13 +65,13 @@ int cmd_status(struct ctx *c, int argc, char **argv)
 	int ch, worst = 0;
 
 	optind = 0;
+	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (ch == 'h') {
 			fputs(status_usage, stdout);
 			return 0;
 		}
-		fputs(status_usage, stderr);
-		return 64;
+		return bad_option(c, argc, argv);
 	}
 	if (optind != argc) {
 		msg(c, "status takes no arguments");

@@ -304,8 +304,8 @@ static int call(struct conn *c, const char *method, const char *path, const json
 		if (!*out) {
 			err->http_status = r.status;
 			rc = err_set(err, CRM_EUNAVAIL, "bad_response",
-				     "HubSpot answered %s %s with HTTP %ld but the body is not JSON (%s)",
-				     method, path, r.status, je.text);
+				     "HubSpot answered %s %.*s with HTTP %ld but the body is not JSON (%.80s)",
+				     method, (int)strcspn(path, "?"), path, r.status, je.text);
 		}
 	}
 	http_resp_release(&r);
