@@ -20,7 +20,9 @@ CMD_SRC  := $(sort $(wildcard cmd/*.c))
 SRC      := $(LIB_SRC) $(PROV_SRC) $(CMD_SRC)
 HDR      := $(wildcard lib/*.h providers/*.h cmd/*.h)
 
-OBJ      := $(SRC:%.c=build/%.o)
+BUILD    ?= build
+BIN      ?= crmsync
+OBJ      := $(SRC:%.c=$(BUILD)/%.o)
 ASAN_OBJ := $(SRC:%.c=build-asan/%.o)
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -29,7 +31,7 @@ APT_BUILD := pkg-config libcurl4-openssl-dev libjansson-dev libinih-dev libcsv-d
 APT_TEST  := python3 jq valgrind curl
 
 .PHONY: all deps check test asan demo install clean bench headers valgrind
-all: deps crmsync
+all: deps $(BIN)
 
 # Install what is missing, once: pkg-config tells whether the libraries are
 # there; apt-get runs only when something is missing.
@@ -45,11 +47,11 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_BUILD) $(APT_TEST) >/dev/null; \
 	fi
 
-crmsync: $(OBJ)
+$(BIN): $(OBJ)
 	@echo "LD $@"
 	@$(CC) $(CFLAGS) -o $@ $(OBJ) $(PKG_LIBS) $(LDFLAGS)
 
-build/%.o: %.c $(HDR) | deps
+$(BUILD)/%.o: %.c $(HDR) | deps
 	@mkdir -p $(dir $@)
 	@echo "CC $<"
 	@$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(PKG_CFLAGS) -c -o $@ $<
