@@ -86,9 +86,10 @@ bench: all
 	@sh tests/bench.sh
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(COMPDIR)
-	install -m 755 crmsync $(DESTDIR)$(BINDIR)/crmsync
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(COMPDIR)
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/crmsync
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	for f in man/*.7; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(MANDIR)/man7/ || true; done
 	install -m 644 completion/crmsync.bash $(DESTDIR)$(COMPDIR)/crmsync
 
 clean:
