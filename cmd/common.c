@@ -102,6 +102,7 @@ int ctx_connect(struct ctx *c, struct crm_err *err)
 		o.rate_limits = 0;
 	if ((v = getenv("CRMSYNC_RATE_LIMITS")) && !strcmp(v, "off"))
 		o.rate_limits = 0;
+	o.cacert = c->cacert ? c->cacert : config_get(c->cfg, c->profile, "cacert");
 	err_clear(err);
 	if (c->verbose) {
 		o.log = http_log;

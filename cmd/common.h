@@ -23,6 +23,7 @@ struct ctx {
 	const char *profile;          /* NULL = none */
 	const char *base_url;
 	const char *base_url_arg;     /* --base-url or CRMSYNC_BASE_URL, if given */
+	const char *cacert;           /* --cacert FILE */
 	struct config *cfg;
 	struct http *http;
 	struct conn *conn;

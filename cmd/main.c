@@ -47,6 +47,7 @@ static void usage(FILE *f)
 	      "      --profile NAME    a named connection of the config file (env CRMSYNC_PROFILE)\n"
 	      "      --config FILE     default $XDG_CONFIG_HOME/crmsync/config (env CRMSYNC_CONFIG)\n"
 	      "      --base-url URL    API root override: sandbox, proxy, emulator (env CRMSYNC_BASE_URL)\n"
+	      "      --cacert FILE     trust this CA bundle (a TLS-inspecting proxy); TLS is always verified\n"
 	      "  -v, --verbose         log each request on stderr, credentials redacted\n"
 	      "  -q, --quiet           errors only on stderr\n"
 	      "      --progress        progress line on stderr (default: only on a terminal)\n"
@@ -86,6 +87,7 @@ int main(int argc, char **argv)
 		{ "profile", required_argument, NULL, 'P' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "base-url", required_argument, NULL, 'b' },
+		{ "cacert", required_argument, NULL, 'A' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "progress", no_argument, NULL, 'g' },
@@ -117,6 +119,7 @@ int main(int argc, char **argv)
 		case 'P': c.profile = optarg; break;
 		case 'c': config_file = optarg; explicit_cfg = 1; break;
 		case 'b': c.base_url = optarg; break;
+		case 'A': c.cacert = optarg; break;
 		case 'v': c.verbose = 1; break;
 		case 'q': c.quiet = 1; break;
 		case 'g': progress = 1; break;
@@ -157,6 +160,8 @@ int main(int argc, char **argv)
 		c.base_url = getenv("CRMSYNC_BASE_URL");
 	if (c.base_url && !*c.base_url)
 		c.base_url = NULL;
+	if (!c.cacert && (c.cacert = getenv("CRMSYNC_CACERT")) && !*c.cacert)
+		c.cacert = NULL;
 	c.base_url_arg = c.base_url;
 	if (c.profile && !*c.profile)
 		c.profile = NULL;

@@ -47,11 +47,11 @@ _crmsync()
         fi
     fi
 
-    local global_opts='-p --provider --profile --config --base-url -v --verbose -q --quiet --progress --no-progress -h --help --version'
-    local global_args='-p|--provider|--profile|--config|--base-url'
+    local global_opts='-p --provider --profile --config --base-url --cacert -v --verbose -q --quiet --progress --no-progress -h --help --version'
+    local global_args='-p|--provider|--profile|--config|--base-url|--cacert'
     local commands='pull push fields status lists'
     local objects='accounts contacts users leads deals'
-    local providers='hubspot'
+    local providers='hubspot salesforce pipedrive zoho sugarcrm copper'
 
     local pull_opts='--since --state --deleted --raw --map --limit --format --summary --help'
     local pull_args='--since|--state|--map|--limit|--format|--summary'
@@ -70,7 +70,7 @@ _crmsync()
                     [[ ${words[i+1]-} == = ]] && ((i++))
                     config=${words[i+1]-}; ((i++)) ;;
                 --config=*) config=${w#*=} ;;
-                -p|--provider|--profile|--base-url)
+                -p|--provider|--profile|--base-url|--cacert)
                     [[ ${words[i+1]-} == = ]] && ((i++))
                     ((i++)) ;;
                 -*) ;;
@@ -85,7 +85,7 @@ _crmsync()
             COMPREPLY=($(compgen -W "$providers" -- "$cur")); return ;;
         --profile)
             COMPREPLY=($(compgen -W "$(_crmsync_profiles "$config")" -- "$cur")); return ;;
-        --config|--state|--map|--id-map|--rejects|--summary)
+        --config|--cacert|--state|--map|--id-map|--rejects|--summary)
             _crmsync_files; return ;;
         --base-url|--since|--limit|--batch-size|--concurrency)
             return ;;

@@ -461,6 +461,8 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+		if (h->o.cacert)
+			curl_easy_setopt(c, CURLOPT_CAINFO, h->o.cacert);
 
 		t0 = time_mono_ms();
 		pthread_mutex_lock(&h->mu);

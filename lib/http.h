@@ -78,6 +78,7 @@ struct http_opts {
 	long retry_base_ms;       /* first backoff; default 500 */
 	long retry_max_ms;        /* longest single wait; default 60000 */
 	int rate_limits;          /* 0: do not pace (tests); default 1 */
+	const char *cacert;       /* CA bundle to trust (a TLS-inspecting proxy); verification is never off */
 	void (*log)(void *ctx, const char *line); /* -v request log, or NULL */
 	void *log_ctx;
 };
