@@ -206,6 +206,15 @@ def main():
             for n in names:
                 run_case(n, asan, "asan", False)
         if not a.quick and not a.only:
+            # The fault matrix: one test per provider x fault cell.
+            r = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "matrix", "run.py"), "--bin", binary],
+                               capture_output=True, text=True, timeout=900)
+            for line in r.stdout.splitlines():
+                m = re.match(r"(ok  |FAIL) (matrix .*?)(: (.*))?$", line)
+                if m:
+                    report(m.group(2), m.group(1) == "ok  ", m.group(4) or "")
+            if r.returncode and "FAIL" not in r.stdout:
+                report("fault matrix ran", False, r.stderr[-2000:])
             contract = os.path.join(os.path.dirname(ROOT), "shared", "contract-tests", "e2e.py")
             for prov in providers_built(binary):
                 valgrind(binary, prov)
