@@ -456,11 +456,12 @@ static int emit(struct push *p, struct pitem *it)
 {
 	struct ctx *c = p->c;
 	struct crm_err e = CRM_ERR_INIT;
-	json_t *out = it->rec ? json_deep_copy(it->rec) : json_object();
+	json_t *out;
 	int rc;
 
 	if (it->status == PENDING)
 		return 0; /* outcome unknown (interrupted): no line */
+	out = it->rec ? json_deep_copy(it->rec) : json_object();
 	json_object_set_new(out, "provider", json_string(c->prov->name));
 	json_object_set_new(out, "remote_id", jx_str_new(it->remote_id));
 	json_object_set_new(out, "remote_namespace", jx_str_new(p->ns && *p->ns ? p->ns : NULL));
@@ -484,19 +485,19 @@ static int emit(struct push *p, struct pitem *it)
 				 : it->status == SUM_UNCHANGED || it->status == SUM_DELETED ? json_null() : it->fields);
 	}
 	json_object_set_new(out, "sync_line", json_integer(it->line));
-	rc = ndjson_write(&c->out, out, &e);
-	json_decref(out);
 	p->sum.counts[it->status]++;
-	if (rc < 0) {
-		p->fatal = e;
-		return rc;
+	rc = c->out.status ? c->out.status : ndjson_write(&c->out, out, &e);
+	json_decref(out);
+	if (rc < 0 && e.status)
+		set_fatal(p, &e);
+	if (it->status == SUM_FAILED && p->have_rejects) {
+		int r2 = ndjson_write_raw(&p->rejects, it->raw, it->rawlen, &e);
+		if (r2 < 0) {
+			set_fatal(p, &e);
+			rc = r2;
+		}
 	}
-	if (it->status == SUM_FAILED && p->have_rejects &&
-	    (rc = ndjson_write_raw(&p->rejects, it->raw, it->rawlen, &e)) < 0) {
-		p->fatal = e;
-		return rc;
-	}
-	return 0;
+	return rc;
 }
 
 /* The network part of a batch: lookups, then writes (a worker thread). */
@@ -521,18 +522,30 @@ static int finish(struct push *p, struct pitem *items, size_t n)
 {
 	int rc = 0;
 
-	if (p->fatal.status && p->fatal.status != CRM_EINTR) {
+	if (p->fatal.status && p->fatal.status != CRM_EINTR && p->fatal.status != CRM_EPIPE) {
 		/* Nothing was written for these: report them failed, with the reason. */
 		for (size_t i = 0; i < n; i++)
 			if (items[i].status == PENDING)
 				item_fail(&items[i], SUM_FAILED, &p->fatal);
 	}
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = emit(p, &items[i]);
+	/* Every outcome is counted (and failed lines go to --rejects) even when
+	 * stdout is gone, so the summary stays true. */
+	for (size_t i = 0; i < n; i++) {
+		int r2 = emit(p, &items[i]);
+		if (r2 < 0 && !rc)
+			rc = r2;
+	}
 	for (size_t i = 0; i < n; i++)
 		item_release(&items[i]);
-	if (rc == 0 && (rc = ndjson_flush(&p->c->out, &p->fatal)) == 0 && p->have_rejects)
-		rc = ndjson_flush(&p->rejects, &p->fatal);
+	struct crm_err e = CRM_ERR_INIT;
+	if (!p->c->out.status && ndjson_flush(&p->c->out, &e) < 0) {
+		set_fatal(p, &e);
+		rc = e.status;
+	}
+	if (p->have_rejects && ndjson_flush(&p->rejects, &e) < 0) {
+		set_fatal(p, &e);
+		rc = e.status;
+	}
 	return rc;
 }
 
@@ -819,11 +832,12 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 
 		while (!eof || have_carry) {
 			struct slot *sl = NULL;
-			json_t *keys = json_object();
+			json_t *keys;
 			int must_drain = 0;
 
-			if (p.fatal.status || sig_stop || loop_rc)
+			if (has_fatal(&p) || sig_stop || loop_rc)
 				break;
+			keys = json_object();
 			/* A free slot (writing out what is finished meanwhile). */
 			while (drain(&pl, &emit_seq, 0, &loop_rc) >= (int)pl.nslots)
 				;
