@@ -1,6 +1,8 @@
 #include "jx.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -48,14 +50,105 @@ json_t *jx_str_new(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-static int dump_cb(const char *data, size_t size, void *p)
+/* A compact serialiser for the hot path (every record goes through it):
+ * jansson's own dumper spends most of a pull's time in per-character
+ * callbacks.  Same output as json_dumps(JSON_COMPACT | JSON_REAL_PRECISION(15)):
+ * keys in insertion order, raw UTF-8, control characters escaped. */
+static int add_string(struct buf *b, const char *s, size_t n)
 {
-	return buf_add(p, data, size);
+	static const char hex[] = "0123456789abcdef";
+	size_t i = 0, run = 0;
+
+	if (buf_grow(b, n + 2) < 0 || buf_addc(b, '"') < 0)
+		return -1;
+	while (i < n) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch >= 0x20 && ch != '"' && ch != '\\') {
+			i++;
+			continue;
+		}
+		if (buf_add(b, s + run, i - run) < 0)
+			return -1;
+		char e[6] = { '\\', 0 };
+		size_t el = 2;
+		switch (ch) {
+		case '"': e[1] = '"'; break;
+		case '\\': e[1] = '\\'; break;
+		case '\n': e[1] = 'n'; break;
+		case '\r': e[1] = 'r'; break;
+		case '\t': e[1] = 't'; break;
+		case '\b': e[1] = 'b'; break;
+		case '\f': e[1] = 'f'; break;
+		default:
+			e[1] = 'u'; e[2] = '0'; e[3] = '0'; e[4] = hex[ch >> 4]; e[5] = hex[ch & 15];
+			el = 6;
+		}
+		if (buf_add(b, e, el) < 0)
+			return -1;
+		run = ++i;
+	}
+	if (buf_add(b, s + run, n - run) < 0)
+		return -1;
+	return buf_addc(b, '"');
 }
 
 int jx_dump(struct buf *b, const json_t *v)
 {
-	return json_dump_callback(v, dump_cb, b, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+	char tmp[40];
+	const char *k;
+	json_t *x;
+	size_t i;
+	int first = 1;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		if (buf_addc(b, '{') < 0)
+			return -1;
+		json_object_foreach((json_t *)v, k, x) {
+			if ((!first && buf_addc(b, ',') < 0) || add_string(b, k, strlen(k)) < 0 ||
+			    buf_addc(b, ':') < 0 || jx_dump(b, x) < 0)
+				return -1;
+			first = 0;
+		}
+		return buf_addc(b, '}');
+	case JSON_ARRAY:
+		if (buf_addc(b, '[') < 0)
+			return -1;
+		json_array_foreach(v, i, x) {
+			if ((i && buf_addc(b, ',') < 0) || jx_dump(b, x) < 0)
+				return -1;
+		}
+		return buf_addc(b, ']');
+	case JSON_STRING:
+		return add_string(b, json_string_value(v), json_string_length(v));
+	case JSON_INTEGER: {
+		/* Digits backwards: faster than printf on the hot path. */
+		json_int_t n = json_integer_value(v);
+		unsigned long long u = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
+		char *p = tmp + sizeof(tmp);
+		do {
+			*--p = (char)('0' + u % 10);
+			u /= 10;
+		} while (u);
+		if (n < 0)
+			*--p = '-';
+		return buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+	}
+	case JSON_REAL: {
+		int n = snprintf(tmp, sizeof(tmp), "%.15g", json_real_value(v));
+		if (n < 0 || (size_t)n >= sizeof(tmp) - 3)
+			return -1;
+		if (!strpbrk(tmp, ".eEn"))
+			memcpy(tmp + n, ".0", 3), n += 2;
+		return buf_add(b, tmp, (size_t)n);
+	}
+	case JSON_TRUE:
+		return buf_add(b, "true", 4);
+	case JSON_FALSE:
+		return buf_add(b, "false", 5);
+	default:
+		return buf_add(b, "null", 4);
+	}
 }
 
 int jx_text_equal(const json_t *a, const json_t *b)
@@ -85,4 +178,427 @@ int jx_is_empty(const json_t *v)
 	if (json_is_object(v))
 		return json_object_size(v) == 0;
 	return 0;
+}
+
+int utf8_valid_bytes(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	while (p < end) {
+		unsigned c = *p;
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		int n;
+		unsigned cp;
+		if (c >= 0xC2 && c <= 0xDF) {
+			n = 1;
+			cp = c & 0x1F;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			n = 2;
+			cp = c & 0x0F;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (end - p <= n)
+			return 0;
+		for (int i = 1; i <= n; i++) {
+			if ((p[i] & 0xC0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i] & 0x3F);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+		    (cp >= 0xD800 && cp <= 0xDFFF))
+			return 0;
+		p += n + 1;
+	}
+	return 1;
+}
+
+/* ---- a fast parser for CRM answers ----
+ *
+ * jansson's json_loadb reads through a character stream with a UTF-8 check
+ * per character; on a pull it was half of all instructions.  This parser
+ * scans the buffer directly (strings by runs of plain bytes), validates
+ * UTF-8 once for the whole text, and builds the same jansson values.  It
+ * refuses what jansson refuses: trailing garbage, bad escapes, lone
+ * surrogates, control characters in strings, nesting deeper than 2048. */
+
+struct jp {
+	const char *p, *end;
+	int depth;
+	int no_dups;
+	const char *err;
+};
+
+static void ws(struct jp *j)
+{
+	while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
+		j->p++;
+}
+
+static int hex4(const char *p, unsigned *out)
+{
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static void put_utf8(struct buf *b, unsigned cp)
+{
+	char u[4];
+	size_t n;
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xC0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3F));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xE0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		u[2] = (char)(0x80 | (cp & 0x3F));
+		n = 3;
+	} else {
+		u[0] = (char)(0xF0 | (cp >> 18));
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		u[3] = (char)(0x80 | (cp & 0x3F));
+		n = 4;
+	}
+	buf_add(b, u, n);
+}
+
+/* Parses a string at j->p (after the opening quote).  Returns the bytes in
+ * s and n: a pointer into the input when there is no escape, else into tmp. */
+static int str(struct jp *j, struct buf *tmp, const char **s, size_t *n)
+{
+	const char *start = j->p;
+	int esc = 0;
+
+	buf_reset(tmp);
+	for (;;) {
+		const char *q = j->p;
+		while (q < j->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
+			q++;
+		if (esc)
+			buf_add(tmp, j->p, (size_t)(q - j->p));
+		j->p = q;
+		if (q >= j->end || (unsigned char)*q < 0x20) {
+			j->err = "unterminated string or control character in string";
+			return -1;
+		}
+		if (*q == '"') {
+			j->p++;
+			if (esc) {
+				*s = tmp->buf;
+				*n = tmp->len;
+			} else {
+				*s = start;
+				*n = (size_t)(q - start);
+			}
+			return 0;
+		}
+		/* A backslash. */
+		if (!esc) {
+			buf_add(tmp, start, (size_t)(q - start));
+			esc = 1;
+		}
+		if (j->end - q < 2) {
+			j->err = "bad escape";
+			return -1;
+		}
+		char c = q[1];
+		j->p = q + 2;
+		switch (c) {
+		case '"': buf_addc(tmp, '"'); break;
+		case '\\': buf_addc(tmp, '\\'); break;
+		case '/': buf_addc(tmp, '/'); break;
+		case 'b': buf_addc(tmp, '\b'); break;
+		case 'f': buf_addc(tmp, '\f'); break;
+		case 'n': buf_addc(tmp, '\n'); break;
+		case 'r': buf_addc(tmp, '\r'); break;
+		case 't': buf_addc(tmp, '\t'); break;
+		case 'u': {
+			unsigned cp, lo;
+			if (j->end - j->p < 4 || hex4(j->p, &cp) < 0) {
+				j->err = "bad \\u escape";
+				return -1;
+			}
+			j->p += 4;
+			if (cp >= 0xD800 && cp <= 0xDBFF) {
+				if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' || hex4(j->p + 2, &lo) < 0 ||
+				    lo < 0xDC00 || lo > 0xDFFF) {
+					j->err = "lone surrogate in \\u escape";
+					return -1;
+				}
+				j->p += 6;
+				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+			} else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+				j->err = "lone surrogate in \\u escape";
+				return -1;
+			}
+			if (cp == 0) {
+				j->err = "\\u0000 in a string";
+				return -1;
+			}
+			put_utf8(tmp, cp);
+			break;
+		}
+		default:
+			j->err = "bad escape";
+			return -1;
+		}
+	}
+}
+
+static json_t *value(struct jp *j, struct buf *tmp);
+
+static json_t *number(struct jp *j)
+{
+	const char *q = j->p;
+	int real = 0;
+	char num[64];
+
+	if (q < j->end && *q == '-')
+		q++;
+	if (q >= j->end || !(*q >= '0' && *q <= '9'))
+		goto bad;
+	if (*q == '0')
+		q++;
+	else
+		while (q < j->end && *q >= '0' && *q <= '9')
+			q++;
+	if (q < j->end && *q == '.') {
+		real = 1;
+		q++;
+		if (q >= j->end || !(*q >= '0' && *q <= '9'))
+			goto bad;
+		while (q < j->end && *q >= '0' && *q <= '9')
+			q++;
+	}
+	if (q < j->end && (*q == 'e' || *q == 'E')) {
+		real = 1;
+		q++;
+		if (q < j->end && (*q == '+' || *q == '-'))
+			q++;
+		if (q >= j->end || !(*q >= '0' && *q <= '9'))
+			goto bad;
+		while (q < j->end && *q >= '0' && *q <= '9')
+			q++;
+	}
+	if ((size_t)(q - j->p) >= sizeof(num)) {
+		j->err = "number too long";
+		return NULL;
+	}
+	memcpy(num, j->p, (size_t)(q - j->p));
+	num[q - j->p] = '\0';
+	j->p = q;
+	if (!real) {
+		char *e;
+		errno = 0;
+		long long v = strtoll(num, &e, 10);
+		if (errno == ERANGE) {
+			j->err = "integer too big";
+			return NULL;
+		}
+		return json_integer(v);
+	}
+	{
+		char *e;
+		errno = 0;
+		double d = strtod(num, &e);
+		if (errno == ERANGE && (d > 1 || d < -1)) {
+			j->err = "real number too big";
+			return NULL;
+		}
+		return json_real(d);
+	}
+bad:
+	j->err = "invalid number";
+	return NULL;
+}
+
+static json_t *value(struct jp *j, struct buf *tmp)
+{
+	const char *s;
+	size_t n;
+
+	ws(j);
+	if (j->p >= j->end) {
+		j->err = "unexpected end of input";
+		return NULL;
+	}
+	switch (*j->p) {
+	case '{': {
+		json_t *o;
+		if (++j->depth > 2048) {
+			j->err = "nested too deeply";
+			return NULL;
+		}
+		o = json_object();
+		j->p++;
+		ws(j);
+		if (j->p < j->end && *j->p == '}') {
+			j->p++;
+			j->depth--;
+			return o;
+		}
+		for (;;) {
+			char *key;
+			json_t *v;
+			ws(j);
+			if (j->p >= j->end || *j->p != '"') {
+				j->err = "expected a string key";
+				goto obj_fail;
+			}
+			j->p++;
+			if (str(j, tmp, &s, &n) < 0)
+				goto obj_fail;
+			if (memchr(s, '\0', n)) {
+				j->err = "NUL in a key";
+				goto obj_fail;
+			}
+			key = strndup(s, n);
+			ws(j);
+			if (j->p >= j->end || *j->p != ':') {
+				free(key);
+				j->err = "expected ':'";
+				goto obj_fail;
+			}
+			j->p++;
+			if (j->no_dups && json_object_get(o, key)) {
+				free(key);
+				j->err = "duplicate object key";
+				goto obj_fail;
+			}
+			if (!(v = value(j, tmp))) {
+				free(key);
+				goto obj_fail;
+			}
+			json_object_set_new_nocheck(o, key, v);
+			free(key);
+			ws(j);
+			if (j->p < j->end && *j->p == ',') {
+				j->p++;
+				continue;
+			}
+			if (j->p < j->end && *j->p == '}') {
+				j->p++;
+				j->depth--;
+				return o;
+			}
+			j->err = "expected ',' or '}'";
+			goto obj_fail;
+		}
+obj_fail:
+		json_decref(o);
+		return NULL;
+	}
+	case '[': {
+		json_t *a;
+		if (++j->depth > 2048) {
+			j->err = "nested too deeply";
+			return NULL;
+		}
+		a = json_array();
+		j->p++;
+		ws(j);
+		if (j->p < j->end && *j->p == ']') {
+			j->p++;
+			j->depth--;
+			return a;
+		}
+		for (;;) {
+			json_t *v = value(j, tmp);
+			if (!v) {
+				json_decref(a);
+				return NULL;
+			}
+			json_array_append_new(a, v);
+			ws(j);
+			if (j->p < j->end && *j->p == ',') {
+				j->p++;
+				continue;
+			}
+			if (j->p < j->end && *j->p == ']') {
+				j->p++;
+				j->depth--;
+				return a;
+			}
+			j->err = "expected ',' or ']'";
+			json_decref(a);
+			return NULL;
+		}
+	}
+	case '"':
+		j->p++;
+		if (str(j, tmp, &s, &n) < 0)
+			return NULL;
+		return json_stringn_nocheck(s, n);
+	case 't':
+		if (j->end - j->p >= 4 && !memcmp(j->p, "true", 4)) {
+			j->p += 4;
+			return json_true();
+		}
+		break;
+	case 'f':
+		if (j->end - j->p >= 5 && !memcmp(j->p, "false", 5)) {
+			j->p += 5;
+			return json_false();
+		}
+		break;
+	case 'n':
+		if (j->end - j->p >= 4 && !memcmp(j->p, "null", 4)) {
+			j->p += 4;
+			return json_null();
+		}
+		break;
+	default:
+		return number(j);
+	}
+	j->err = "invalid literal";
+	return NULL;
+}
+
+json_t *jx_parse(const char *s, size_t n, unsigned flags, char *errbuf, size_t errsz)
+{
+	struct jp j = { s, s + n, 0, (flags & JX_NO_DUPLICATES) != 0, NULL };
+	struct buf tmp = BUF_INIT;
+	json_t *v = NULL;
+
+	if (!utf8_valid_bytes(s, n)) {
+		snprintf(errbuf, errsz, "not valid UTF-8");
+		return NULL;
+	}
+	v = value(&j, &tmp);
+	if (v) {
+		ws(&j);
+		if (j.p != j.end) {
+			json_decref(v);
+			v = NULL;
+			j.err = "end of file expected";
+		}
+	}
+	if (!v)
+		snprintf(errbuf, errsz, "%s near byte %zu", j.err ? j.err : "invalid JSON", (size_t)(j.p - s));
+	buf_release(&tmp);
+	return v;
 }

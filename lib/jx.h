@@ -25,5 +25,11 @@ int jx_dump(struct buf *b, const json_t *v);
 int jx_text_equal(const json_t *a, const json_t *b);
 /* Is v empty: absent, null, "" or an empty array/object. */
 int jx_is_empty(const json_t *v);
+/* Parses one JSON text (any value) from s[0..n).  New reference, or NULL
+ * with a message in errbuf.  Faster than json_loadb; same acceptance. */
+#define JX_NO_DUPLICATES 1u  /* a repeated object key is an error */
+json_t *jx_parse(const char *s, size_t n, unsigned flags, char *errbuf, size_t errsz);
+/* Is s[0..n) valid UTF-8 (no overlongs, no surrogates)? */
+int utf8_valid_bytes(const char *s, size_t n);
 
 #endif

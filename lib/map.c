@@ -70,6 +70,15 @@ static json_t *scalar_pull(enum map_kind k, const json_t *v)
 	}
 }
 
+static json_t *email_new(const char *addr, const char *type, int primary)
+{
+	json_t *o = json_object();
+	json_object_set_new_nocheck(o, "email_address", json_string(addr));
+	json_object_set_new_nocheck(o, "email_address_type", jx_str_new(type));
+	json_object_set_new_nocheck(o, "primary", json_boolean(primary));
+	return o;
+}
+
 static json_t *addr_slot(json_t *addrs, const char *type)
 {
 	size_t i;
@@ -80,8 +89,11 @@ static json_t *addr_slot(json_t *addrs, const char *type)
 		if ((!t && !type) || (t && type && !strcmp(t, type)))
 			return a;
 	}
-	a = json_pack("{s:n,s:n,s:n,s:n,s:n,s:n,s:o}", "street_1", "street_2", "city", "state",
-		      "postal_code", "country", "address_type", jx_str_new(type));
+	static const char *const parts[] = { "street_1", "street_2", "city", "state", "postal_code", "country" };
+	a = json_object();
+	for (size_t k = 0; k < sizeof(parts) / sizeof(parts[0]); k++)
+		json_object_set_new_nocheck(a, parts[k], json_null());
+	json_object_set_new_nocheck(a, "address_type", jx_str_new(type));
 	json_array_append_new(addrs, a);
 	return a;
 }
@@ -97,10 +109,25 @@ static int addr_empty(const json_t *a)
 	return 1;
 }
 
+/* Is a provider field taken by the table or by --map? (A scan: tables are
+ * short, and it spares a hash table per record.) */
+static int used_field(const struct map_entry *m, const json_t *user_map, const char *k)
+{
+	const char *uk;
+	json_t *v;
+
+	for (; m && m->key; m++)
+		if (m->remote[0] == k[0] && !strcmp(m->remote, k))
+			return 1;
+	json_object_foreach((json_t *)user_map, uk, v)
+		if (json_is_string(v) && !strcmp(json_string_value(v), k))
+			return 1;
+	return 0;
+}
+
 void map_pull(enum obj o, const struct map_entry *m, const json_t *fields,
 	      const json_t *user_map, json_t *out)
 {
-	json_t *used = json_object();
 	json_t *emails = NULL, *phones = NULL, *addrs = NULL, *rf;
 	const char *k;
 	json_t *v;
@@ -117,27 +144,28 @@ void map_pull(enum obj o, const struct map_entry *m, const json_t *fields,
 		char tmp[64];
 		const char *s;
 
-		json_object_set_new(used, e->remote, json_true());
 		switch (e->kind) {
 		case MK_EMAIL:
 			if ((s = text_of(val, tmp, sizeof(tmp))) && emails)
-				json_array_append_new(emails, json_pack("{s:s,s:o,s:b}", "email_address", s,
-					"email_address_type", jx_str_new(e->type), "primary", (e->flags & MF_PRIMARY) != 0));
+				json_array_append_new(emails, email_new(s, e->type, (e->flags & MF_PRIMARY) != 0));
 			break;
 		case MK_EMAILS:
 			if ((s = text_of(val, tmp, sizeof(tmp))) && emails) {
 				char *copy = strdup(s), *save = NULL;
 				for (char *t = strtok_r(copy, ";", &save); t; t = strtok_r(NULL, ";", &save))
 					if (*t)
-						json_array_append_new(emails, json_pack("{s:s,s:o,s:b}", "email_address", t,
-							"email_address_type", jx_str_new(e->type), "primary", 0));
+						json_array_append_new(emails, email_new(t, e->type, 0));
 				free(copy);
 			}
 			break;
 		case MK_PHONE:
 			if ((s = text_of(val, tmp, sizeof(tmp))) && phones)
-				json_array_append_new(phones, json_pack("{s:s,s:o}", "phone_number", s,
-					"phone_number_type", jx_str_new(e->type)));
+			{
+				json_t *ph = json_object();
+				json_object_set_new_nocheck(ph, "phone_number", json_string(s));
+				json_object_set_new_nocheck(ph, "phone_number_type", jx_str_new(e->type));
+				json_array_append_new(phones, ph);
+			}
 			break;
 		case MK_ADDR:
 			if ((s = text_of(val, tmp, sizeof(tmp))) && addrs)
@@ -166,14 +194,12 @@ void map_pull(enum obj o, const struct map_entry *m, const json_t *fields,
 			continue;
 		json_t *val = json_object_get(fields, json_string_value(v));
 		json_object_set(out, k, val ? val : json_null());
-		json_object_set_new(used, json_string_value(v), json_true());
 	}
 	rf = json_object();
 	json_object_foreach((json_t *)fields, k, v)
-		if (!json_object_get(used, k) && !json_is_null(v))
+		if (!json_is_null(v) && !used_field(m, user_map, k))
 			json_object_set(rf, k, v);
 	json_object_set_new(out, "remote_fields", rf);
-	json_decref(used);
 }
 
 static json_t *scalar_push(enum map_kind k, const json_t *v)

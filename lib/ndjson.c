@@ -86,46 +86,12 @@ int ndjson_read_line(struct ndjson_reader *r, struct crm_err *err)
 
 int utf8_valid(const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s, *end = p + len;
-
-	while (p < end) {
-		unsigned c = *p;
-		if (c < 0x80) {
-			p++;
-			continue;
-		}
-		int n;
-		unsigned cp;
-		if (c >= 0xC2 && c <= 0xDF) {
-			n = 1;
-			cp = c & 0x1F;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			n = 2;
-			cp = c & 0x0F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return 0;
-		}
-		if (end - p <= n)
-			return 0;
-		for (int i = 1; i <= n; i++) {
-			if ((p[i] & 0xC0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (p[i] & 0x3F);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
-			return 0;
-		p += n + 1;
-	}
-	return 1;
+	return utf8_valid_bytes(s, len);
 }
 
 json_t *ndjson_parse_line(struct ndjson_reader *r, struct crm_err *err)
 {
-	json_error_t je;
+	char why[160];
 	json_t *v;
 
 	if (r->too_long) {
@@ -141,10 +107,9 @@ json_t *ndjson_parse_line(struct ndjson_reader *r, struct crm_err *err)
 		err_set(err, CRM_ERECORD, "invalid_utf8", "line %ld is not valid UTF-8", r->lineno);
 		return NULL;
 	}
-	v = json_loadb(r->line.buf, r->line.len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+	v = jx_parse(r->line.buf, r->line.len, JX_NO_DUPLICATES, why, sizeof(why));
 	if (!v) {
-		err_set(err, CRM_ERECORD, "invalid_json", "line %ld is not JSON: %s at column %d",
-			r->lineno, je.text, je.column);
+		err_set(err, CRM_ERECORD, "invalid_json", "line %ld is not JSON: %s", r->lineno, why);
 		return NULL;
 	}
 	if (!json_is_object(v)) {

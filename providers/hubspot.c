@@ -167,7 +167,8 @@ static int hs_auth(void *ctx, struct curl_slist **h, struct crm_err *err)
 
 static json_t *parse_body(const struct http_resp *r)
 {
-	return r->body.len ? json_loadb(r->body.buf, r->body.len, 0, NULL) : NULL;
+	char why[160];
+	return r->body.len ? jx_parse(r->body.buf, r->body.len, 0, why, sizeof(why)) : NULL;
 }
 
 /* §10: a 400's detail may be a JSON list inside the message string. */
@@ -299,13 +300,13 @@ static int call(struct conn *c, const char *method, const char *path, const json
 	http_resp_init(&r);
 	rc = http_do(c->http, &q, &r, err);
 	if (rc == 0 && out && r.status != 204) {
-		json_error_t je;
-		*out = json_loadb(r.body.buf, r.body.len, 0, &je);
+		char why[160];
+		*out = jx_parse(r.body.buf, r.body.len, 0, why, sizeof(why));
 		if (!*out) {
 			err->http_status = r.status;
 			rc = err_set(err, CRM_EUNAVAIL, "bad_response",
 				     "HubSpot answered %s %.*s with HTTP %ld but the body is not JSON (%.80s)",
-				     method, (int)strcspn(path, "?"), path, r.status, je.text);
+				     method, (int)strcspn(path, "?"), path, r.status, why);
 		}
 	}
 	http_resp_release(&r);
@@ -657,8 +658,12 @@ static json_t *envelope(enum obj o, json_t *raw, int with_raw)
 		json_object_del(fields, "updatedAt");
 		if (json_is_true(json_object_get(raw, "archived")))
 			json_object_set_new(env, "deleted", json_false()); /* deactivated, not deleted */
+	} else if (o != OBJ_DEAL && o != OBJ_LEAD) {
+		/* No pseudo-fields to add: share the properties, no copy. */
+		fields = json_object_get(raw, "properties");
+		fields = fields ? json_incref(fields) : json_object();
 	} else {
-		fields = json_deep_copy(json_object_get(raw, "properties"));
+		fields = json_copy(json_object_get(raw, "properties"));
 		if (!fields)
 			fields = json_object();
 		json_t *as = json_object_get(raw, "associations");
