@@ -30,7 +30,7 @@ ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-s
 APT_BUILD := pkg-config libcurl4-openssl-dev libjansson-dev libinih-dev libcsv-dev
 APT_TEST  := python3 jq valgrind curl
 
-.PHONY: all deps check test asan demo install clean bench headers valgrind
+.PHONY: all deps check test asan demo install clean bench headers valgrind fuzz fuzz-replay
 all: deps $(BIN)
 
 # Install what is missing, once: pkg-config tells whether the libraries are
@@ -67,6 +67,32 @@ build-asan/%.o: %.c $(HDR) | deps
 
 asan: deps build-asan/crmsync
 
+# Fuzzing (libFuzzer, clang): `make fuzz FUZZ_SECONDS=N` runs every target;
+# new corpus inputs land in tests/fuzz/corpus/NAME, crashes in
+# tests/fuzz/crashes/NAME.  `make check` replays both under ASan+UBSan.
+FUZZ_TARGETS := json ndjson config state hubspot
+FUZZ_SECONDS ?= 60
+LIB_ASAN_OBJ := $(LIB_SRC:%.c=build-asan/%.o)
+build-asan/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIB_ASAN_OBJ) $(HDR)
+	@mkdir -p $(dir $@)
+	@echo "CC (asan) $@"
+	@$(CC) $(WARN) $(ASAN_FLAGS) $(CPPFLAGS) $(PKG_CFLAGS) -o $@ $< tests/fuzz/replay.c $(LIB_ASAN_OBJ) $(PKG_LIBS)
+
+fuzz-replay: deps $(FUZZ_TARGETS:%=build-asan/fuzz/replay_%)
+
+fuzz: deps
+	@command -v clang >/dev/null && [ -n "$$(find /usr/lib/llvm-*/lib/clang -name 'libclang_rt.fuzzer*' 2>/dev/null | head -1)" ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev >/dev/null; }
+	@mkdir -p build-fuzz
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $$t for $(FUZZ_SECONDS)s"; \
+		mkdir -p tests/fuzz/corpus/$$t tests/fuzz/crashes/$$t; \
+		clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PKG_CFLAGS) \
+			-o build-fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c $(LIB_SRC) $(PKG_LIBS) || exit 1; \
+		./build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 \
+			-artifact_prefix=tests/fuzz/crashes/$$t/ tests/fuzz/corpus/$$t 2>&1 | grep -E "stat::number_of_executed_units|ERROR|SUMMARY" ; \
+	done
+
 # Every header compiles on its own (STYLE.md: headers proven standalone).
 headers: deps
 	@for h in $(HDR); do \
@@ -74,7 +100,7 @@ headers: deps
 		$(CC) $(WARN) $(CPPFLAGS) $(PKG_CFLAGS) -x c -fsyntax-only - || { echo "header $$h does not compile alone"; exit 1; }; \
 	done
 
-check: all asan
+check: all asan fuzz-replay
 	@python3 tests/run.py --bin ./crmsync --asan-bin build-asan/crmsync
 
 test: check
@@ -93,4 +119,4 @@ install: all
 	install -m 644 completion/crmsync.bash $(DESTDIR)$(COMPDIR)/crmsync
 
 clean:
-	rm -rf build build-asan crmsync
+	rm -rf build build-asan build-fuzz crmsync

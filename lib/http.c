@@ -20,6 +20,7 @@ struct bucket {
 	long window_ms;
 	double interval_ms;    /* spacing between calls */
 	long long next_ms;     /* monotonic time the next call may start */
+	long remaining;        /* calls left in the window as the CRM last said (-1: unknown) */
 };
 
 /* Requests may come from several threads (push --concurrency): each thread
@@ -157,6 +158,7 @@ static void bucket_set(struct http *h, int idx, long max, long window_ms)
 
 	b->max = max;
 	b->window_ms = window_ms;
+	b->remaining = -1;
 	/* 3% under the documented ceiling leaves room for clock skew between
 	 * our spacing and the CRM's rolling window. */
 	b->interval_ms = max > 0 ? (double)window_ms / (double)max * 1.03 : 0;
@@ -176,6 +178,8 @@ void http_bucket_learn(struct http *h, int idx, long remaining, long max, long w
 
 	if (max > 0 && window_ms > 0 && (max != b->max || window_ms != b->window_ms))
 		bucket_set(h, idx, max, window_ms);
+	if (remaining >= 0)
+		b->remaining = remaining;
 	/* Nearly spent: someone else shares the budget; wait a slice of the window. */
 	if (remaining >= 0 && b->max > 0 && remaining < b->max / 20 + 1) {
 		long long t = time_mono_ms() + (long long)b->interval_ms * 4;
@@ -228,9 +232,19 @@ static int pace(struct http *h, int idx)
 	if (h->pause_until > now)
 		h->stats.rate_limited_ms += h->pause_until - now;
 	if (h->o.rate_limits && b->max > 0) {
-		if (b->next_ms > start)
-			start = b->next_ms;
-		b->next_ms = start + (long long)(b->interval_ms + 0.5);
+		if (b->remaining > b->max / 10 + 1) {
+			/* The CRM says the window has room: use it at once (a rolling
+			 * window allows bursts), keeping a tenth of it as margin for
+			 * answers still in flight and for other clients. */
+			b->remaining--;
+			if (b->next_ms < start)
+				b->next_ms = start;
+		} else {
+			/* Unknown or nearly spent: space calls evenly over the window. */
+			if (b->next_ms > start)
+				start = b->next_ms;
+			b->next_ms = start + (long long)(b->interval_ms + 0.5);
+		}
 	}
 	pthread_mutex_unlock(&h->mu);
 	if (start > now && wait_ms(start - now))

@@ -194,8 +194,12 @@ def main():
             selftest = os.path.join(ROOT, "tests", "emulator", "test_emulator.py")
             if os.path.exists(selftest):
                 run_cmd("emulator self-test", [sys.executable, selftest])
-            if os.path.exists(os.path.join(ROOT, "tests", "unit", "run")):
-                run_cmd("unit tests", [os.path.join(ROOT, "tests", "unit", "run")])
+            # The fuzz corpora and every crash found, replayed under ASan+UBSan.
+            fz = os.path.join(ROOT, "tests", "fuzz")
+            for t in sorted(os.listdir(os.path.join(fz, "corpus"))):
+                exe = os.path.join(ROOT, "build-asan", "fuzz", "replay_" + t)
+                if os.path.exists(exe):
+                    run_cmd(f"fuzz corpus replay: {t}", [exe, os.path.join(fz, "corpus", t), os.path.join(fz, "crashes", t)])
         names = sorted(n for n in os.listdir(CASES) if os.path.isdir(os.path.join(CASES, n)))
         if a.only:
             names = [n for n in names if a.only in n]
