@@ -135,7 +135,15 @@ int jx_dump(struct buf *b, const json_t *v)
 		return buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
 	}
 	case JSON_REAL: {
-		int n = snprintf(tmp, sizeof(tmp), "%.15g", json_real_value(v));
+		/* The shortest of 15, 16 or 17 digits that reads back the same
+		 * double: 0.8 stays 0.8, and no value is rounded. */
+		double d = json_real_value(v);
+		int n = 0;
+		for (int prec = 15; prec <= 17; prec++) {
+			n = snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+			if (strtod(tmp, NULL) == d)
+				break;
+		}
 		if (n < 0 || (size_t)n >= sizeof(tmp) - 3)
 			return -1;
 		if (!strpbrk(tmp, ".eEn"))
