@@ -1165,6 +1165,15 @@ static int hs_pull_next(struct pull *p, json_t **page, struct crm_err *err)
 
 /* ---- reading and matching for push ---- */
 
+static char *lower_dup(const char *s)
+{
+	char *d = strdup(s);
+	for (char *q = d; *q; q++)
+		if (*q >= 'A' && *q <= 'Z')
+			*q = (char)(*q - 'A' + 'a');
+	return d;
+}
+
 /* Batch read by id or by a unique property (§2.3).  *out: key -> envelope. */
 static int batch_read(struct conn *c, enum obj o, const json_t *keys, const char *id_prop,
 		      json_t **out, struct crm_err *err)
@@ -1205,10 +1214,7 @@ static int batch_read(struct conn *c, enum obj o, const json_t *keys, const char
 		json_array_foreach(envs, i, r) {
 			const char *key = id_prop ? jx_str(json_object_get(r, "fields"), id_prop) : jx_str(r, "id");
 			if (key) {
-				char *low = strdup(key);
-				for (char *q = low; *q; q++)
-					if (*q >= 'A' && *q <= 'Z')
-						*q = (char)(*q - 'A' + 'a');
+				char *low = lower_dup(key);
 				json_object_set(res, id_prop ? low : key, r);
 				free(low);
 			}
@@ -1387,6 +1393,12 @@ static int write_assoc(struct conn *c, enum obj o, const char *id, const char *t
 	return rc;
 }
 
+/* Are a write's results matched by id or email (else by trace id)? */
+static int op_is_keyed(enum write_op op, int upsert)
+{
+	return op == WR_UPDATE || upsert;
+}
+
 static int has_email(const struct write_item *w)
 {
 	const char *e = jx_str(w->fields, "email");
@@ -1500,28 +1512,40 @@ static int hs_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 	/* Per-record errors of a 207. */
 	apply_errors(json_object_get(ans, "errors"), items, n,
 		     op == WR_UPDATE ? "ids" : upsert ? "email" : "objectWriteTraceId");
-	/* Results: match by id (update), email (upsert) or trace id (create). */
-	json_array_foreach(json_object_get(ans, "results"), i, r) {
-		const char *id = jx_str(r, "id");
-		json_t *props = json_object_get(r, "properties");
-		for (size_t x = 0; id && x < n; x++) {
-			int hit = 0;
-			if (op == WR_UPDATE)
-				hit = items[x].remote_id && !strcmp(items[x].remote_id, id);
-			else if (upsert)
-				hit = jx_str(props, "email") && jx_str(items[x].fields, "email") &&
-				      !strcasecmp(jx_str(props, "email"), jx_str(items[x].fields, "email"));
-			else {
-				char tr[32];
-				snprintf(tr, sizeof(tr), "%zu", x);
-				hit = jx_str(r, "objectWriteTraceId") && !strcmp(jx_str(r, "objectWriteTraceId"), tr);
-			}
-			if (hit && !items[x].id_out[0]) {
-				snprintf(items[x].id_out, sizeof(items[x].id_out), "%s", id);
-				items[x].created = op == WR_CREATE && (!upsert || json_is_true(json_object_get(r, "new")));
-			}
+	/* Results: match by id (update), email (upsert) or trace id (create),
+	 * through an index of the items (no scan per result). */
+	json_t *index = json_object();
+	for (size_t x = 0; x < n; x++) {
+		const char *key = op == WR_UPDATE ? items[x].remote_id
+				: upsert ? jx_str(items[x].fields, "email") : NULL;
+		char tr[32];
+		if (!op_is_keyed(op, upsert)) {
+			snprintf(tr, sizeof(tr), "%zu", x);
+			key = tr;
+		}
+		if (key) {
+			char *low = upsert ? lower_dup(key) : NULL;
+			json_object_set_new(index, low ? low : key, json_integer((json_int_t)x));
+			free(low);
 		}
 	}
+	json_array_foreach(json_object_get(ans, "results"), i, r) {
+		const char *id = jx_str(r, "id");
+		const char *key = op == WR_UPDATE ? id
+				: upsert ? jx_str(json_object_get(r, "properties"), "email")
+				: jx_str(r, "objectWriteTraceId");
+		char *low = upsert && key ? lower_dup(key) : NULL;
+		json_t *xi = key ? json_object_get(index, low ? low : key) : NULL;
+		free(low);
+		if (!id || !xi)
+			continue;
+		size_t x = (size_t)json_integer_value(xi);
+		if (!items[x].id_out[0]) {
+			snprintf(items[x].id_out, sizeof(items[x].id_out), "%s", id);
+			items[x].created = op == WR_CREATE && (!upsert || json_is_true(json_object_get(r, "new")));
+		}
+	}
+	json_decref(index);
 	/* Without trace ids in the answer, results come in input order. */
 	if (op == WR_CREATE && !upsert) {
 		size_t k = 0;
