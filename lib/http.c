@@ -21,6 +21,7 @@ struct bucket {
 	double interval_ms;    /* spacing between calls */
 	long long next_ms;     /* monotonic time the next call may start */
 	long remaining;        /* calls left in the window as the CRM last said (-1: unknown) */
+	long inflight;         /* requests sent and not answered yet */
 };
 
 /* Requests may come from several threads (push --concurrency): each thread
@@ -224,7 +225,7 @@ static int wait_ms(long long ms)
 static int pace(struct http *h, int idx)
 {
 	struct bucket *b = &h->b[idx];
-	long long now, start;
+	long long now, start, until;
 
 	pthread_mutex_lock(&h->mu);
 	now = time_mono_ms();
@@ -232,10 +233,11 @@ static int pace(struct http *h, int idx)
 	if (h->pause_until > now)
 		h->stats.rate_limited_ms += h->pause_until - now;
 	if (h->o.rate_limits && b->max > 0) {
-		if (b->remaining > b->max / 10 + 1) {
+		if (b->remaining - b->inflight > b->max / 10 + 1) {
 			/* The CRM says the window has room: use it at once (a rolling
-			 * window allows bursts), keeping a tenth of it as margin for
-			 * answers still in flight and for other clients. */
+			 * window allows bursts), counting the requests still in flight
+			 * (the figure predates them) and keeping a tenth as margin for
+			 * other clients of the same account. */
 			b->remaining--;
 			if (b->next_ms < start)
 				b->next_ms = start;
@@ -246,17 +248,23 @@ static int pace(struct http *h, int idx)
 			b->next_ms = start + (long long)(b->interval_ms + 0.5);
 		}
 	}
+	b->inflight++;
 	pthread_mutex_unlock(&h->mu);
 	if (start > now && wait_ms(start - now))
-		return -1;
+		goto stopped;
 	/* A pause that began while we waited (a 429 elsewhere) holds us too. */
 	pthread_mutex_lock(&h->mu);
-	long long until = h->pause_until;
+	until = h->pause_until;
 	pthread_mutex_unlock(&h->mu);
 	now = time_mono_ms();
 	if (until > now && wait_ms(until - now))
-		return -1;
+		goto stopped;
 	return 0;
+stopped:
+	pthread_mutex_lock(&h->mu);
+	b->inflight--;
+	pthread_mutex_unlock(&h->mu);
+	return -1;
 }
 
 static size_t on_body(char *p, size_t sz, size_t n, void *ud)
@@ -483,6 +491,9 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 		h->stats.requests++;
 		pthread_mutex_unlock(&h->mu);
 		cc = curl_easy_perform(c);
+		pthread_mutex_lock(&h->mu);
+		h->b[req->bucket].inflight--;
+		pthread_mutex_unlock(&h->mu);
 		curl_slist_free_all(hdrs);
 		if (cc == CURLE_OK)
 			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
