@@ -1,0 +1,2196 @@
+/* Salesforce: REST API (SOQL query/queryAll, sObject Collections, describe,
+ * limits), OAuth refresh, Bulk API 2.0 query and ingest jobs (CSV).
+ * Wire facts: ../shared/api/salesforce.md (section numbers below refer to it). */
+#include <csv.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "config.h"
+#include "http.h"
+#include "jx.h"
+#include "provider.h"
+#include "timeutil.h"
+#include "banned.h"
+
+#define SF_LOGIN "https://login.salesforce.com"
+#define SF_VERSION "62.0"       /* §: any v6x.0 works; v62.0 = Winter '25 */
+#define B_MAIN 0
+#define B_POLL 1                /* Bulk job status polls: classify makes lib/ wait */
+#define COLL_MAX 200            /* §6: sObject Collections take <= 200 records */
+#define RETRIEVE_MAX 2000       /* §3: POST /composite/sobjects/{T} takes <= 2,000 ids */
+#define BATCH_MAX 2000          /* records per write call: one Bulk job, or 10 collections */
+#define QUERY_WINDOW 50000      /* rows per keyset window (a fresh query, see rest_page) */
+#define IN_BYTES 6000           /* IN (...) values per query: URL + headers stay < 16 KB (§3) */
+#define BULK_THRESHOLD 50000    /* records from which pull and push use Bulk API 2.0 */
+#define BULK_PAGE 2000          /* maxRecords per Bulk result page: bounds memory */
+#define BULK_WAIT_MS (4LL * 3600 * 1000) /* longest wait for one Bulk job */
+
+/* ---- the tables: unified <-> Salesforce fields (§2) ---- */
+
+/* "@domain" is derived from Website on pull (Salesforce has no domain field)
+ * and never written; push matches accounts on it (find). */
+static const struct map_entry account_map[] = {
+	{ "name", "Name", MK_STR, NULL, NULL, 0 },
+	{ "description", "Description", MK_STR, NULL, NULL, 0 },
+	{ "industry", "Industry", MK_STR, NULL, NULL, 0 },
+	{ "website", "Website", MK_STR, NULL, NULL, 0 },
+	{ "domain", "@domain", MK_STR, NULL, NULL, MF_RO },
+	{ "number_of_employees", "NumberOfEmployees", MK_INT, NULL, NULL, 0 },
+	{ "phone_numbers", "Phone", MK_PHONE, "WORK", NULL, 0 },
+	{ "phone_numbers", "Fax", MK_PHONE, "FAX", NULL, 0 },
+	{ "addresses", "BillingStreet", MK_ADDR, "BILLING", "street_1", 0 },
+	{ "addresses", "BillingCity", MK_ADDR, "BILLING", "city", 0 },
+	{ "addresses", "BillingState", MK_ADDR, "BILLING", "state", 0 },
+	{ "addresses", "BillingPostalCode", MK_ADDR, "BILLING", "postal_code", 0 },
+	{ "addresses", "BillingCountry", MK_ADDR, "BILLING", "country", 0 },
+	{ "addresses", "ShippingStreet", MK_ADDR, "SHIPPING", "street_1", 0 },
+	{ "addresses", "ShippingCity", MK_ADDR, "SHIPPING", "city", 0 },
+	{ "addresses", "ShippingState", MK_ADDR, "SHIPPING", "state", 0 },
+	{ "addresses", "ShippingPostalCode", MK_ADDR, "SHIPPING", "postal_code", 0 },
+	{ "addresses", "ShippingCountry", MK_ADDR, "SHIPPING", "country", 0 },
+	{ "owner", "OwnerId", MK_REL, NULL, NULL, 0 },
+	{ "last_activity_at", "LastActivityDate", MK_TIME, NULL, NULL, MF_RO },
+	{ NULL, NULL, 0, NULL, NULL, 0 }
+};
+
+static const struct map_entry contact_map[] = {
+	{ "first_name", "FirstName", MK_STR, NULL, NULL, 0 },
+	{ "last_name", "LastName", MK_STR, NULL, NULL, 0 },
+	{ "title", "Title", MK_STR, NULL, NULL, 0 },
+	{ "email_addresses", "Email", MK_EMAIL, NULL, NULL, MF_PRIMARY },
+	{ "phone_numbers", "Phone", MK_PHONE, "WORK", NULL, 0 },
+	{ "phone_numbers", "MobilePhone", MK_PHONE, "MOBILE", NULL, 0 },
+	{ "phone_numbers", "HomePhone", MK_PHONE, "HOME", NULL, 0 },
+	{ "phone_numbers", "OtherPhone", MK_PHONE, "OTHER", NULL, 0 },
+	{ "phone_numbers", "Fax", MK_PHONE, "FAX", NULL, 0 },
+	{ "addresses", "MailingStreet", MK_ADDR, "MAILING", "street_1", 0 },
+	{ "addresses", "MailingCity", MK_ADDR, "MAILING", "city", 0 },
+	{ "addresses", "MailingState", MK_ADDR, "MAILING", "state", 0 },
+	{ "addresses", "MailingPostalCode", MK_ADDR, "MAILING", "postal_code", 0 },
+	{ "addresses", "MailingCountry", MK_ADDR, "MAILING", "country", 0 },
+	{ "addresses", "OtherStreet", MK_ADDR, "OTHER", "street_1", 0 },
+	{ "addresses", "OtherCity", MK_ADDR, "OTHER", "city", 0 },
+	{ "addresses", "OtherState", MK_ADDR, "OTHER", "state", 0 },
+	{ "addresses", "OtherPostalCode", MK_ADDR, "OTHER", "postal_code", 0 },
+	{ "addresses", "OtherCountry", MK_ADDR, "OTHER", "country", 0 },
+	{ "account", "AccountId", MK_REL, NULL, NULL, 0 },
+	{ "owner", "OwnerId", MK_REL, NULL, NULL, 0 },
+	{ "last_activity_at", "LastActivityDate", MK_TIME, NULL, NULL, MF_RO },
+	{ NULL, NULL, 0, NULL, NULL, 0 }
+};
+
+static const struct map_entry user_map[] = {
+	{ "name", "Name", MK_STR, NULL, NULL, MF_RO },
+	{ "first_name", "FirstName", MK_STR, NULL, NULL, MF_RO },
+	{ "last_name", "LastName", MK_STR, NULL, NULL, MF_RO },
+	{ "email", "Email", MK_STR, NULL, NULL, MF_RO },
+	{ "is_active", "IsActive", MK_BOOL, NULL, NULL, MF_RO },
+	{ NULL, NULL, 0, NULL, NULL, 0 }
+};
+
+/* Conversion fields are read-only: set by Salesforce's lead conversion (§2). */
+static const struct map_entry lead_map[] = {
+	{ "first_name", "FirstName", MK_STR, NULL, NULL, 0 },
+	{ "last_name", "LastName", MK_STR, NULL, NULL, 0 },
+	{ "title", "Title", MK_STR, NULL, NULL, 0 },
+	{ "company", "Company", MK_STR, NULL, NULL, 0 },
+	{ "email_addresses", "Email", MK_EMAIL, NULL, NULL, MF_PRIMARY },
+	{ "phone_numbers", "Phone", MK_PHONE, "WORK", NULL, 0 },
+	{ "phone_numbers", "MobilePhone", MK_PHONE, "MOBILE", NULL, 0 },
+	{ "phone_numbers", "Fax", MK_PHONE, "FAX", NULL, 0 },
+	{ "addresses", "Street", MK_ADDR, NULL, "street_1", 0 },
+	{ "addresses", "City", MK_ADDR, NULL, "city", 0 },
+	{ "addresses", "State", MK_ADDR, NULL, "state", 0 },
+	{ "addresses", "PostalCode", MK_ADDR, NULL, "postal_code", 0 },
+	{ "addresses", "Country", MK_ADDR, NULL, "country", 0 },
+	{ "status", "Status", MK_STR, NULL, NULL, 0 },
+	{ "source", "LeadSource", MK_STR, NULL, NULL, 0 },
+	{ "owner", "OwnerId", MK_REL, NULL, NULL, 0 },
+	{ "converted_at", "ConvertedDate", MK_TIME, NULL, NULL, MF_RO },
+	{ "converted_contact", "ConvertedContactId", MK_REL, NULL, NULL, MF_RO },
+	{ "converted_account", "ConvertedAccountId", MK_REL, NULL, NULL, MF_RO },
+	{ NULL, NULL, 0, NULL, NULL, 0 }
+};
+
+/* status comes from IsClosed/IsWon (sf_fixup); CurrencyIsoCode exists only
+ * in multi-currency orgs and is dropped from writes elsewhere (§2). */
+static const struct map_entry deal_map[] = {
+	{ "name", "Name", MK_STR, NULL, NULL, 0 },
+	{ "description", "Description", MK_STR, NULL, NULL, 0 },
+	{ "amount", "Amount", MK_NUM, NULL, NULL, 0 },
+	{ "currency", "CurrencyIsoCode", MK_STR, NULL, NULL, 0 },
+	{ "stage", "StageName", MK_STR, NULL, NULL, 0 },
+	{ "probability", "Probability", MK_NUM, NULL, NULL, 0 },
+	{ "close_date", "CloseDate", MK_DATE, NULL, NULL, 0 },
+	{ "account", "AccountId", MK_REL, NULL, NULL, 0 },
+	{ "owner", "OwnerId", MK_REL, NULL, NULL, 0 },
+	{ "last_activity_at", "LastActivityDate", MK_TIME, NULL, NULL, MF_RO },
+	{ NULL, NULL, 0, NULL, NULL, 0 }
+};
+
+/* No OC_UPSERT: the default match keys (Email, domain, Name) are not
+ * external ids, so a create cannot upsert on them (§6). */
+static const struct prov_object o_account = { "Account", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, account_map, "domain" };
+static const struct prov_object o_contact = { "Contact", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, contact_map, "email" };
+static const struct prov_object o_user = { "User", OC_PULL | OC_DELETED, user_map, "email" };
+static const struct prov_object o_lead = { "Lead", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, lead_map, "email" };
+static const struct prov_object o_deal = { "Opportunity", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, deal_map, "name" };
+
+static const struct map_entry *const maps[OBJ_COUNT] = {
+	[OBJ_ACCOUNT] = account_map, [OBJ_CONTACT] = contact_map, [OBJ_USER] = user_map,
+	[OBJ_LEAD] = lead_map, [OBJ_DEAL] = deal_map,
+};
+
+static const char *const sobject[OBJ_COUNT] = {
+	[OBJ_ACCOUNT] = "Account", [OBJ_CONTACT] = "Contact", [OBJ_USER] = "User",
+	[OBJ_LEAD] = "Lead", [OBJ_DEAL] = "Opportunity",
+};
+
+/* ---- connection ---- */
+
+struct conn {
+	struct http *http;
+	pthread_mutex_t mu;         /* guards base and desc (a refresh may move the instance) */
+	char base[512];             /* instance URL */
+	char login[512];            /* login host for the token endpoint */
+	char api[32];               /* "/services/data/v62.0" */
+	char *token, *client_id, *client_secret, *refresh_token;
+	char org[32];               /* 18-character org id (remote_namespace) */
+	json_t *desc[OBJ_COUNT];    /* describe fields, by name */
+	json_t *order[OBJ_COUNT];   /* describe field names in describe order */
+	long bulk_threshold;
+	long reserve;               /* daily calls left to others; -1 = 5 % of the max */
+	long window;
+	long api_used, api_max;     /* from Sforce-Limit-Info; -1 = not seen yet */
+};
+
+static int sf_refresh(void *ctx, struct crm_err *err);
+
+/* ---- ids (§2): 15 case-sensitive characters + a 3-character checksum ---- */
+
+static int is_id(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n != 15 && n != 18)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+			return 0;
+	return 1;
+}
+
+/* The 18-character form of an id (what Salesforce returns), so ids given in
+ * either form compare equal.  out must hold 19 bytes. */
+static const char *id18(const char *in, char *out)
+{
+	static const char ck[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
+
+	if (!is_id(in)) {
+		snprintf(out, 19, "%s", in ? in : "");
+		return out;
+	}
+	memcpy(out, in, 15);
+	for (int i = 0; i < 3; i++) {
+		int bits = 0;
+		for (int j = 0; j < 5; j++)
+			if (in[i * 5 + j] >= 'A' && in[i * 5 + j] <= 'Z')
+				bits |= 1 << j;
+		out[15 + i] = ck[bits];
+	}
+	out[18] = '\0';
+	return out;
+}
+
+/* ---- HTTP ---- */
+
+static void url_of(struct conn *c, const char *path, struct buf *url)
+{
+	if (!strncmp(path, "http://", 7) || !strncmp(path, "https://", 8)) {
+		buf_adds(url, path);
+		return;
+	}
+	pthread_mutex_lock(&c->mu);
+	buf_adds(url, c->base);
+	pthread_mutex_unlock(&c->mu);
+	buf_adds(url, path);
+}
+
+static json_t *parse_body(const struct http_resp *r)
+{
+	return r->body.len ? json_loadb(r->body.buf, r->body.len, 0, NULL) : NULL;
+}
+
+/* §11: errors are a JSON array of {message, errorCode, fields}; OAuth
+ * endpoints answer {error, error_description}. */
+static void fill_error(const json_t *body, struct crm_err *e)
+{
+	const json_t *first = json_is_array(body) ? json_array_get(body, 0) : body;
+	const char *code = jx_str(first, "errorCode"), *msg = jx_str(first, "message");
+
+	if (!code)
+		code = jx_str(first, "statusCode");
+	if (!code && jx_str(first, "error")) {
+		code = jx_str(first, "error");
+		msg = jx_str(first, "error_description");
+	}
+	if (code)
+		snprintf(e->code, sizeof(e->code), "%s", code);
+	if (msg) {
+		/* SOQL errors start with the query echoed over several lines: keep the last. */
+		const char *nl = strrchr(msg, '\n');
+		snprintf(e->message, sizeof(e->message), "Salesforce: %s", nl && nl[1] ? nl + 1 : msg);
+	}
+	json_t *f = json_array_get(json_object_get(first, "fields"), 0);
+	if (json_is_string(f))
+		snprintf(e->field, sizeof(e->field), "%s", json_string_value(f));
+}
+
+static int budget_low(const struct conn *c, long *keep)
+{
+	long k = c->reserve >= 0 ? c->reserve : c->api_max / 20;
+	*keep = k;
+	return c->api_max > 0 && c->api_used >= 0 && c->api_max - c->api_used <= k;
+}
+
+static int sf_auth(void *ctx, struct curl_slist **h, struct crm_err *err)
+{
+	struct conn *c = ctx;
+	struct buf b = BUF_INIT;
+	long keep;
+	int rc;
+
+	/* §10, DESIGN hard part 3: stop before the org's daily budget is gone
+	 * for everyone else who uses it (runs under lib/http's lock). */
+	if (budget_low(c, &keep) && c->api_used >= c->api_max)
+		return err_set(err, CRM_ETEMP, "daily_limit",
+			       "Salesforce's daily API budget is spent: %ld of %ld calls used in the rolling 24 hours",
+			       c->api_used, c->api_max);
+	if (budget_low(c, &keep))
+		return err_set(err, CRM_ETEMP, "daily_limit",
+			       "Salesforce's daily API budget is nearly spent: %ld of %ld calls left in the rolling 24 hours; "
+			       "crmsync leaves the last %ld to the org's other users (SALESFORCE_API_RESERVE)",
+			       c->api_max - c->api_used, c->api_max, keep);
+	if (!c->token && (rc = sf_refresh(c, err)) < 0)
+		return rc;
+	buf_addf(&b, "Authorization: Bearer %s", c->token);
+	*h = curl_slist_append(*h, b.buf);
+	memset(b.buf, 0, b.len);
+	buf_release(&b);
+	return 0;
+}
+
+static void sf_classify(void *ctx, const struct http_req *req, const struct http_resp *resp,
+			struct http_verdict *v, struct crm_err *err)
+{
+	struct conn *c = ctx;
+	json_t *body;
+	const char *code, *msg;
+
+	if (resp->status >= 200 && resp->status < 300) {
+		if (req->bucket != B_POLL)
+			return;
+		/* A Bulk job still running: lib/ waits and asks again (the provider never sleeps). */
+		body = parse_body(resp);
+		const char *state = jx_str(body, "state");
+		if (state && (!strcmp(state, "UploadComplete") || !strcmp(state, "InProgress"))) {
+			v->action = HA_RETRY;
+			v->wait_ms = 2000;
+			err_set(err, CRM_ETEMP, "job_running", "the Salesforce Bulk job is still %s", state);
+		}
+		json_decref(body);
+		return;
+	}
+	if (resp->status < 400 && resp->status != 300)
+		return;
+	body = parse_body(resp);
+	{
+		const json_t *first = json_is_array(body) ? json_array_get(body, 0) : body;
+		code = jx_str(first, "errorCode");
+		msg = jx_str(first, "message");
+	}
+	switch (resp->status) {
+	case 401:
+		if (code && !strcmp(code, "INVALID_SESSION_ID") && c->client_id && c->refresh_token) {
+			v->action = HA_REFRESH;
+		} else {
+			v->action = HA_FAIL;
+			err_set(err, CRM_EAUTH, code ? code : "unauthorized", "%s",
+				c->client_id && c->refresh_token
+				? "Salesforce refused the session (HTTP 401)"
+				: "Salesforce refused the session (HTTP 401): the access token is invalid or expired and no refresh "
+				  "credentials are set (SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET, SALESFORCE_REFRESH_TOKEN)");
+		}
+		break;
+	case 403:
+		v->action = HA_FAIL;
+		if (code && !strcmp(code, "REQUEST_LIMIT_EXCEEDED")) {
+			/* §10: too many long-running calls is a wait; the daily cap is a stop.
+			 * Neither is a permission problem, and neither needs a new token. */
+			if (msg && strstr(msg, "Concurrent")) {
+				v->action = HA_RETRY;
+				v->rate_limited = 1;
+				v->wait_ms = 5000;
+				err_set(err, CRM_ETEMP, "concurrent_limit",
+					"Salesforce kept refusing: too many long-running requests in the org at once");
+			} else {
+				err_set(err, CRM_ETEMP, "daily_limit",
+					"Salesforce's daily API request limit is spent (REQUEST_LIMIT_EXCEEDED); it recovers over a rolling 24 hours");
+			}
+		} else {
+			err_set(err, CRM_EAUTH, code ? code : "forbidden", "Salesforce refused access (HTTP 403%s%s)",
+				code ? ", " : "", code ? code : "");
+			if (msg)
+				snprintf(err->message + strlen(err->message), sizeof(err->message) - strlen(err->message),
+					 ": %.300s", msg);
+		}
+		break;
+	case 404:
+		v->action = HA_FAIL;
+		err_set(err, CRM_ENOTFOUND, "NOT_FOUND", "Salesforce has no such resource");
+		fill_error(body, err);
+		break;
+	case 420: /* §10: an edge proxy's "setting things up" page: the call was not run */
+	case 429:
+		v->action = HA_RETRY;
+		v->rate_limited = 1;
+		v->wait_ms = resp->retry_after_ms > 0 ? resp->retry_after_ms : 0;
+		err_set(err, CRM_ETEMP, "rate_limited", "Salesforce kept answering HTTP %ld", resp->status);
+		break;
+	default:
+		if (resp->status >= 500)
+			break; /* lib/: retry when safe */
+		if (code && !strcmp(code, "UNABLE_TO_LOCK_ROW")) {
+			v->action = HA_RETRY; /* §11: nothing was written; try again */
+			err_set(err, CRM_ETEMP, code, "Salesforce kept answering UNABLE_TO_LOCK_ROW");
+			break;
+		}
+		v->action = HA_FAIL;
+		err_set(err, CRM_ERECORD, "http_error", "Salesforce answered HTTP %ld", resp->status);
+		fill_error(body, err);
+	}
+	json_decref(body);
+}
+
+/* §10: Sforce-Limit-Info: api-usage=used/max on every REST answer. */
+static void sf_learn(void *ctx, struct http *h, const struct http_req *req, const struct http_resp *resp)
+{
+	struct conn *c = ctx;
+	char v[128];
+	const char *p;
+	long used, max;
+
+	(void)h;
+	(void)req;
+	if (!http_resp_header(resp, "Sforce-Limit-Info", v, sizeof(v)) || !(p = strstr(v, "api-usage=")))
+		return;
+	if (sscanf(p + 10, "%ld/%ld", &used, &max) == 2 && max > 0) {
+		c->api_used = used;
+		c->api_max = max;
+	}
+}
+
+/* One request; path is an instance path ("/services/...") or a URL.
+ * resp is filled (the caller releases it). */
+static int send_req(struct conn *c, const char *method, const char *path, const char *body, size_t len,
+		    const char *ctype, int bucket, unsigned flags, struct http_resp *r, struct crm_err *err)
+{
+	struct buf url = BUF_INIT;
+	struct http_req q = { method, NULL, body, len, ctype, bucket, flags };
+	int rc;
+
+	url_of(c, path, &url);
+	q.url = url.buf;
+	rc = http_do(c->http, &q, r, err);
+	buf_release(&url);
+	return rc;
+}
+
+/* A JSON call.  *out: the parsed answer (new; NULL for 204 / empty). */
+static int api(struct conn *c, const char *method, const char *path, const json_t *body, int bucket,
+	       unsigned flags, json_t **out, struct crm_err *err)
+{
+	struct buf b = BUF_INIT;
+	struct http_resp r;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (body)
+		jx_dump(&b, body);
+	http_resp_init(&r);
+	rc = send_req(c, method, path, body ? b.buf : NULL, b.len, NULL, bucket, flags, &r, err);
+	if (rc == 0 && out && r.status != 204 && r.body.len) {
+		json_error_t je;
+		*out = json_loadb(r.body.buf, r.body.len, 0, &je);
+		if (!*out) {
+			err->http_status = r.status;
+			rc = err_set(err, CRM_EUNAVAIL, "bad_response",
+				     "Salesforce answered %s %.*s with HTTP %ld but the body is not JSON (%.80s)",
+				     method, (int)strcspn(path, "?"), path, r.status, je.text);
+		}
+	}
+	http_resp_release(&r);
+	buf_release(&b);
+	return rc;
+}
+
+/* Adopts an instance URL from a token answer (§1 "use the newest instance_url"). */
+static int set_instance(struct conn *c, const char *url, struct crm_err *err)
+{
+	if (!strncmp(url, "http://", 7) && !http_url_is_loopback(url))
+		return err_set(err, CRM_ECONFIG, "insecure_url",
+			       "refusing to send Salesforce credentials over plain http to %s; use https", url);
+	pthread_mutex_lock(&c->mu);
+	snprintf(c->base, sizeof(c->base), "%s", url);
+	size_t n = strlen(c->base);
+	while (n && c->base[n - 1] == '/')
+		c->base[--n] = '\0';
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
+
+/* §1: refresh_token grant at the login host.  Called by lib/http at most
+ * once per request (one refresh per expiry, LESSONS 11). */
+static int sf_refresh(void *ctx, struct crm_err *err)
+{
+	struct conn *c = ctx;
+	struct buf url = BUF_INIT, form = BUF_INIT;
+	struct http_resp r;
+	struct http_req q = { "POST", NULL, NULL, 0, "application/x-www-form-urlencoded", B_MAIN,
+			      HTTP_NO_AUTH | HTTP_IDEMPOTENT };
+	json_t *body = NULL;
+	int rc;
+
+	if (!c->client_id || !c->refresh_token)
+		return err_set(err, CRM_ECONFIG, "no_credentials",
+			       "no Salesforce credentials: set SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL, or "
+			       "SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET and SALESFORCE_REFRESH_TOKEN");
+	buf_addf(&url, "%s/services/oauth2/token", c->login);
+	buf_adds(&form, "grant_type=refresh_token&client_id=");
+	buf_add_urlenc(&form, c->client_id);
+	if (c->client_secret) {
+		buf_adds(&form, "&client_secret=");
+		buf_add_urlenc(&form, c->client_secret);
+	}
+	buf_adds(&form, "&refresh_token=");
+	buf_add_urlenc(&form, c->refresh_token);
+	q.url = url.buf;
+	q.body = form.buf;
+	q.body_len = form.len;
+	http_resp_init(&r);
+	rc = http_do(c->http, &q, &r, err);
+	body = parse_body(&r);
+	if (rc == 0) {
+		const char *at = jx_str(body, "access_token"), *rt = jx_str(body, "refresh_token");
+		const char *inst = jx_str(body, "instance_url"), *id = jx_str(body, "id");
+		if (!at) {
+			rc = err_set(err, CRM_EAUTH, "refresh_failed", "Salesforce's token answer has no access_token");
+		} else if (!inst || (rc = set_instance(c, inst, err)) == 0) {
+			if (c->token)
+				memset(c->token, 0, strlen(c->token));
+			free(c->token);
+			c->token = strdup(at);
+			/* A rotated refresh token kills the old one: keep the new one (§1). */
+			if (rt && strcmp(rt, c->refresh_token)) {
+				memset(c->refresh_token, 0, strlen(c->refresh_token));
+				free(c->refresh_token);
+				c->refresh_token = strdup(rt);
+			}
+			/* The id URL ends /<org id>/<user id> (§1). */
+			const char *slash = id ? strrchr(id, '/') : NULL;
+			if (slash && slash > id) {
+				const char *o = slash - 1;
+				while (o > id && *o != '/')
+					o--;
+				if (*o == '/' && slash - o - 1 < (long)sizeof(c->org))
+					snprintf(c->org, sizeof(c->org), "%.*s", (int)(slash - o - 1), o + 1);
+			}
+		}
+	} else if (rc != CRM_EINTR && rc != CRM_EUNAVAIL && rc != CRM_ETEMP) {
+		/* invalid_grant and friends: stop (exit 77), never loop (LESSONS 11). */
+		const char *e = jx_str(body, "error"), *d = jx_str(body, "error_description");
+		rc = err_set(err, CRM_EAUTH, "refresh_failed",
+			     "Salesforce refused to refresh the session (HTTP %ld%s%s%s%s); check SALESFORCE_CLIENT_ID, "
+			     "SALESFORCE_CLIENT_SECRET, SALESFORCE_REFRESH_TOKEN and SALESFORCE_LOGIN_URL",
+			     r.status, e ? ", " : "", e ? e : "", d ? ": " : "", d ? d : "");
+	}
+	memset(form.buf, 0, form.len);
+	json_decref(body);
+	http_resp_release(&r);
+	buf_release(&url);
+	buf_release(&form);
+	return rc;
+}
+
+/* A number knob: env, then config; def when unset. */
+static int knob(const struct session *s, const char *env, const char *key, long min, long def, long *out,
+		struct crm_err *err)
+{
+	const char *v = getenv(env);
+	char *end;
+
+	if (!v || !*v)
+		v = config_get(s->cfg, s->profile, key);
+	*out = def;
+	if (!v || !*v)
+		return 0;
+	if (!strcmp(v, "off"))
+		return *out = LONG_MAX, 0;
+	long n = strtol(v, &end, 10);
+	if (*end || n < min)
+		return err_set(err, CRM_ECONFIG, "bad_config", "%s (%s) must be a number >= %ld, not '%s'", env, key, min, v);
+	*out = n;
+	return 0;
+}
+
+static void sf_close(struct conn *c);
+
+static int sf_open(struct conn **out, const struct session *s, struct crm_err *err)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	char *inst = NULL, *login = NULL, *ver = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!c)
+		return err_set(err, CRM_EFAIL, "no_memory", "out of memory");
+	pthread_mutex_init(&c->mu, NULL);
+	c->http = s->http;
+	c->api_used = c->api_max = -1;
+	if ((rc = config_credential(s->cfg, s->profile, "SALESFORCE_ACCESS_TOKEN", "access_token", 1, &c->token, err)) < 0 ||
+	    (rc = config_credential(s->cfg, s->profile, "SALESFORCE_CLIENT_ID", "client_id", 0, &c->client_id, err)) < 0 ||
+	    (rc = config_credential(s->cfg, s->profile, "SALESFORCE_CLIENT_SECRET", "client_secret", 0, &c->client_secret, err)) < 0 ||
+	    (rc = config_credential(s->cfg, s->profile, "SALESFORCE_REFRESH_TOKEN", "refresh_token", 0, &c->refresh_token, err)) < 0 ||
+	    (rc = config_credential(s->cfg, s->profile, "SALESFORCE_INSTANCE_URL", "instance_url", 0, &inst, err)) < 0 ||
+	    (rc = config_credential(s->cfg, s->profile, "SALESFORCE_LOGIN_URL", "login_url", 0, &login, err)) < 0 ||
+	    (rc = config_credential(s->cfg, s->profile, "SALESFORCE_API_VERSION", "api_version", 0, &ver, err)) < 0 ||
+	    (rc = knob(s, "SALESFORCE_BULK_THRESHOLD", "bulk_threshold", 0, BULK_THRESHOLD, &c->bulk_threshold, err)) < 0 ||
+	    (rc = knob(s, "SALESFORCE_API_RESERVE", "api_reserve", 0, -1, &c->reserve, err)) < 0 ||
+	    (rc = knob(s, "SALESFORCE_QUERY_WINDOW", "query_window", 1, QUERY_WINDOW, &c->window, err)) < 0)
+		goto fail;
+	snprintf(c->api, sizeof(c->api), "/services/data/v%s", ver && *ver ? ver + (ver[0] == 'v') : SF_VERSION);
+	/* --base-url is both the instance and the login host (the emulator). */
+	if (s->base_url) {
+		if ((rc = set_instance(c, s->base_url, err)) < 0)
+			goto fail;
+		snprintf(c->login, sizeof(c->login), "%s", c->base);
+	} else {
+		if (inst && *inst && (rc = set_instance(c, inst, err)) < 0)
+			goto fail;
+		snprintf(c->login, sizeof(c->login), "%s", login && *login ? login : SF_LOGIN);
+		size_t n = strlen(c->login);
+		while (n && c->login[n - 1] == '/')
+			c->login[--n] = '\0';
+	}
+	if (!c->token && !(c->client_id && c->refresh_token)) {
+		rc = err_set(err, CRM_ECONFIG, "no_credentials",
+			     "no Salesforce credentials: set SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL, or "
+			     "SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET and SALESFORCE_REFRESH_TOKEN");
+		goto fail;
+	}
+	if (c->token && !c->base[0] && !(c->client_id && c->refresh_token)) {
+		rc = err_set(err, CRM_ECONFIG, "no_instance_url",
+			     "SALESFORCE_ACCESS_TOKEN needs SALESFORCE_INSTANCE_URL (the org's https://NAME.my.salesforce.com)");
+		goto fail;
+	}
+	if ((c->base[0] && !strncmp(c->base, "http://", 7) && !http_url_is_loopback(c->base)) ||
+	    (!strncmp(c->login, "http://", 7) && !http_url_is_loopback(c->login))) {
+		rc = err_set(err, CRM_ECONFIG, "insecure_url",
+			     "refusing to send Salesforce credentials over plain http to %s; use https",
+			     c->base[0] && strncmp(c->base, "https://", 8) ? c->base : c->login);
+		goto fail;
+	}
+	{
+		struct http_hooks hk = { c, sf_auth, sf_refresh, sf_classify, sf_learn };
+		http_set_hooks(c->http, &hk);
+	}
+	/* §10: no per-second quota (the daily budget is watched in sf_auth);
+	 * stay polite, and poll Bulk jobs gently. */
+	http_bucket(c->http, B_MAIN, 100, 1000);
+	http_bucket(c->http, B_POLL, 2, 1000);
+	/* Only refresh credentials: the instance URL comes from the token answer. */
+	if (!c->base[0] && (rc = sf_refresh(c, err)) < 0)
+		goto fail;
+	free(inst);
+	free(login);
+	free(ver);
+	*out = c;
+	return 0;
+fail:
+	free(inst);
+	free(login);
+	free(ver);
+	sf_close(c);
+	return rc;
+}
+
+static void wipe_free(char *s)
+{
+	if (s)
+		memset(s, 0, strlen(s));
+	free(s);
+}
+
+static void sf_close(struct conn *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < OBJ_COUNT; i++) {
+		json_decref(c->desc[i]);
+		json_decref(c->order[i]);
+	}
+	wipe_free(c->token);
+	free(c->client_id);
+	wipe_free(c->client_secret);
+	wipe_free(c->refresh_token);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+/* §9: the org id from userinfo (or the token answer's id URL). */
+static const char *sf_namespace(struct conn *c, struct crm_err *err)
+{
+	json_t *d;
+
+	if (c->org[0])
+		return c->org;
+	if (api(c, "GET", "/services/oauth2/userinfo", NULL, B_MAIN, HTTP_IDEMPOTENT, &d, err) < 0)
+		return NULL;
+	const char *o = jx_str(d, "organization_id");
+	if (!o) {
+		json_decref(d);
+		err_set(err, CRM_EUNAVAIL, "bad_response", "Salesforce's userinfo answer has no organization_id");
+		return NULL;
+	}
+	snprintf(c->org, sizeof(c->org), "%s", o);
+	json_decref(d);
+	return c->org;
+}
+
+/* ---- describe (§7) ---- */
+
+static int load_desc(struct conn *c, enum obj o, struct crm_err *err)
+{
+	struct buf path = BUF_INIT;
+	json_t *ans = NULL, *f, *byname, *order;
+	size_t i;
+	int rc;
+
+	pthread_mutex_lock(&c->mu);
+	int have = c->desc[o] != NULL;
+	pthread_mutex_unlock(&c->mu);
+	if (have)
+		return 0;
+	buf_addf(&path, "%s/sobjects/%s/describe", c->api, sobject[o]);
+	rc = api(c, "GET", path.buf, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
+	buf_release(&path);
+	if (rc < 0)
+		return rc;
+	if (!json_is_array(json_object_get(ans, "fields"))) {
+		json_decref(ans);
+		return err_set(err, CRM_EUNAVAIL, "bad_response", "Salesforce's describe of %s has no fields", sobject[o]);
+	}
+	byname = json_object();
+	order = json_array();
+	json_array_foreach(json_object_get(ans, "fields"), i, f) {
+		const char *n = jx_str(f, "name");
+		if (!n)
+			continue;
+		json_object_set(byname, n, f);
+		json_array_append_new(order, json_string(n));
+	}
+	json_decref(ans);
+	pthread_mutex_lock(&c->mu);
+	if (!c->desc[o]) {
+		c->desc[o] = byname;
+		c->order[o] = order;
+		byname = order = NULL;
+	}
+	pthread_mutex_unlock(&c->mu);
+	json_decref(byname);
+	json_decref(order);
+	return 0;
+}
+
+static const char *ftype(struct conn *c, enum obj o, const char *name)
+{
+	return jx_str(json_object_get(c->desc[o], name), "type");
+}
+
+/* Compound fields (address, location) are read-only copies of their parts
+ * and Bulk query refuses them (§2, §3); base64 bodies are not record data. */
+static int selectable(const json_t *f)
+{
+	const char *t = jx_str(f, "type");
+	return t && strcmp(t, "address") && strcmp(t, "location") && strcmp(t, "base64");
+}
+
+/* "Id,Name,..." every field describe says is readable. */
+static char *select_list(struct conn *c, enum obj o)
+{
+	struct buf b = BUF_INIT;
+	json_t *n;
+	size_t i;
+
+	json_array_foreach(c->order[o], i, n) {
+		if (!selectable(json_object_get(c->desc[o], json_string_value(n))))
+			continue;
+		if (b.len)
+			buf_addc(&b, ',');
+		buf_adds(&b, json_string_value(n));
+	}
+	return buf_detach(&b, NULL);
+}
+
+static int sf_fields(struct conn *c, enum obj o, json_t **out, struct crm_err *err)
+{
+	json_t *arr, *n;
+	size_t i;
+	int rc;
+
+	if ((rc = load_desc(c, o, err)) < 0)
+		return rc;
+	arr = json_array();
+	json_array_foreach(c->order[o], i, n) {
+		json_t *f = json_object_get(c->desc[o], json_string_value(n)), *opts = json_array(), *pv;
+		size_t j;
+		int createable = json_is_true(json_object_get(f, "createable"));
+		int updateable = json_is_true(json_object_get(f, "updateable"));
+		json_array_foreach(json_object_get(f, "picklistValues"), j, pv)
+			if (!json_is_false(json_object_get(pv, "active")))
+				json_array_append_new(opts, json_pack("{s:O?,s:O?}", "label", json_object_get(pv, "label"),
+								      "value", json_object_get(pv, "value")));
+		json_array_append_new(arr, json_pack("{s:s,s:O?,s:O?,s:b,s:b,s:b,s:o}",
+			"name", json_string_value(n), "label", json_object_get(f, "label"), "type", json_object_get(f, "type"),
+			/* §7: required = not nillable, createable and no default on create. */
+			"required", o != OBJ_USER && !json_is_true(json_object_get(f, "nillable")) && createable &&
+				    !json_is_true(json_object_get(f, "defaultedOnCreate")),
+			"read_only", o == OBJ_USER || !updateable,
+			"custom", json_is_true(json_object_get(f, "custom")), "options", opts));
+	}
+	if (o == OBJ_ACCOUNT)
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:b,s:b,s:b,s:[]}", "name", "@domain",
+			"label", "Website domain (derived from Website)", "type", "string", "required", 0,
+			"read_only", 1, "custom", 0, "options"));
+	*out = arr;
+	return 0;
+}
+
+/* ---- SOQL building ---- */
+
+static void soql_str(struct buf *b, const char *s)
+{
+	buf_addc(b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'' || *s == '\\')
+			buf_addc(b, '\\');
+		if (*s == '\n')
+			buf_adds(b, "\\n");
+		else
+			buf_addc(b, *s);
+	}
+	buf_addc(b, '\'');
+}
+
+/* A datetime literal: unquoted ISO 8601 in UTC (§4; 'Z' needs no %2B). */
+static void soql_time(struct buf *b, long long ms)
+{
+	char t[TIME_BUFSZ];
+	time_format(ms, t);
+	buf_adds(b, t);
+}
+
+static void soql_value(struct conn *c, enum obj o, const char *field, const char *v, struct buf *b)
+{
+	const char *t = ftype(c, o, field);
+	char id[19];
+
+	if (t && (!strcmp(t, "int") || !strcmp(t, "double") || !strcmp(t, "currency") || !strcmp(t, "percent") ||
+		  !strcmp(t, "boolean")) && strspn(v, "0123456789.-+eEtruefalsTRUEFALS") == strlen(v) && *v)
+		buf_adds(b, v);
+	else if (t && (!strcmp(t, "id") || !strcmp(t, "reference")))
+		soql_str(b, id18(v, id));
+	else
+		soql_str(b, v);
+}
+
+/* GET <api>/query (or queryAll) for soql. */
+static void query_path(struct conn *c, int all, const char *soql, struct buf *path)
+{
+	buf_addf(path, "%s/%s?q=", c->api, all ? "queryAll" : "query");
+	buf_add_urlenc(path, soql);
+}
+
+/* Salesforce datetimes as Salesforce's REST API writes them
+ * ("2026-11-20T08:00:00.000+0000"), so REST and Bulk records are alike. */
+static void sf_time(long long ms, char out[TIME_BUFSZ])
+{
+	time_t s = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	snprintf(out, TIME_BUFSZ, "%04d-%02d-%02dT%02d:%02d:%02d.%03d+0000", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms - (long long)s * 1000));
+}
+
+/* ---- records to envelopes ---- */
+
+/* "https://www.Acme.com/x" -> "acme.com". */
+static json_t *domain_of(const char *url)
+{
+	char d[256];
+	size_t n;
+
+	if (!url || !*url)
+		return json_null();
+	const char *p = strstr(url, "://");
+	p = p ? p + 3 : url;
+	if (!strncasecmp(p, "www.", 4))
+		p += 4;
+	n = strcspn(p, "/:?#");
+	if (!n || n >= sizeof(d))
+		return json_null();
+	for (size_t i = 0; i < n; i++)
+		d[i] = (p[i] >= 'A' && p[i] <= 'Z') ? (char)(p[i] - 'A' + 'a') : p[i];
+	d[n] = '\0';
+	return json_string(d);
+}
+
+static json_t *envelope(enum obj o, json_t *row, int with_raw)
+{
+	json_t *env = json_object(), *fields = json_object(), *v;
+	const char *k;
+	int deleted = json_is_true(json_object_get(row, "IsDeleted")) && o != OBJ_USER;
+
+	json_object_foreach(row, k, v)
+		if (strcmp(k, "attributes") && strcmp(k, "Id"))
+			json_object_set(fields, k, v);
+	if (o == OBJ_ACCOUNT)
+		json_object_set_new(fields, "@domain", domain_of(jx_str(row, "Website")));
+	json_object_set_new(env, "id", jx_str_new(jx_str(row, "Id")));
+	json_object_set_new(env, "created_at", jx_str_new(jx_str(row, "CreatedDate")));
+	/* SystemModstamp: what incremental pulls filter and sort on (§4). */
+	json_object_set_new(env, "updated_at", jx_str_new(jx_str(row, "SystemModstamp")));
+	json_object_set_new(env, "deleted", json_boolean(deleted));
+	/* Salesforce reports no deletion time; a deleted row's SystemModstamp is
+	 * the deletion (unverified, §5), the best there is. */
+	json_object_set_new(env, "deleted_at", deleted ? jx_str_new(jx_str(row, "SystemModstamp")) : json_null());
+	json_object_set_new(env, "fields", fields);
+	if (with_raw)
+		json_object_set(env, "raw", row);
+	return env;
+}
+
+/* §2: WON = IsWon; LOST = IsClosed and not IsWon; else OPEN. */
+static void sf_fixup(struct conn *c, enum obj o, const json_t *env, json_t *rec)
+{
+	json_t *f = json_object_get(env, "fields");
+
+	(void)c;
+	if (o == OBJ_DEAL && json_object_get(f, "IsClosed"))
+		json_object_set_new(rec, "status", json_string(json_is_true(json_object_get(f, "IsWon")) ? "WON"
+			: json_is_true(json_object_get(f, "IsClosed")) ? "LOST" : "OPEN"));
+}
+
+/* ---- pull ---- */
+
+struct pull {
+	struct conn *c;
+	struct pull_opts o;
+	char *select;
+	int phase;                  /* 0 live records, 1 deleted ones (queryAll), 2 done */
+	char *next;                 /* nextRecordsUrl of the open window */
+	int keyed;                  /* t/last_id hold the last row seen */
+	long long t;
+	char last_id[32];
+	long wrows;                 /* rows of the current window so far */
+	/* Bulk */
+	int bulk;                   /* phase 0 goes through a Bulk query job */
+	char job[64];
+	char *locator;              /* NULL before the first page */
+	long long bulk_expect, bulk_got; /* the job's record count, rows read */
+	/* list members */
+	char campaign[32];
+};
+
+/* WHERE clause of the current window: keyset on (SystemModstamp, Id). */
+static void window_where(struct pull *p, struct buf *q)
+{
+	int any = 0;
+
+	if (p->phase == 1) {
+		buf_adds(q, " WHERE IsDeleted = true");
+		any = 1;
+	}
+	if (p->keyed || (p->o.since_ms >= 0 && p->o.since_id && *p->o.since_id)) {
+		long long t = p->keyed ? p->t : p->o.since_ms;
+		char idb[19];
+		const char *id = p->keyed ? p->last_id : id18(p->o.since_id, idb);
+		buf_adds(q, any ? " AND (SystemModstamp > " : " WHERE (SystemModstamp > ");
+		soql_time(q, t);
+		buf_adds(q, " OR (SystemModstamp = ");
+		soql_time(q, t);
+		buf_adds(q, " AND Id > ");
+		soql_str(q, id);
+		buf_adds(q, "))");
+	} else if (p->o.since_ms >= 0) {
+		buf_adds(q, any ? " AND SystemModstamp >= " : " WHERE SystemModstamp >= ");
+		soql_time(q, p->o.since_ms);
+	}
+}
+
+static int sf_pull_open(struct conn *c, const struct pull_opts *o, struct pull **out, struct crm_err *err);
+static int bulk_page(struct pull *p, json_t **page, struct crm_err *err);
+static int members_page(struct pull *p, json_t **page, struct crm_err *err);
+
+/* One page of the REST scan.  Each window is one query ordered by
+ * (SystemModstamp, Id) and capped at `window` rows, followed through
+ * nextRecordsUrl; the next window starts strictly after the last row seen.
+ * So equal timestamps page by id, a huge table is never one cursor, and a
+ * row changed during the scan moves forward instead of being skipped. */
+static int rest_page(struct pull *p, json_t **page, struct crm_err *err)
+{
+	struct conn *c = p->c;
+	enum obj o = p->o.obj;
+	struct buf path = BUF_INIT;
+	json_t *ans = NULL, *recs, *r, *envs;
+	size_t i;
+	int rc;
+
+	if (p->next) {
+		buf_adds(&path, p->next);
+	} else {
+		struct buf q = BUF_INIT;
+		buf_addf(&q, "SELECT %s FROM %s", p->select, sobject[o]);
+		window_where(p, &q);
+		buf_addf(&q, " ORDER BY SystemModstamp, Id LIMIT %ld", c->window);
+		query_path(c, p->phase == 1, q.buf, &path);
+		buf_release(&q);
+		p->wrows = 0;
+	}
+	rc = api(c, "GET", path.buf, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
+	buf_release(&path);
+	if (rc < 0)
+		return rc;
+	recs = json_object_get(ans, "records");
+	if (!json_is_array(recs)) {
+		json_decref(ans);
+		return err_set(err, CRM_EUNAVAIL, "bad_response", "Salesforce's query answer has no records array");
+	}
+	envs = json_array();
+	json_array_foreach(recs, i, r) {
+		const char *id = jx_str(r, "Id"), *u = jx_str(r, "SystemModstamp");
+		long long ms;
+		if (id && u && time_parse(u, &ms) == 0) {
+			p->t = ms;
+			snprintf(p->last_id, sizeof(p->last_id), "%s", id);
+			p->keyed = 1;
+		}
+		json_array_append_new(envs, envelope(o, r, 1));
+	}
+	p->wrows += (long)json_array_size(recs);
+	free(p->next);
+	p->next = jx_str(ans, "nextRecordsUrl") ? strdup(jx_str(ans, "nextRecordsUrl")) : NULL;
+	if (!p->next && p->wrows < c->window) {
+		/* The window ended short of its cap: this phase is complete. */
+		p->keyed = 0;
+		p->phase = p->phase == 0 && p->o.deleted && o != OBJ_USER ? 1 : 2;
+	}
+	json_decref(ans);
+	*page = envs;
+	return 0;
+}
+
+static int sf_pull_next(struct pull *p, json_t **page, struct crm_err *err)
+{
+	*page = NULL;
+	for (;;) {
+		int rc;
+		if (p->phase == 2)
+			return 0;
+		if (p->o.list)
+			rc = members_page(p, page, err);
+		else if (p->phase == 0 && p->bulk)
+			rc = bulk_page(p, page, err);
+		else
+			rc = rest_page(p, page, err);
+		if (rc < 0)
+			return rc;
+		if (*page && json_array_size(*page))
+			return 0;
+		json_decref(*page);
+		*page = NULL;
+	}
+}
+
+static void sf_pull_close(struct pull *p)
+{
+	if (!p)
+		return;
+	free(p->select);
+	free(p->next);
+	free(p->locator);
+	free(p);
+}
+
+/* ---- Bulk API 2.0 (§3, §6) ---- */
+
+/* CSV cells into rows of strings (NULL = empty cell) with libcsv. */
+struct csvrows {
+	json_t *rows;               /* array of arrays */
+	json_t *cur;
+};
+
+static void csv_cell(void *s, size_t len, void *ud)
+{
+	struct csvrows *cr = ud;
+	if (!cr->cur)
+		cr->cur = json_array();
+	json_t *v = len ? json_stringn(s, len) : NULL;
+	json_array_append_new(cr->cur, v ? v : json_null());
+}
+
+static void csv_row(int ch, void *ud)
+{
+	struct csvrows *cr = ud;
+	(void)ch;
+	if (!cr->cur)
+		cr->cur = json_array();
+	json_array_append_new(cr->rows, cr->cur);
+	cr->cur = NULL;
+}
+
+/* Parses a CSV body (NUL bytes dropped, §12.6).  *out: array of rows. */
+static int parse_csv(char *data, size_t len, json_t **out, struct crm_err *err)
+{
+	struct csv_parser cp;
+	struct csvrows cr = { json_array(), NULL };
+	size_t w = 0;
+
+	for (size_t i = 0; i < len; i++)
+		if (data[i])
+			data[w++] = data[i];
+	if (csv_init(&cp, CSV_STRICT | CSV_STRICT_FINI) != 0) {
+		json_decref(cr.rows);
+		return err_set(err, CRM_EFAIL, "no_memory", "cannot start the CSV parser");
+	}
+	if (csv_parse(&cp, data, w, csv_cell, csv_row, &cr) != w || csv_fini(&cp, csv_cell, csv_row, &cr) != 0) {
+		int e = csv_error(&cp);
+		csv_free(&cp);
+		json_decref(cr.cur);
+		json_decref(cr.rows);
+		return err_set(err, CRM_EUNAVAIL, "bad_response", "Salesforce's CSV answer does not parse: %s", csv_strerror(e));
+	}
+	csv_free(&cp);
+	json_decref(cr.cur);
+	*out = cr.rows;
+	return 0;
+}
+
+/* A Bulk CSV cell as the JSON value the REST API gives for the field. */
+static json_t *typed(const char *type, json_t *cell)
+{
+	const char *s = json_string_value(cell);
+	char *end;
+	long long ms;
+	char t[TIME_BUFSZ];
+
+	if (!s)
+		return json_null();
+	if (!type)
+		return json_incref(cell);
+	if (!strcmp(type, "boolean"))
+		return json_boolean(!strcasecmp(s, "true"));
+	if (!strcmp(type, "int")) {
+		long long n = strtoll(s, &end, 10);
+		return *end ? json_incref(cell) : json_integer(n);
+	}
+	if (!strcmp(type, "double") || !strcmp(type, "currency") || !strcmp(type, "percent")) {
+		double d = strtod(s, &end);
+		return *end ? json_incref(cell) : json_real(d);
+	}
+	if (!strcmp(type, "datetime") && time_parse(s, &ms) == 0) {
+		sf_time(ms, t);
+		return json_string(t);
+	}
+	return json_incref(cell);
+}
+
+/* Waits for a Bulk job (lib/http does the waiting, see sf_classify).
+ * *job: its final JSON (new). */
+static int bulk_wait(struct conn *c, const char *kind, const char *id, json_t **job, struct crm_err *err)
+{
+	struct buf path = BUF_INIT;
+	long long start = time_mono_ms();
+	int rc;
+
+	buf_addf(&path, "%s/jobs/%s/%s", c->api, kind, id);
+	for (;;) {
+		*job = NULL;
+		rc = api(c, "GET", path.buf, NULL, B_POLL, HTTP_IDEMPOTENT, job, err);
+		if (rc == CRM_ETEMP && !strcmp(err->code, "job_running") && time_mono_ms() - start < BULK_WAIT_MS)
+			continue;
+		break;
+	}
+	buf_release(&path);
+	if (rc < 0)
+		return rc;
+	const char *state = jx_str(*job, "state");
+	if (!state || strcmp(state, "JobComplete")) {
+		const char *why = jx_str(*job, "errorMessage");
+		rc = err_set(err, CRM_EUNAVAIL, "bulk_job_failed", "Salesforce's Bulk job %s ended %s%s%s", id,
+			     state ? state : "in an unknown state", why ? ": " : "", why ? why : "");
+		json_decref(*job);
+		*job = NULL;
+	}
+	return rc;
+}
+
+static int bulk_start_query(struct pull *p, struct crm_err *err)
+{
+	struct conn *c = p->c;
+	struct buf q = BUF_INIT, path = BUF_INIT;
+	json_t *body, *ans = NULL, *job = NULL;
+	int rc;
+
+	buf_addf(&q, "SELECT %s FROM %s", p->select, sobject[p->o.obj]);
+	window_where(p, &q);
+	/* Results come unordered; the cursor is the largest (SystemModstamp, Id)
+	 * written, so order does not matter for --state. */
+	body = json_pack("{s:s,s:s,s:s,s:s,s:s}", "operation", "query", "query", q.buf, "contentType", "CSV",
+			 "columnDelimiter", "COMMA", "lineEnding", "LF");
+	buf_addf(&path, "%s/jobs/query", c->api);
+	/* A lost answer leaves at most an unused job behind: safe to send again. */
+	rc = api(c, "POST", path.buf, body, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
+	json_decref(body);
+	buf_release(&q);
+	buf_release(&path);
+	if (rc < 0)
+		return rc;
+	if (!jx_str(ans, "id")) {
+		json_decref(ans);
+		return err_set(err, CRM_EUNAVAIL, "bad_response", "Salesforce's Bulk query job answer has no id");
+	}
+	snprintf(p->job, sizeof(p->job), "%s", jx_str(ans, "id"));
+	json_decref(ans);
+	if ((rc = bulk_wait(c, "query", p->job, &job, err)) < 0)
+		return rc;
+	json_t *np = json_object_get(job, "numberRecordsProcessed");
+	p->bulk_expect = json_is_integer(np) ? json_integer_value(np) : -1;
+	json_decref(job);
+	return 0;
+}
+
+/* One page of Bulk query results (CSV), maxRecords rows at a time. */
+static int bulk_page(struct pull *p, json_t **page, struct crm_err *err)
+{
+	struct conn *c = p->c;
+	struct buf path = BUF_INIT;
+	struct http_resp r;
+	json_t *rows = NULL, *hdr, *row;
+	char loc[256];
+	size_t i;
+	int rc;
+
+	if (!p->job[0] && (rc = bulk_start_query(p, err)) < 0)
+		return rc;
+	buf_addf(&path, "%s/jobs/query/%s/results?maxRecords=%d", c->api, p->job, BULK_PAGE);
+	if (p->locator) {
+		buf_adds(&path, "&locator=");
+		buf_add_urlenc(&path, p->locator);
+	}
+	http_resp_init(&r);
+	rc = send_req(c, "GET", path.buf, NULL, 0, NULL, B_MAIN, HTTP_IDEMPOTENT, &r, err);
+	buf_release(&path);
+	if (rc == 0)
+		rc = parse_csv(r.body.buf, r.body.len, &rows, err);
+	/* §3: the last page says Sforce-Locator: null; a missing header is an error,
+	 * never a silent end (LESSONS 9). */
+	const char *l = rc == 0 ? http_resp_header(&r, "Sforce-Locator", loc, sizeof(loc)) : NULL;
+	http_resp_release(&r);
+	if (rc < 0)
+		return rc;
+	if (!l) {
+		json_decref(rows);
+		return err_set(err, CRM_EUNAVAIL, "bad_response", "Salesforce's Bulk results page has no Sforce-Locator header");
+	}
+	free(p->locator);
+	p->locator = strcmp(l, "null") && *l ? strdup(l) : NULL;
+	*page = json_array();
+	hdr = json_array_get(rows, 0);
+	json_array_foreach(rows, i, row) {
+		json_t *rec, *cell;
+		size_t j;
+		if (!i)
+			continue;
+		rec = json_object();
+		json_array_foreach(row, j, cell) {
+			const char *name = json_string_value(json_array_get(hdr, j));
+			if (name)
+				json_object_set_new(rec, name, typed(ftype(c, p->o.obj, name), cell));
+		}
+		json_array_append_new(*page, envelope(p->o.obj, rec, 1));
+		json_decref(rec);
+		p->bulk_got++;
+	}
+	json_decref(rows);
+	if (!p->locator && p->bulk_expect >= 0 && p->bulk_got != p->bulk_expect) {
+		/* LESSONS 9: never a green run with missing data. */
+		json_decref(*page);
+		*page = NULL;
+		return err_set(err, CRM_EUNAVAIL, "bulk_incomplete",
+			       "Salesforce's Bulk query job %s processed %lld records but its results held %lld",
+			       p->job, p->bulk_expect, p->bulk_got);
+	}
+	if (!p->locator) {
+		/* Then deleted records through REST queryAll (the Recycle Bin is small). */
+		p->phase = p->o.deleted && p->o.obj != OBJ_USER ? 1 : 2;
+		p->keyed = 0;
+	}
+	return 0;
+}
+
+/* SELECT COUNT() for the Bulk decision. */
+static int count_rows(struct pull *p, long long *n, struct crm_err *err)
+{
+	struct buf q = BUF_INIT, path = BUF_INIT;
+	json_t *ans = NULL;
+	int rc;
+
+	buf_addf(&q, "SELECT COUNT() FROM %s", sobject[p->o.obj]);
+	window_where(p, &q);
+	query_path(p->c, 0, q.buf, &path);
+	rc = api(p->c, "GET", path.buf, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
+	buf_release(&q);
+	buf_release(&path);
+	if (rc == 0)
+		*n = json_integer_value(json_object_get(ans, "totalSize"));
+	json_decref(ans);
+	return rc;
+}
+
+static int check_campaign(struct conn *c, const char *list, char *id_out, struct crm_err *err);
+
+static int sf_pull_open(struct conn *c, const struct pull_opts *o, struct pull **out, struct crm_err *err)
+{
+	struct pull *p;
+	int rc;
+
+	*out = NULL;
+	if ((rc = load_desc(c, o->obj, err)) < 0)
+		return rc;
+	p = calloc(1, sizeof(*p));
+	p->c = c;
+	p->o = *o;
+	p->select = select_list(c, o->obj);
+	if (o->list) {
+		if ((rc = check_campaign(c, o->list, p->campaign, err)) < 0) {
+			sf_pull_close(p);
+			return rc;
+		}
+	} else if (c->bulk_threshold < LONG_MAX) {
+		long long n = 0;
+		if ((rc = count_rows(p, &n, err)) < 0) {
+			sf_pull_close(p);
+			return rc;
+		}
+		p->bulk = n > 0 && n >= c->bulk_threshold;
+	}
+	*out = p;
+	return 0;
+}
+
+/* ---- reading and matching for push ---- */
+
+/* Records by id through sObject Collections retrieve (§3: POST, <= 2,000 ids).
+ * *out: id -> envelope. */
+static int sf_read(struct conn *c, enum obj o, const json_t *ids, json_t **out, struct crm_err *err)
+{
+	json_t *res = json_object(), *fields = json_array(), *n;
+	struct buf path = BUF_INIT;
+	size_t i, total = json_array_size(ids);
+	int rc;
+
+	*out = NULL;
+	if ((rc = load_desc(c, o, err)) < 0) {
+		json_decref(res);
+		json_decref(fields);
+		return rc;
+	}
+	json_array_foreach(c->order[o], i, n)
+		if (selectable(json_object_get(c->desc[o], json_string_value(n))))
+			json_array_append_new(fields, json_string(json_string_value(n))); /* no shared refcounts across threads */
+	buf_addf(&path, "%s/composite/sobjects/%s", c->api, sobject[o]);
+	for (size_t off = 0; off < total && rc == 0; off += RETRIEVE_MAX) {
+		json_t *list = json_array(), *ans = NULL, *r;
+		for (i = off; i < total && i < off + RETRIEVE_MAX; i++) {
+			char id[19];
+			const char *s = json_string_value(json_array_get(ids, i));
+			if (s && is_id(s))
+				json_array_append_new(list, json_string(id18(s, id)));
+		}
+		if (!json_array_size(list)) {
+			json_decref(list);
+			continue;
+		}
+		json_t *body = json_pack("{s:o,s:O}", "ids", list, "fields", fields);
+		rc = api(c, "POST", path.buf, body, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
+		json_decref(body);
+		json_array_foreach(ans, i, r) {
+			if (!json_is_object(r) || !jx_str(r, "Id"))
+				continue;
+			json_t *env = envelope(o, r, 0);
+			json_object_set_new(res, jx_str(r, "Id"), env);
+		}
+		json_decref(ans);
+	}
+	/* The caller asks with the ids it was given: answer under those too. */
+	for (i = 0; i < total && rc == 0; i++) {
+		const char *s = json_string_value(json_array_get(ids, i));
+		char id[19];
+		json_t *e = s ? json_object_get(res, id18(s, id)) : NULL;
+		if (e && strcmp(s, id))
+			json_object_set(res, s, e);
+	}
+	buf_release(&path);
+	json_decref(fields);
+	if (rc < 0) {
+		json_decref(res);
+		return rc;
+	}
+	*out = res;
+	return 0;
+}
+
+static char *lower_dup(const char *s)
+{
+	char *d = strdup(s);
+	for (char *q = d; *q; q++)
+		if (*q >= 'A' && *q <= 'Z')
+			*q = (char)(*q - 'A' + 'a');
+	return d;
+}
+
+/* Records whose `field` is one of values, by SOQL IN (...) in batches (§3;
+ * Email is not an external id, §6).  Accounts match on "@domain" through
+ * Website LIKE.  String comparisons in SOQL ignore case, so each record is
+ * keyed under the input values it equals ignoring case; the lowest id wins. */
+static int sf_find(struct conn *c, enum obj o, const char *field, const json_t *values,
+		   json_t **out, struct crm_err *err)
+{
+	json_t *res = json_object();
+	size_t n = json_array_size(values), i = 0;
+	int rc, domain = !strcmp(field, "@domain");
+
+	*out = NULL;
+	if ((rc = load_desc(c, o, err)) < 0) {
+		json_decref(res);
+		return rc;
+	}
+	if (!domain && !json_object_get(c->desc[o], field)) {
+		json_decref(res);
+		return err_set(err, CRM_EUSAGE, "unknown_field", "Salesforce %s has no field %s to match on", sobject[o], field);
+	}
+	char *sel = select_list(c, o);
+	while (i < n && rc == 0) {
+		struct buf q = BUF_INIT, path = BUF_INIT;
+		json_t *chunk = json_array();
+		buf_addf(&q, "SELECT %s FROM %s WHERE ", sel, sobject[o]);
+		if (!domain)
+			buf_addf(&q, "%s IN (", field);
+		for (size_t k = 0; i < n && q.len < strlen(sel) + IN_BYTES; i++) {
+			char tmp[64];
+			const char *v = jx_text(json_array_get(values, i), tmp, sizeof(tmp));
+			if (!v || !*v)
+				continue;
+			json_array_append_new(chunk, json_string(v));
+			if (k++)
+				buf_adds(&q, domain ? " OR " : ",");
+			if (domain) {
+				struct buf like = BUF_INIT;
+				buf_addf(&like, "%%%s%%", v);
+				buf_adds(&q, "Website LIKE ");
+				soql_str(&q, like.buf);
+				buf_release(&like);
+			} else {
+				soql_value(c, o, field, v, &q);
+			}
+		}
+		if (!domain)
+			buf_addc(&q, ')');
+		buf_adds(&q, " ORDER BY Id");
+		query_path(c, 0, q.buf, &path);
+		buf_release(&q);
+		char *next = json_array_size(chunk) ? strdup(path.buf) : NULL;
+		buf_release(&path);
+		while (next && rc == 0) {
+			json_t *ans = NULL, *r;
+			size_t j;
+			rc = api(c, "GET", next, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
+			free(next);
+			next = NULL;
+			if (rc < 0)
+				break;
+			json_array_foreach(json_object_get(ans, "records"), j, r) {
+				json_t *env = envelope(o, r, 0), *have;
+				const char *got = domain ? jx_str(json_object_get(env, "fields"), "@domain") : NULL;
+				char tmp[64];
+				if (!domain)
+					got = jx_text(json_object_get(r, field), tmp, sizeof(tmp));
+				size_t x;
+				json_t *want;
+				json_array_foreach(chunk, x, want) {
+					const char *w = json_string_value(want);
+					int hit = got && (!strcasecmp(got, w) || ((!strcmp(ftype(c, o, field) ? ftype(c, o, field) : "", "reference") ||
+						   !strcmp(field, "Id")) && !strncmp(got, w, 15)));
+					if (!hit)
+						continue;
+					char *key = !strcmp(field, "Email") ? lower_dup(w) : strdup(w);
+					if (!(have = json_object_get(res, key)))
+						json_object_set(res, key, env);
+					free(key);
+				}
+				json_decref(env);
+			}
+			if (jx_str(ans, "nextRecordsUrl"))
+				next = strdup(jx_str(ans, "nextRecordsUrl"));
+			json_decref(ans);
+		}
+		free(next);
+		json_decref(chunk);
+	}
+	free(sel);
+	if (rc < 0) {
+		json_decref(res);
+		return rc;
+	}
+	*out = res;
+	return 0;
+}
+
+/* ---- writes (§6) ---- */
+
+/* The record as Salesforce takes it: pseudo-fields dropped, "" sent as null
+ * (how Salesforce clears a field), fields of the table the org does not have
+ * (CurrencyIsoCode without multi-currency) dropped. */
+static json_t *sf_body(struct conn *c, enum obj o, const json_t *fields)
+{
+	json_t *out = json_object(), *v;
+	const char *k;
+
+	json_object_foreach((json_t *)fields, k, v) {
+		if (k[0] == '@')
+			continue;
+		if (!json_object_get(c->desc[o], k) && map_find_remote(maps[o], k))
+			continue;
+		json_object_set_new(out, k, json_is_string(v) && !*json_string_value(v) ? json_null() : json_incref(v));
+	}
+	return out;
+}
+
+static void item_error(struct write_item *w, const json_t *errors, long http)
+{
+	const json_t *e = json_array_get(errors, 0);
+
+	err_set(&w->err, CRM_ERECORD, "rejected", "Salesforce refused the record");
+	if (e)
+		fill_error(e, &w->err);
+	w->err.http_status = http;
+}
+
+/* The external-id field a record carries, if any (WR_UPSERT, §6). */
+static const char *ext_field(struct conn *c, enum obj o, const json_t *fields)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)fields, k, v) {
+		json_t *f = json_object_get(c->desc[o], k);
+		if (json_is_true(json_object_get(f, "externalId")) && !jx_is_empty(v))
+			return k;
+	}
+	return NULL;
+}
+
+/* One sObject Collections call for n <= 200 items.  A call refused as a
+ * whole (400 naming no record) is split in halves until the bad record is
+ * alone, so the good ones land (DESIGN hard part 2). */
+static int coll_call(struct conn *c, enum obj o, enum write_op op, const char *ext, struct write_item *items,
+		     size_t n, struct crm_err *err)
+{
+	struct buf path = BUF_INIT;
+	json_t *ans = NULL, *body = NULL, *r;
+	const char *method;
+	unsigned flags = HTTP_IDEMPOTENT;
+	size_t i;
+	int rc;
+
+	if (op == WR_DELETE) {
+		method = "DELETE";
+		buf_addf(&path, "%s/composite/sobjects?allOrNone=false&ids=", c->api);
+		for (i = 0; i < n; i++) {
+			char id[19];
+			buf_addf(&path, "%s%s", i ? "," : "", id18(items[i].remote_id, id));
+		}
+	} else {
+		json_t *recs = json_array();
+		for (i = 0; i < n; i++) {
+			json_t *rec = sf_body(c, o, items[i].fields);
+			json_object_set_new(rec, "attributes", json_pack("{s:s}", "type", sobject[o]));
+			if (op == WR_UPDATE) {
+				char id[19];
+				json_object_set_new(rec, "id", json_string(id18(items[i].remote_id, id)));
+			}
+			json_array_append_new(recs, rec);
+		}
+		body = json_pack("{s:b,s:o}", "allOrNone", 0, "records", recs);
+		if (ext) {
+			method = "PATCH";
+			buf_addf(&path, "%s/composite/sobjects/%s/%s", c->api, sobject[o], ext);
+		} else if (op == WR_UPDATE) {
+			method = "PATCH";
+			buf_addf(&path, "%s/composite/sobjects", c->api);
+		} else {
+			/* A create is the one write that is not safe to repeat. */
+			method = "POST";
+			flags = 0;
+			buf_addf(&path, "%s/composite/sobjects", c->api);
+		}
+	}
+	rc = api(c, method, path.buf, body, B_MAIN, flags, &ans, err);
+	json_decref(body);
+	buf_release(&path);
+	if (rc == CRM_ERECORD && n > 1) {
+		json_decref(ans);
+		if ((rc = coll_call(c, o, op, ext, items, n / 2, err)) < 0)
+			return rc;
+		return coll_call(c, o, op, ext, items + n / 2, n - n / 2, err);
+	}
+	if (rc == CRM_ERECORD) {
+		items[0].err = *err;
+		err_clear(err);
+		json_decref(ans);
+		return 0;
+	}
+	if (rc < 0) {
+		json_decref(ans);
+		return rc;
+	}
+	/* §6: results in request order. */
+	for (i = 0; i < n; i++) {
+		r = json_array_get(ans, i);
+		if (!r) {
+			err_set(&items[i].err, CRM_ERECORD, "no_result", "Salesforce's answer did not mention this record");
+			continue;
+		}
+		if (!json_is_true(json_object_get(r, "success"))) {
+			item_error(&items[i], json_object_get(r, "errors"), 200);
+			continue;
+		}
+		const char *id = jx_str(r, "id");
+		snprintf(items[i].id_out, sizeof(items[i].id_out), "%s", id ? id : items[i].remote_id ? items[i].remote_id : "");
+		items[i].created = ext ? json_is_true(json_object_get(r, "created")) : op == WR_CREATE || op == WR_UPSERT;
+	}
+	json_decref(ans);
+	return 0;
+}
+
+static int bulk_ingest(struct conn *c, enum obj o, enum write_op op, const char *ext, struct write_item *items,
+		       size_t n, struct crm_err *err);
+
+/* Writes items in calls of <= 200.  A create whose answer was lost is
+ * reported back whole (CRM_EAMBIG) when it is the only call, so cmd/push
+ * looks the records up again; in a longer batch those records alone are
+ * reported failed with outcome_unknown, never created. */
+static int coll_write(struct conn *c, enum obj o, enum write_op op, const char *ext, struct write_item *items,
+		      size_t n, struct crm_err *err)
+{
+	for (size_t off = 0; off < n; off += COLL_MAX) {
+		size_t k = n - off < COLL_MAX ? n - off : COLL_MAX;
+		int rc = coll_call(c, o, op, ext, items + off, k, err);
+		if (rc == CRM_EAMBIG && n > COLL_MAX) {
+			for (size_t i = off; i < off + k; i++) {
+				items[i].err = *err;
+				snprintf(items[i].err.code, sizeof(items[i].err.code), "outcome_unknown");
+				items[i].err.status = CRM_ERECORD;
+			}
+			err_clear(err);
+			continue;
+		}
+		if (rc < 0 && off) {
+			/* Earlier calls landed: keep their results, fail the rest with the reason. */
+			for (size_t i = off; i < n; i++)
+				items[i].err = *err;
+			return 0;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int sf_write(struct conn *c, enum obj o, enum write_op op, struct write_item *items,
+		    size_t n, struct crm_err *err)
+{
+	int rc;
+	/* Bulk from the threshold, or from a full batch (Salesforce advises Bulk
+	 * from about 2,000 records, §6); "off" never. */
+	size_t bulk_at = c->bulk_threshold == LONG_MAX ? SIZE_MAX
+			 : c->bulk_threshold < BATCH_MAX ? (size_t)c->bulk_threshold : BATCH_MAX;
+
+	if ((rc = load_desc(c, o, err)) < 0)
+		return rc;
+	if (op == WR_UPSERT) {
+		/* Records that carry an external id upsert on it, in one idempotent call;
+		 * the others are plain creates.  Group them so each call has one kind. */
+		const char *ext = NULL;
+		size_t na = 0;
+		for (size_t i = 0; i < n; i++) {
+			const char *e = ext_field(c, o, items[i].fields);
+			if (e && (!ext || !strcmp(e, ext))) {
+				ext = e;
+				na++;
+			}
+		}
+		if (!ext)
+			op = WR_CREATE;
+		else if (na < n) {
+			struct write_item *a = calloc(na, sizeof(*a)), *b = calloc(n - na, sizeof(*b));
+			size_t ia = 0, ib = 0;
+			for (size_t i = 0; i < n; i++) {
+				const char *e = ext_field(c, o, items[i].fields);
+				if (e && !strcmp(e, ext))
+					a[ia++] = items[i];
+				else
+					b[ib++] = items[i];
+			}
+			rc = sf_write(c, o, WR_UPSERT, a, na, err);
+			if (rc == 0)
+				rc = sf_write(c, o, WR_UPSERT, b, n - na, err);
+			ia = ib = 0;
+			for (size_t i = 0; i < n; i++) {
+				const char *e = ext_field(c, o, items[i].fields);
+				items[i] = e && !strcmp(e, ext) ? a[ia++] : b[ib++];
+			}
+			free(a);
+			free(b);
+			return rc;
+		} else {
+			if (n >= bulk_at && n > 0)
+				return bulk_ingest(c, o, op, ext, items, n, err);
+			return coll_write(c, o, op, ext, items, n, err);
+		}
+	}
+	if (n >= bulk_at && n > 0)
+		return bulk_ingest(c, o, op, NULL, items, n, err);
+	return coll_write(c, o, op, NULL, items, n, err);
+}
+
+/* ---- Bulk API 2.0 ingest (§6) ---- */
+
+static void csv_cellw(struct buf *b, const char *s)
+{
+	buf_addc(b, '"');
+	for (; *s; s++) {
+		if (*s == '"')
+			buf_addc(b, '"');
+		buf_addc(b, *s);
+	}
+	buf_addc(b, '"');
+}
+
+/* The text of a cell: "" = leave unchanged, "#N/A" = null (BULK). */
+static const char *cell_text(const json_t *v, char *tmp, size_t n)
+{
+	if (!v)
+		return "";
+	if (json_is_null(v) || (json_is_string(v) && !*json_string_value(v)))
+		return "#N/A";
+	if (json_is_true(v))
+		return "true";
+	if (json_is_false(v))
+		return "false";
+	const char *s = jx_text(v, tmp, n);
+	return s ? s : "";
+}
+
+/* One ingest job for the whole batch: create, upload the CSV, close, wait,
+ * then map the successful and failed result files back to the items.
+ * Result rows come in any order (§12.7): each is matched to its item by the
+ * input columns it echoes. */
+static int bulk_ingest(struct conn *c, enum obj o, enum write_op op, const char *ext, struct write_item *items,
+		       size_t n, struct crm_err *err)
+{
+	struct buf path = BUF_INIT, csv = BUF_INIT, key = BUF_INIT;
+	json_t *cols = json_array(), *seen = json_object(), *keys = json_object(), *ans = NULL, *job = NULL;
+	char id[64] = "", tmp[64];
+	const char *opname = op == WR_DELETE ? "delete" : op == WR_UPDATE ? "update" : ext ? "upsert" : "insert";
+	size_t i, j;
+	int rc;
+
+	/* Columns: Id for update/delete, then every field any item writes. */
+	if (op == WR_DELETE || op == WR_UPDATE)
+		json_array_append_new(cols, json_string("Id"));
+	for (i = 0; op != WR_DELETE && i < n; i++) {
+		json_t *body = sf_body(c, o, items[i].fields), *v;
+		const char *k;
+		json_object_foreach(body, k, v)
+			if (!json_object_get(seen, k)) {
+				json_object_set_new(seen, k, json_true());
+				json_array_append_new(cols, json_string(k));
+			}
+		json_decref(body);
+	}
+	json_array_foreach(cols, j, ans)
+		buf_adds(&csv, j ? "," : ""), csv_cellw(&csv, json_string_value(ans));
+	ans = NULL;
+	buf_addc(&csv, '\n');
+	for (i = 0; i < n; i++) {
+		json_t *body = op == WR_DELETE ? json_object() : sf_body(c, o, items[i].fields), *col;
+		buf_reset(&key);
+		json_array_foreach(cols, j, col) {
+			const char *name = json_string_value(col), *cell;
+			char idb[19];
+			if (!strcmp(name, "Id") && (op == WR_DELETE || op == WR_UPDATE))
+				cell = id18(items[i].remote_id, idb);
+			else
+				cell = cell_text(json_object_get(body, name), tmp, sizeof(tmp));
+			if (j)
+				buf_addc(&csv, ',');
+			csv_cellw(&csv, cell);
+			buf_addf(&key, "%s%s", j ? "\x1f" : "", cell);
+		}
+		buf_addc(&csv, '\n');
+		/* key -> the items with exactly these cells, in input order. */
+		json_t *list = json_object_get(keys, key.buf);
+		if (!list)
+			json_object_set_new(keys, key.buf, list = json_array());
+		json_array_append_new(list, json_integer((json_int_t)i));
+		json_decref(body);
+	}
+	json_decref(seen);
+
+	json_t *req = json_pack("{s:s,s:s,s:s,s:s}", "object", sobject[o], "operation", opname, "contentType", "CSV",
+				"lineEnding", "LF");
+	if (ext)
+		json_object_set_new(req, "externalIdFieldName", json_string(ext));
+	buf_addf(&path, "%s/jobs/ingest", c->api);
+	/* An unused open job is harmless: safe to send again. */
+	rc = api(c, "POST", path.buf, req, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
+	json_decref(req);
+	if (rc < 0)
+		goto done;
+	snprintf(id, sizeof(id), "%s", jx_str(ans, "id") ? jx_str(ans, "id") : "");
+	json_decref(ans);
+	ans = NULL;
+	if (!id[0]) {
+		rc = err_set(err, CRM_EUNAVAIL, "bad_response", "Salesforce's Bulk ingest job answer has no id");
+		goto done;
+	}
+	{
+		struct http_resp r;
+		buf_reset(&path);
+		buf_addf(&path, "%s/jobs/ingest/%s/batches", c->api, id);
+		http_resp_init(&r);
+		rc = send_req(c, "PUT", path.buf, csv.buf, csv.len, "text/csv", B_MAIN, 0, &r, err);
+		http_resp_release(&r);
+	}
+	if (rc < 0) {
+		/* Nothing runs before UploadComplete: abort, and the outcome is known. */
+		struct crm_err e2 = CRM_ERR_INIT;
+		json_t *ab = json_pack("{s:s}", "state", "Aborted");
+		buf_reset(&path);
+		buf_addf(&path, "%s/jobs/ingest/%s", c->api, id);
+		api(c, "PATCH", path.buf, ab, B_MAIN, HTTP_IDEMPOTENT, NULL, &e2);
+		json_decref(ab);
+		if (rc == CRM_EAMBIG)
+			rc = err->status = CRM_EUNAVAIL;
+		goto done;
+	}
+	{
+		json_t *uc = json_pack("{s:s}", "state", "UploadComplete");
+		buf_reset(&path);
+		buf_addf(&path, "%s/jobs/ingest/%s", c->api, id);
+		rc = api(c, "PATCH", path.buf, uc, B_MAIN, HTTP_IDEMPOTENT, NULL, err);
+		json_decref(uc);
+	}
+	if (rc < 0 && rc != CRM_ERECORD)
+		goto done; /* a 400 may mean an earlier try closed it already: look */
+	if ((rc = bulk_wait(c, "ingest", id, &job, err)) < 0)
+		goto done;
+	for (int pass = 0; pass < 2 && rc == 0; pass++) {
+		struct http_resp r;
+		json_t *rows = NULL, *row;
+		buf_reset(&path);
+		buf_addf(&path, "%s/jobs/ingest/%s/%s", c->api, id, pass ? "failedResults" : "successfulResults");
+		http_resp_init(&r);
+		rc = send_req(c, "GET", path.buf, NULL, 0, NULL, B_MAIN, HTTP_IDEMPOTENT, &r, err);
+		if (rc == 0)
+			rc = parse_csv(r.body.buf, r.body.len, &rows, err);
+		http_resp_release(&r);
+		json_array_foreach(rows, i, row) {
+			json_t *cell;
+			if (!i)
+				continue;
+			buf_reset(&key);
+			json_array_foreach(row, j, cell)
+				if (j >= 2)
+					buf_addf(&key, "%s%s", j > 2 ? "\x1f" : "", json_string_value(cell) ? json_string_value(cell) : "");
+			json_t *list = json_object_get(keys, key.buf);
+			json_t *first = json_array_get(list, 0);
+			if (!first)
+				continue;
+			struct write_item *w = &items[json_integer_value(first)];
+			json_array_remove(list, 0);
+			const char *a = json_string_value(json_array_get(row, 0)), *b = json_string_value(json_array_get(row, 1));
+			if (!pass) {
+				snprintf(w->id_out, sizeof(w->id_out), "%s", a ? a : w->remote_id ? w->remote_id : "");
+				w->created = op == WR_CREATE || (op == WR_UPSERT && (!ext || (b && !strcmp(b, "true"))));
+			} else {
+				/* sf__Error: "STATUS_CODE:message:fields --" */
+				const char *msg = b ? b : "";
+				size_t cl = strcspn(msg, ":");
+				err_set(&w->err, CRM_ERECORD, "rejected", "Salesforce: %s", msg[cl] ? msg + cl + 1 : msg);
+				snprintf(w->err.code, sizeof(w->err.code), "%.*s", (int)(cl < 63 ? cl : 63), msg);
+				char *tail = strrchr(w->err.message, ':');
+				if (tail && !strcmp(tail + strcspn(tail, " "), " --")) {
+					snprintf(w->err.field, sizeof(w->err.field), "%.*s", (int)strcspn(tail + 1, ", "), tail + 1);
+					*tail = '\0';
+				}
+				w->err.http_status = 200;
+			}
+		}
+		json_decref(rows);
+	}
+	for (i = 0; i < n && rc == 0; i++)
+		if (!items[i].err.status && !items[i].id_out[0])
+			err_set(&items[i].err, CRM_ERECORD, "no_result", "Salesforce's Bulk job %s did not report this record", id);
+done:
+	json_decref(job);
+	json_decref(cols);
+	json_decref(keys);
+	buf_release(&path);
+	buf_release(&csv);
+	buf_release(&key);
+	return rc;
+}
+
+/* ---- status (§9, §10) ---- */
+
+static int sf_status(struct conn *c, json_t *out, struct crm_err *err)
+{
+	struct buf path = BUF_INIT;
+	json_t *lim = NULL, *rl = json_object();
+	const char *ns;
+	int rc;
+
+	if (!(ns = sf_namespace(c, err))) {
+		json_decref(rl);
+		return err->status;
+	}
+	buf_addf(&path, "%s/limits", c->api);
+	rc = api(c, "GET", path.buf, NULL, B_MAIN, HTTP_IDEMPOTENT, &lim, err);
+	buf_release(&path);
+	if (rc == CRM_EAUTH && c->api_max > 0) {
+		/* No "View Setup and Configuration": the header of that answer is enough. */
+		rc = 0;
+		err_clear(err);
+	}
+	if (rc < 0) {
+		json_decref(rl);
+		return rc;
+	}
+	json_t *d = json_object_get(lim, "DailyApiRequests");
+	json_t *mx = json_object_get(d, "Max"), *re = json_object_get(d, "Remaining");
+	long long max = json_is_integer(mx) ? json_integer_value(mx) : c->api_max;
+	long long rem = json_is_integer(re) ? json_integer_value(re) : c->api_max > 0 ? c->api_max - c->api_used : -1;
+	if (max > 0) {
+		json_object_set_new(rl, "max", json_integer(max));
+		json_object_set_new(rl, "remaining", json_integer(rem));
+	}
+	json_object_set_new(rl, "window", json_string("24h rolling"));
+	static const char *const keep[] = { "DailyApiRequests", "DailyBulkApiBatches", "DailyBulkV2QueryJobs", NULL };
+	for (int i = 0; keep[i]; i++)
+		if (json_object_get(lim, keep[i]))
+			json_object_set(rl, keep[i], json_object_get(lim, keep[i]));
+	json_object_set_new(out, "namespace", json_string(ns));
+	json_object_set_new(out, "rate_limit", rl);
+	json_object_set_new(out, "instance_url", json_string(c->base));
+	json_object_set_new(out, "api_version", json_string(c->api + strlen("/services/data/")));
+	json_decref(lim);
+	return 0;
+}
+
+/* ---- lists = Campaigns (§8) ---- */
+
+static int query_all_pages(struct conn *c, const char *soql, json_t *acc, struct crm_err *err)
+{
+	struct buf path = BUF_INIT;
+	char *next;
+	int rc = 0;
+
+	query_path(c, 0, soql, &path);
+	next = buf_detach(&path, NULL);
+	while (next && rc == 0) {
+		json_t *ans = NULL;
+		rc = api(c, "GET", next, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
+		free(next);
+		next = NULL;
+		if (rc < 0)
+			break;
+		json_array_extend(acc, json_object_get(ans, "records"));
+		if (jx_str(ans, "nextRecordsUrl"))
+			next = strdup(jx_str(ans, "nextRecordsUrl"));
+		json_decref(ans);
+	}
+	free(next);
+	return rc;
+}
+
+static int sf_lists(struct conn *c, json_t **out, struct crm_err *err)
+{
+	json_t *recs = json_array(), *r, *res;
+	size_t i;
+	int rc;
+
+	rc = query_all_pages(c, "SELECT Id, Name, IsActive, Type, Status, NumberOfContacts, NumberOfLeads "
+			     "FROM Campaign ORDER BY Name, Id", recs, err);
+	if (rc < 0) {
+		json_decref(recs);
+		return rc;
+	}
+	res = json_array();
+	json_array_foreach(recs, i, r)
+		json_array_append_new(res, json_pack("{s:s,s:O?,s:O?,s:O?,s:b,s:{s:O?,s:O?,s:O?,s:O?}}",
+			"object", "list", "remote_id", json_object_get(r, "Id"), "name", json_object_get(r, "Name"),
+			/* Members are the campaign's contacts (lists members streams contacts). */
+			"size", json_object_get(r, "NumberOfContacts"), "dynamic", 0,
+			"remote_fields", "IsActive", json_object_get(r, "IsActive"), "Type", json_object_get(r, "Type"),
+			"Status", json_object_get(r, "Status"), "NumberOfLeads", json_object_get(r, "NumberOfLeads")));
+	json_decref(recs);
+	*out = res;
+	return 0;
+}
+
+static int check_campaign(struct conn *c, const char *list, char *id_out, struct crm_err *err)
+{
+	struct buf q = BUF_INIT;
+	json_t *recs = json_array();
+	int rc;
+
+	if (!is_id(list) || strncmp(list, "701", 3)) {
+		json_decref(recs);
+		return err_set(err, CRM_EUSAGE, "no_such_list",
+			       "'%s' is not a Salesforce campaign id (701...); see: crmsync -p salesforce lists", list);
+	}
+	id18(list, id_out);
+	buf_adds(&q, "SELECT Id FROM Campaign WHERE Id = ");
+	soql_str(&q, id_out);
+	rc = query_all_pages(c, q.buf, recs, err);
+	buf_release(&q);
+	if (rc == 0 && !json_array_size(recs))
+		rc = err_set(err, CRM_EUSAGE, "no_such_list", "Salesforce has no campaign %s", list);
+	json_decref(recs);
+	return rc;
+}
+
+/* Members: the campaign's contacts, by CampaignMember, read in pages. */
+static int members_page(struct pull *p, json_t **page, struct crm_err *err)
+{
+	struct conn *c = p->c;
+	struct buf path = BUF_INIT;
+	json_t *ans = NULL, *ids = json_array(), *m, *byid = NULL;
+	size_t i;
+	int rc;
+
+	if (p->next) {
+		buf_adds(&path, p->next);
+	} else {
+		struct buf q = BUF_INIT;
+		buf_adds(&q, "SELECT Id, ContactId FROM CampaignMember WHERE CampaignId = ");
+		soql_str(&q, p->campaign);
+		buf_adds(&q, " AND ContactId != null ORDER BY ContactId");
+		query_path(c, 0, q.buf, &path);
+		buf_release(&q);
+	}
+	rc = api(c, "GET", path.buf, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
+	buf_release(&path);
+	if (rc < 0) {
+		json_decref(ids);
+		return rc;
+	}
+	json_array_foreach(json_object_get(ans, "records"), i, m)
+		if (jx_str(m, "ContactId"))
+			json_array_append_new(ids, json_string(jx_str(m, "ContactId")));
+	free(p->next);
+	p->next = jx_str(ans, "nextRecordsUrl") ? strdup(jx_str(ans, "nextRecordsUrl")) : NULL;
+	if (!p->next)
+		p->phase = 2;
+	json_decref(ans);
+	if ((rc = sf_read(c, OBJ_CONTACT, ids, &byid, err)) < 0) {
+		json_decref(ids);
+		return rc;
+	}
+	*page = json_array();
+	json_array_foreach(ids, i, m) {
+		json_t *e = json_object_get(byid, json_string_value(m));
+		if (e)
+			json_array_append(*page, e);
+	}
+	json_decref(ids);
+	json_decref(byid);
+	return 0;
+}
+
+/* Adds (a CampaignMember per contact or lead) or removes (deletes the
+ * member rows).  Already a member / not a member: unchanged (created = 0). */
+static int sf_list_write(struct conn *c, const char *list, int add, struct write_item *items,
+			 size_t n, struct crm_err *err)
+{
+	char camp[19];
+	int rc;
+
+	if ((rc = check_campaign(c, list, camp, err)) < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		char id[19];
+		id18(items[i].remote_id, id);
+		snprintf(items[i].id_out, sizeof(items[i].id_out), "%s", items[i].remote_id);
+		if (!is_id(items[i].remote_id) || (strncmp(id, "003", 3) && strncmp(id, "00Q", 3))) {
+			err_set(&items[i].err, CRM_ERECORD, "not_a_contact",
+				"%s is not a Salesforce contact (003...) or lead (00Q...) id", items[i].remote_id);
+		}
+	}
+	if (add) {
+		json_t *recs = json_array(), *ans = NULL, *r;
+		size_t *pos = calloc(n ? n : 1, sizeof(*pos)), k = 0, i;
+		struct buf path = BUF_INIT;
+		for (i = 0; i < n; i++) {
+			char id[19];
+			if (items[i].err.status)
+				continue;
+			id18(items[i].remote_id, id);
+			json_array_append_new(recs, json_pack("{s:{s:s},s:s,s:s}", "attributes", "type", "CampaignMember",
+							      "CampaignId", camp, strncmp(id, "003", 3) ? "LeadId" : "ContactId", id));
+			pos[k++] = i;
+		}
+		json_t *body = json_pack("{s:b,s:o}", "allOrNone", 0, "records", recs);
+		buf_addf(&path, "%s/composite/sobjects", c->api);
+		/* Adding twice is harmless (DUPLICATE_VALUE = already a member). */
+		rc = k ? api(c, "POST", path.buf, body, B_MAIN, HTTP_IDEMPOTENT, &ans, err) : 0;
+		json_decref(body);
+		buf_release(&path);
+		for (i = 0; i < k && rc == 0; i++) {
+			struct write_item *w = &items[pos[i]];
+			r = json_array_get(ans, i);
+			if (json_is_true(json_object_get(r, "success"))) {
+				w->created = 1;
+				continue;
+			}
+			json_t *e = json_array_get(json_object_get(r, "errors"), 0);
+			const char *code = jx_str(e, "statusCode");
+			if (code && !strcmp(code, "DUPLICATE_VALUE"))
+				continue; /* §8: already a campaign member */
+			item_error(w, json_object_get(r, "errors"), 200);
+			if (code && !strcmp(code, "INVALID_CROSS_REFERENCE_KEY"))
+				snprintf(w->err.code, sizeof(w->err.code), "not_found");
+		}
+		json_decref(ans);
+		free(pos);
+		return rc;
+	}
+	/* remove: find the member rows, then delete them. */
+	struct buf q = BUF_INIT;
+	json_t *rows = json_array(), *r;
+	size_t i, k = 0;
+	buf_adds(&q, "SELECT Id, ContactId, LeadId FROM CampaignMember WHERE CampaignId = ");
+	soql_str(&q, camp);
+	buf_adds(&q, " AND (ContactId IN (");
+	for (i = 0; i < n; i++) {
+		char id[19];
+		if (items[i].err.status)
+			continue;
+		if (k++)
+			buf_addc(&q, ',');
+		soql_str(&q, id18(items[i].remote_id, id));
+	}
+	buf_adds(&q, ") OR LeadId IN (");
+	for (i = 0, k = 0; i < n; i++) {
+		char id[19];
+		if (items[i].err.status)
+			continue;
+		if (k++)
+			buf_addc(&q, ',');
+		soql_str(&q, id18(items[i].remote_id, id));
+	}
+	buf_adds(&q, "))");
+	rc = k ? query_all_pages(c, q.buf, rows, err) : 0;
+	buf_release(&q);
+	if (rc == 0 && json_array_size(rows)) {
+		struct buf path = BUF_INIT;
+		json_t *ans = NULL;
+		buf_addf(&path, "%s/composite/sobjects?allOrNone=false&ids=", c->api);
+		json_array_foreach(rows, i, r)
+			buf_addf(&path, "%s%s", i ? "," : "", jx_str(r, "Id"));
+		rc = api(c, "DELETE", path.buf, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
+		buf_release(&path);
+		json_array_foreach(rows, i, r) {
+			json_t *res = json_array_get(ans, i);
+			const char *who = jx_str(r, "ContactId") ? jx_str(r, "ContactId") : jx_str(r, "LeadId");
+			for (size_t x = 0; who && x < n && rc == 0; x++) {
+				char id[19];
+				if (items[x].err.status || strcmp(id18(items[x].remote_id, id), who))
+					continue;
+				if (json_is_true(json_object_get(res, "success")))
+					items[x].created = 1;
+				else
+					item_error(&items[x], json_object_get(res, "errors"), 200);
+			}
+		}
+		json_decref(ans);
+	}
+	json_decref(rows);
+	return rc;
+}
+
+static const char *const sf_env[] = {
+	"SALESFORCE_ACCESS_TOKEN", "SALESFORCE_INSTANCE_URL", "SALESFORCE_CLIENT_ID", "SALESFORCE_CLIENT_SECRET",
+	"SALESFORCE_REFRESH_TOKEN", "SALESFORCE_LOGIN_URL", NULL
+};
+
+const struct provider provider_salesforce = {
+	.name = "salesforce",
+	.env_vars = sf_env,
+	/* SystemModstamp is set when a transaction starts, so a long one commits
+	 * rows stamped in the past (unverified; Airbyte keeps 10 minutes, §4). */
+	.lookback_s = 300,
+	.batch_max = BATCH_MAX,
+	.concurrency = 2, /* no per-second quota; 2 x 2,000 lines bounds memory */
+	.obj = { [OBJ_ACCOUNT] = &o_account, [OBJ_CONTACT] = &o_contact, [OBJ_USER] = &o_user,
+		 [OBJ_LEAD] = &o_lead, [OBJ_DEAL] = &o_deal },
+	.deleted_note = "Salesforce keeps deleted records in the Recycle Bin for 15 days (less when the bin is full "
+			"or emptied); records purged or hard-deleted before the pull, and users (deactivated, never "
+			"deleted), are not reported",
+	.has_lists = 1,
+	.open = sf_open,
+	.close = sf_close,
+	.namespace = sf_namespace,
+	.status = sf_status,
+	.fields = sf_fields,
+	.pull_open = sf_pull_open,
+	.pull_next = sf_pull_next,
+	.pull_close = sf_pull_close,
+	.pull_fixup = sf_fixup,
+	.find = sf_find,
+	.read = sf_read,
+	.write = sf_write,
+	.lists = sf_lists,
+	.list_write = sf_list_write,
+};
