@@ -364,7 +364,7 @@ static long long parse_retry_after(const char *v)
 	long long ms;
 
 	if (end != v && !*end && s >= 0)
-		return (long long)(s * 1000);
+		return s < 86400 ? (long long)(s * 1000) : 86400000LL; /* a day at most */
 	/* An HTTP date. */
 	if (time_parse(v, &ms) == 0) /* rarely RFC 3339; IMF dates fall through */
 		return ms - time_now_ms();

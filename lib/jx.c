@@ -24,7 +24,7 @@ const char *jx_text(const json_t *v, char *out, size_t outsz)
 		return out;
 	case JSON_REAL: {
 		double d = json_real_value(v);
-		if (d == (double)(long long)d && d < 1e15 && d > -1e15)
+		if (d < 1e15 && d > -1e15 && d == (double)(long long)d)
 			snprintf(out, outsz, "%lld", (long long)d);
 		else
 			snprintf(out, outsz, "%.17g", d);

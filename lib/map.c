@@ -1,5 +1,6 @@
 #include "map.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,15 +39,16 @@ static json_t *scalar_pull(enum map_kind k, const json_t *v)
 		if (json_is_integer(v))
 			return json_integer(json_integer_value(v));
 		double d = strtod(s, &end);
-		return *end ? json_null() : json_integer((json_int_t)d);
+		/* Only finite values an integer can hold (a CRM may send "1e400"). */
+		return *end || !(d > -9.2e18 && d < 9.2e18) ? json_null() : json_integer((json_int_t)d);
 	}
 	case MK_NUM: {
 		if (json_is_number(v))
 			return json_real(json_number_value(v));
 		double d = strtod(s, &end);
-		if (*end)
-			return json_null();
-		if (d == (double)(json_int_t)d && strchr(s, '.') == NULL)
+		if (*end || !isfinite(d))
+			return json_null(); /* also NaN and infinities */
+		if (d > -9.2e18 && d < 9.2e18 && d == (double)(json_int_t)d && strchr(s, '.') == NULL)
 			return json_integer((json_int_t)d);
 		return json_real(d);
 	}
