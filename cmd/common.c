@@ -180,7 +180,7 @@ int map_file_load(const char *path, json_t **out, struct crm_err *err)
 	return 0;
 }
 
-int map_file_check(struct ctx *c, enum obj o, const json_t *map, struct crm_err *err)
+int map_file_check(struct ctx *c, enum obj o, json_t *map, struct crm_err *err)
 {
 	json_t *fields = NULL, *f;
 	const char *k;
@@ -193,9 +193,35 @@ int map_file_check(struct ctx *c, enum obj o, const json_t *map, struct crm_err 
 	if ((rc = c->prov->fields(c->conn, o, &fields, err)) < 0)
 		return rc;
 	json_object_foreach((json_t *)map, k, v) {
-		int found = 0;
-		json_array_foreach(fields, i, f)
-			found |= jx_str(f, "name") && !strcmp(jx_str(f, "name"), json_string_value(v));
+		const char *want = json_string_value(v), *by_label = NULL;
+		int found = 0, labels = 0;
+		json_array_foreach(fields, i, f) {
+			json_t *al, *a;
+			size_t j;
+			found |= jx_str(f, "name") && !strcmp(jx_str(f, "name"), want);
+			/* A field may also be named by its label or an alias (Pipedrive's
+			 * and Copper's custom fields have opaque keys). */
+			if (jx_str(f, "label") && !strcmp(jx_str(f, "label"), want)) {
+				by_label = jx_str(f, "name");
+				labels++;
+			}
+			al = json_object_get(f, "aliases");
+			json_array_foreach(al, j, a)
+				if (json_is_string(a) && !strcmp(json_string_value(a), want)) {
+					by_label = jx_str(f, "name");
+					labels++;
+				}
+		}
+		if (!found && labels == 1 && by_label) {
+			json_object_set_new((json_t *)map, k, json_string(by_label));
+			continue;
+		}
+		if (!found && labels > 1) {
+			json_decref(fields);
+			return err_set(err, CRM_EUSAGE, "ambiguous_field",
+				       "--map: '%s' is the label of several %s fields; use the field's name (see: crmsync fields %s)",
+				       want, obj_name(o), obj_plural(o));
+		}
 		if (!found) {
 			json_decref(fields);
 			return err_set(err, CRM_EUSAGE, "unknown_field",

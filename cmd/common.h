@@ -47,8 +47,9 @@ int ctx_object(struct ctx *c, const char *arg, unsigned caps, enum obj *out, str
 /* Reads a --map file: {"out_key": "provider_field"}.  *out: new reference. */
 int map_file_load(const char *path, json_t **out, struct crm_err *err);
 /* Checks every provider field of map against the provider's fields of o
- * (usage error naming the first unknown one). */
-int map_file_check(struct ctx *c, enum obj o, const json_t *map, struct crm_err *err);
+ * (usage error naming the first unknown one); a field given by its label
+ * or one of its "aliases" is replaced by its name. */
+int map_file_check(struct ctx *c, enum obj o, json_t *map, struct crm_err *err);
 
 /* Builds the unified record of an envelope.  New reference. */
 json_t *record_from_envelope(struct ctx *c, enum obj o, const json_t *env, const json_t *user_map,

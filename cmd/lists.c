@@ -159,7 +159,8 @@ static int change(struct ctx *c, const char *list, int add, const char *rejfile)
 				id = jx_text(json_object_get(v, "remote_id"), tmp, sizeof(tmp));
 			} else if (json_is_string(v) || json_is_integer(v)) {
 				id = jx_text(v, tmp, sizeof(tmp));
-			} else if (!v && strspn(r.line.buf, "0123456789abcdefABCDEF-_") == r.line.len) {
+			} else if (!v && r.line.len && strcspn(r.line.buf, " \t\"{}[],") == r.line.len) {
+				/* A bare id: any token without spaces or JSON punctuation. */
 				id = r.line.buf;
 			}
 			if (id && *id)

@@ -355,6 +355,46 @@ done:
 	return rc;
 }
 
+/* Creates whose answer was lost: look again by match key before anything is
+ * reported.  Found: created (we searched before and it was not there).
+ * Not found: failed with outcome_unknown, never "created". */
+static void confirm_creates(struct push *p, struct pitem **its, size_t n)
+{
+	struct ctx *c = p->c;
+	json_t *vals = json_array(), *found = NULL;
+	struct crm_err e2 = CRM_ERR_INIT;
+
+	for (size_t i = 0; i < n; i++)
+		if (its[i]->match)
+			json_array_append_new(vals, json_string(its[i]->match));
+	if (json_array_size(vals) && p->match_remote)
+		c->prov->find(c->conn, p->o, p->match_remote, vals, &found, &e2);
+	for (size_t i = 0; i < n; i++) {
+		json_t *env = its[i]->match ? json_object_get(found, its[i]->match) : NULL;
+		if (env) {
+			its[i]->status = SUM_CREATED;
+			free(its[i]->remote_id);
+			its[i]->remote_id = strdup(jx_str(env, "id"));
+			err_clear(&its[i]->err);
+		} else {
+			struct crm_err e = its[i]->err;
+			its[i]->status = SUM_FAILED;
+			snprintf(its[i]->err.code, sizeof(its[i]->err.code), "outcome_unknown");
+			snprintf(its[i]->err.message, sizeof(its[i]->err.message),
+				 "the CRM's answer was lost; the record may or may not have been created (%.300s)", e.message);
+		}
+	}
+	json_decref(vals);
+	json_decref(found);
+}
+
+static void free_writes(struct write_item *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		json_decref(w[i].warnings);
+	free(w);
+}
+
 /* Sends one group of writes; splits a batch refused as a whole. */
 static int send_group(struct push *p, enum write_op op, struct pitem **its, size_t n)
 {
@@ -371,51 +411,56 @@ static int send_group(struct push *p, enum write_op op, struct pitem **its, size
 	rc = c->prov->write(c->conn, p->o, op, w, n, &e);
 	if (rc == CRM_ERECORD && n > 1) {
 		/* Refused as a whole, naming no record: halve until the bad ones are alone. */
-		free(w);
+		free_writes(w, n);
 		int a = send_group(p, op, its, n / 2);
 		if (a < 0)
 			return a;
 		return send_group(p, op, its + n / 2, n - n / 2);
 	}
 	if (rc == CRM_EAMBIG && (op == WR_CREATE || op == WR_UPSERT)) {
-		/* The answer was lost: look again before anything is reported. */
-		json_t *vals = json_array(), *found = NULL;
-		struct crm_err e2 = CRM_ERR_INIT;
 		for (size_t i = 0; i < n; i++)
-			if (its[i]->match)
-				json_array_append_new(vals, json_string(its[i]->match));
-		if (json_array_size(vals) && p->match_remote)
-			c->prov->find(c->conn, p->o, p->match_remote, vals, &found, &e2);
-		for (size_t i = 0; i < n; i++) {
-			json_t *env = its[i]->match ? json_object_get(found, its[i]->match) : NULL;
-			if (env) {
-				its[i]->status = SUM_CREATED;
-				free(its[i]->remote_id);
-				its[i]->remote_id = strdup(jx_str(env, "id"));
-			} else {
-				item_fail(its[i], SUM_FAILED, &e);
-				snprintf(its[i]->err.code, sizeof(its[i]->err.code), "outcome_unknown");
-				snprintf(its[i]->err.message, sizeof(its[i]->err.message),
-					 "the CRM's answer was lost; the record may or may not have been created (%.300s)", e.message);
-			}
-		}
-		json_decref(vals);
-		json_decref(found);
-		free(w);
+			its[i]->err = e;
+		confirm_creates(p, its, n);
+		free_writes(w, n);
 		return 0;
 	}
 	if (rc < 0) {
 		for (size_t i = 0; i < n; i++)
 			item_fail(its[i], SUM_FAILED, &e);
-		free(w);
+		free_writes(w, n);
 		if (fatal_status(rc)) {
 			set_fatal(p, &e);
 			return rc;
 		}
 		return 0;
 	}
+	/* Records whose own answer was lost (the provider wrote them one by one). */
+	size_t na = 0;
+	for (size_t i = 0; i < n; i++)
+		if (w[i].err.status == CRM_EAMBIG && op != WR_UPDATE && op != WR_DELETE) {
+			its[i]->err = w[i].err;
+			na++;
+		}
+	if (na) {
+		struct pitem **amb = calloc(na, sizeof(*amb));
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++)
+			if (w[i].err.status == CRM_EAMBIG && op != WR_UPDATE && op != WR_DELETE)
+				amb[k++] = its[i];
+		confirm_creates(p, amb, na);
+		free(amb);
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct pitem *it = its[i];
+		if (w[i].err.status == CRM_EAMBIG && op != WR_UPDATE && op != WR_DELETE)
+			continue; /* settled by confirm_creates */
+		if (w[i].warnings) {
+			if (!it->warnings)
+				it->warnings = json_array();
+			json_array_extend(it->warnings, w[i].warnings);
+			json_decref(w[i].warnings);
+			w[i].warnings = NULL;
+		}
 		if (w[i].err.status) {
 			item_fail(it, SUM_FAILED, &w[i].err);
 			continue;
@@ -427,7 +472,7 @@ static int send_group(struct push *p, enum write_op op, struct pitem **its, size
 		it->status = op == WR_DELETE ? SUM_DELETED : op == WR_UPDATE ? SUM_UPDATED
 			   : op == WR_CREATE || w[i].created ? SUM_CREATED : SUM_UPDATED;
 	}
-	free(w);
+	free_writes(w, n);
 	return 0;
 }
 

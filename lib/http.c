@@ -418,6 +418,7 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 	    struct crm_err *err)
 {
 	int refreshed = 0, attempt = 0, rc;
+	long polls = 0;
 	char host[256];
 	CURL *c = thread_curl(h);
 
@@ -457,7 +458,13 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 			hdrs = curl_slist_append(hdrs, ct.buf);
 			buf_release(&ct);
 		}
-		hdrs = curl_slist_append(hdrs, "Accept: application/json");
+		int accept = 0;
+		for (const char *const *x = req->headers; x && *x; x++) {
+			hdrs = curl_slist_append(hdrs, *x);
+			accept |= !strncasecmp(*x, "Accept:", 7);
+		}
+		if (!accept)
+			hdrs = curl_slist_append(hdrs, "Accept: application/json");
 		hdrs = curl_slist_append(hdrs, "Expect:");
 
 		curl_easy_reset(c);
@@ -578,6 +585,15 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 			pthread_mutex_unlock(&h->mu);
 			if (rc < 0)
 				return rc;
+			continue;
+		case HA_POLL:
+			/* A job still running: wait and ask again, up to a day of polls. */
+			if (++polls > 86400) {
+				*err = e2;
+				return err_set(err, CRM_ETEMP, "poll_timeout", "a job on the CRM did not finish");
+			}
+			if (wait_ms(v.wait_ms > 0 ? v.wait_ms : 1000))
+				return err_set(err, CRM_EINTR, "interrupted", "interrupted");
 			continue;
 		case HA_RETRY:
 			if (attempt >= h->o.max_retries || (req->flags & HTTP_NO_RETRY)) {

@@ -29,6 +29,7 @@ struct http_req {
 	const char *content_type; /* default application/json when body is set */
 	int bucket;               /* rate-limit bucket (0 = the provider's main one) */
 	unsigned flags;           /* HTTP_* */
+	const char *const *headers; /* extra "Name: value" lines, NULL-terminated, or NULL */
 };
 
 struct http_resp {
@@ -49,6 +50,8 @@ enum http_action {
 	HA_RETRY,    /* wait wait_ms (or backoff if 0) and send again */
 	HA_REFRESH,  /* the token expired: refresh once and send again */
 	HA_FAIL,     /* give up; err says why */
+	HA_POLL,     /* not ready yet (a job still running): ask again after wait_ms;
+		        not a retry, not an error */
 };
 
 struct http_verdict {

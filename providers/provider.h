@@ -72,7 +72,10 @@ struct write_item {
 	/* Filled by the provider: */
 	int created;                   /* 1 if a create made a new record, 0 if it matched one */
 	char id_out[128];              /* the record's id after the write */
-	struct crm_err err;            /* status != 0: this record failed */
+	struct crm_err err;            /* status != 0: this record failed; CRM_EAMBIG: its
+					  answer was lost (cmd/push looks it up again) */
+	json_t *warnings;              /* new reference or NULL: [{"code","field"}] for the
+					  result line (a value the CRM could not take, ...) */
 };
 
 struct provider {
