@@ -301,9 +301,8 @@ static void sf_classify(void *ctx, const struct http_req *req, const struct http
 		body = parse_body(resp);
 		const char *state = jx_str(body, "state");
 		if (state && (!strcmp(state, "UploadComplete") || !strcmp(state, "InProgress"))) {
-			v->action = HA_RETRY;
+			v->action = HA_POLL; /* not a retry: the job is fine, just not done */
 			v->wait_ms = 2000;
-			err_set(err, CRM_ETEMP, "job_running", "the Salesforce Bulk job is still %s", state);
 		}
 		json_decref(body);
 		return;
