@@ -356,19 +356,23 @@ done:
 }
 
 /* Creates whose answer was lost: look again by match key before anything is
- * reported.  Found: created (we searched before and it was not there).
- * Not found: failed with outcome_unknown, never "created". */
-static void confirm_creates(struct push *p, struct pitem **its, size_t n)
+ * reported (DESIGN, hard part 2).  Found: created (it was not there before
+ * we wrote).  Not found: it did not happen, so it is safe to send again --
+ * those go into again[] (returns how many).  No match key: nothing can
+ * tell, so the line fails with outcome_unknown, never "created". */
+static size_t confirm_creates(struct push *p, struct pitem **its, size_t n, struct pitem **again)
 {
 	struct ctx *c = p->c;
 	json_t *vals = json_array(), *found = NULL;
 	struct crm_err e2 = CRM_ERR_INIT;
+	size_t k = 0;
+	int looked;
 
 	for (size_t i = 0; i < n; i++)
 		if (its[i]->match)
 			json_array_append_new(vals, json_string(its[i]->match));
-	if (json_array_size(vals) && p->match_remote)
-		c->prov->find(c->conn, p->o, p->match_remote, vals, &found, &e2);
+	looked = json_array_size(vals) && p->match_remote &&
+		 c->prov->find(c->conn, p->o, p->match_remote, vals, &found, &e2) == 0;
 	for (size_t i = 0; i < n; i++) {
 		json_t *env = its[i]->match ? json_object_get(found, its[i]->match) : NULL;
 		if (env) {
@@ -376,6 +380,8 @@ static void confirm_creates(struct push *p, struct pitem **its, size_t n)
 			free(its[i]->remote_id);
 			its[i]->remote_id = strdup(jx_str(env, "id"));
 			err_clear(&its[i]->err);
+		} else if (looked && its[i]->match) {
+			again[k++] = its[i];
 		} else {
 			struct crm_err e = its[i]->err;
 			its[i]->status = SUM_FAILED;
@@ -386,6 +392,36 @@ static void confirm_creates(struct push *p, struct pitem **its, size_t n)
 	}
 	json_decref(vals);
 	json_decref(found);
+	return k;
+}
+
+#define CREATE_TRIES 4
+
+static int send_group(struct push *p, enum write_op op, struct pitem **its, size_t n, int attempt);
+
+/* Sends again the creates confirmed absent, after a short wait; when they
+ * keep failing, the run stops as with any server error after retries. */
+static int resend(struct push *p, enum write_op op, struct pitem **its, size_t n, int attempt)
+{
+	struct pitem **again = calloc(n ? n : 1, sizeof(*again));
+	size_t k = confirm_creates(p, its, n, again);
+	int rc = 0;
+
+	if (k && attempt + 1 < CREATE_TRIES) {
+		for (long long w = 200LL << attempt; w > 0 && !sig_stop; w -= 50)
+			time_sleep_ms(50);
+		rc = send_group(p, op, again, k, attempt + 1);
+	} else if (k) {
+		struct crm_err e = again[0]->err;
+		for (size_t i = 0; i < k; i++)
+			item_fail(again[i], SUM_FAILED, &again[i]->err);
+		err_set(&e, CRM_EUNAVAIL, "server_error",
+			"the CRM kept failing creates (%.300s); nothing was created twice", again[0]->err.message);
+		set_fatal(p, &e);
+		rc = CRM_EUNAVAIL;
+	}
+	free(again);
+	return rc;
 }
 
 static void free_writes(struct write_item *w, size_t n)
@@ -396,7 +432,7 @@ static void free_writes(struct write_item *w, size_t n)
 }
 
 /* Sends one group of writes; splits a batch refused as a whole. */
-static int send_group(struct push *p, enum write_op op, struct pitem **its, size_t n)
+static int send_group(struct push *p, enum write_op op, struct pitem **its, size_t n, int attempt)
 {
 	struct ctx *c = p->c;
 	struct write_item *w = calloc(n, sizeof(*w));
@@ -412,17 +448,16 @@ static int send_group(struct push *p, enum write_op op, struct pitem **its, size
 	if (rc == CRM_ERECORD && n > 1) {
 		/* Refused as a whole, naming no record: halve until the bad ones are alone. */
 		free_writes(w, n);
-		int a = send_group(p, op, its, n / 2);
+		int a = send_group(p, op, its, n / 2, attempt);
 		if (a < 0)
 			return a;
-		return send_group(p, op, its + n / 2, n - n / 2);
+		return send_group(p, op, its + n / 2, n - n / 2, attempt);
 	}
 	if (rc == CRM_EAMBIG && (op == WR_CREATE || op == WR_UPSERT)) {
 		for (size_t i = 0; i < n; i++)
 			its[i]->err = e;
-		confirm_creates(p, its, n);
 		free_writes(w, n);
-		return 0;
+		return resend(p, op, its, n, attempt);
 	}
 	if (rc < 0) {
 		for (size_t i = 0; i < n; i++)
@@ -441,19 +476,20 @@ static int send_group(struct push *p, enum write_op op, struct pitem **its, size
 			its[i]->err = w[i].err;
 			na++;
 		}
+	int arc = 0;
 	if (na) {
 		struct pitem **amb = calloc(na, sizeof(*amb));
 		size_t k = 0;
 		for (size_t i = 0; i < n; i++)
 			if (w[i].err.status == CRM_EAMBIG && op != WR_UPDATE && op != WR_DELETE)
 				amb[k++] = its[i];
-		confirm_creates(p, amb, na);
+		arc = resend(p, op, amb, na, attempt);
 		free(amb);
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct pitem *it = its[i];
 		if (w[i].err.status == CRM_EAMBIG && op != WR_UPDATE && op != WR_DELETE)
-			continue; /* settled by confirm_creates */
+			continue; /* settled by resend() */
 		if (w[i].warnings) {
 			if (!it->warnings)
 				it->warnings = json_array();
@@ -473,7 +509,7 @@ static int send_group(struct push *p, enum write_op op, struct pitem **its, size
 			   : op == WR_CREATE || w[i].created ? SUM_CREATED : SUM_UPDATED;
 	}
 	free_writes(w, n);
-	return 0;
+	return arc;
 }
 
 static int writes(struct push *p, struct pitem *items, size_t n)
@@ -489,7 +525,7 @@ static int writes(struct push *p, struct pitem *items, size_t n)
 			if (items[i].status == PENDING && items[i].action == acts[a])
 				group[k++] = &items[i];
 		if (k)
-			rc = send_group(p, ops[a], group, k);
+			rc = send_group(p, ops[a], group, k, 0);
 	}
 	free(group);
 	return rc;

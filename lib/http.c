@@ -492,6 +492,12 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 		if (h->o.cacert)
 			curl_easy_setopt(c, CURLOPT_CAINFO, h->o.cacert);
+		/* libcurl silently sends a request again when a kept-alive connection
+		 * turns out dead before any answer ("Connection died, retrying a
+		 * fresh connect") -- a second create.  A write that is not safe to
+		 * repeat always goes on a fresh connection, where that cannot happen. */
+		if (!(req->flags & HTTP_IDEMPOTENT))
+			curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 
 		t0 = time_mono_ms();
 		pthread_mutex_lock(&h->mu);

@@ -1837,12 +1837,6 @@ static int needs_current(const json_t *fields)
 	return 0;
 }
 
-/* The value a create can be found by again when its answer was lost. */
-static const char *refind_key(enum obj o, const json_t *fields, const char **field)
-{
-	*field = o == OBJ_CONTACT ? "emails.primary" : o == OBJ_DEAL ? "title" : o == OBJ_ACCOUNT ? "name" : NULL;
-	return *field ? jx_str(fields, *field) : NULL;
-}
 
 static int write_one(struct conn *c, enum obj o, enum write_op op, struct write_item *w, struct crm_err *err)
 {
@@ -1890,38 +1884,6 @@ done:
 	return rc;
 }
 
-/* A create whose answer was lost (DESIGN hard part 2): look for it by its
- * match key; found -> it happened; else say the outcome is unknown. */
-static void refind(struct conn *c, enum obj o, struct write_item *w, const struct crm_err *lost)
-{
-	const char *field, *key = refind_key(o, w->fields, &field);
-	json_t *vals, *found = NULL, *env, *best = NULL;
-	struct crm_err e2 = CRM_ERR_INIT;
-	const char *k;
-
-	if (key && *key) {
-		vals = json_pack("[s]", key);
-		if (pd_find(c, o, field, vals, &found, &e2) == 0) {
-			/* Pipedrive does not refuse twins (§2.4): the newest is ours. */
-			json_object_foreach(found, k, env)
-				best = env;
-			if (best) {
-				snprintf(w->id_out, sizeof(w->id_out), "%s", jx_str(best, "id"));
-				w->created = 1;
-			}
-		}
-		json_decref(vals);
-		json_decref(found);
-	}
-	if (!w->id_out[0]) {
-		w->err = *lost;
-		w->err.status = CRM_ERECORD;
-		snprintf(w->err.code, sizeof(w->err.code), "outcome_unknown");
-		snprintf(w->err.message, sizeof(w->err.message),
-			 "Pipedrive's answer was lost; the record may or may not have been created (%.300s)", lost->message);
-	}
-}
-
 static int fatal(int s)
 {
 	return s == CRM_EAUTH || s == CRM_ETEMP || s == CRM_EUNAVAIL || s == CRM_EINTR || s == CRM_ECONFIG;
@@ -1941,7 +1903,10 @@ static int pd_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 		if (rc == 0)
 			continue;
 		if (rc == CRM_EAMBIG) {
-			refind(c, o, &items[i], &e);
+			/* The answer was lost: cmd/push looks it up again by its match
+			 * key, and sends it again only if it is not there. */
+			items[i].err = e;
+			items[i].err.status = CRM_EAMBIG;
 			continue;
 		}
 		if (fatal(rc)) {

@@ -1605,9 +1605,8 @@ static int bulk_ingest(struct conn *c, enum obj o, enum write_op op, const char 
 		       size_t n, struct crm_err *err);
 
 /* Writes items in calls of <= 200.  A create whose answer was lost is
- * reported back whole (CRM_EAMBIG) when it is the only call, so cmd/push
- * looks the records up again; in a longer batch those records alone are
- * reported failed with outcome_unknown, never created. */
+ * reported back (CRM_EAMBIG: whole when it is the only call, else on each
+ * record of that call), so cmd/push looks the records up again. */
 static int coll_write(struct conn *c, enum obj o, enum write_op op, const char *ext, struct write_item *items,
 		      size_t n, struct crm_err *err)
 {
@@ -1615,11 +1614,10 @@ static int coll_write(struct conn *c, enum obj o, enum write_op op, const char *
 		size_t k = n - off < COLL_MAX ? n - off : COLL_MAX;
 		int rc = coll_call(c, o, op, ext, items + off, k, err);
 		if (rc == CRM_EAMBIG && n > COLL_MAX) {
-			for (size_t i = off; i < off + k; i++) {
+			/* This call's answer was lost: cmd/push looks these records up
+			 * again and sends again only those that are not there. */
+			for (size_t i = off; i < off + k; i++)
 				items[i].err = *err;
-				snprintf(items[i].err.code, sizeof(items[i].err.code), "outcome_unknown");
-				items[i].err.status = CRM_ERECORD;
-			}
 			err_clear(err);
 			continue;
 		}

@@ -45,6 +45,12 @@ def subst(rule, prof):
     for k in ("pull_page", "write", "any"):
         m = m.replace("{" + k + "}", prof[k])
     r["match"] = m
+    # A provider may word a status its own way (Salesforce's 403 for a
+    # permission, as opposed to its 403 for the daily limit).
+    body = prof.get("bodies", {}).get(str(r.get("status")))
+    if body and "body" not in r:
+        r["body"] = body
+        r["content_type"] = "application/json"
     return r
 
 
@@ -121,14 +127,16 @@ def cell(binary, provider, prof, emu, f, tmp):
     else:
         store = emu.stored("contacts")
         emails = {}
-        for rec in store:
-            props = rec.get("properties") or rec
-            e = (props.get("email") or "").lower()
+        listed = subprocess.run(["jq", "-r", prof["stored_email"]], input=emu.call("GET", "records/contacts"),
+                                capture_output=True, text=True).stdout.split()
+        for e in listed:
+            e = e.lower()
             if e.startswith("matrix"):
                 emails[e] = emails.get(e, 0) + 1
         if any(v > 1 for v in emails.values()):
             return False, f"duplicates in the store: {emails}"
-        ids = {str(x.get("id")) for x in store}
+        ids = set(subprocess.run(["jq", "-r", prof["stored_live"]], input=emu.call("GET", "records/contacts"),
+                                 capture_output=True, text=True).stdout.split())
         for l in lines:
             if l.get("sync_status") == "created" and str(l.get("remote_id")) not in ids:
                 return False, f"line {l.get('sync_line')} says created but the store lacks {l.get('remote_id')}"
