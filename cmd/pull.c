@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "common.h"
 #include "config.h"
+#include "envelope.h"
 #include "http.h"
 #include "jx.h"
 #include "provider.h"
@@ -34,15 +35,6 @@ static const char pull_usage[] =
 	"  --format FMT     ndjson (default) or singer (SCHEMA, RECORD and STATE messages)\n"
 	"  --summary FILE   write the run summary as JSON to FILE\n";
 
-/* Orders ids: numerically when both are decimal ("999" < "1000"), else as text. */
-static int id_cmp(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	if (la && lb && strspn(a, "0123456789") == la && strspn(b, "0123456789") == lb && la != lb)
-		return la < lb ? -1 : 1;
-	return strcmp(a, b);
-}
-
 struct pull_cursor {
 	long long ms;
 	char id[128];
@@ -58,7 +50,7 @@ static void track(struct pull_cursor *cur, const json_t *env)
 	 * order). */
 	if (json_is_true(json_object_get(env, "deleted")) || !u || time_parse(u, &ms) < 0)
 		return;
-	if (ms > cur->ms || (ms == cur->ms && id && id_cmp(id, cur->id) > 0)) {
+	if (ms > cur->ms || (ms == cur->ms && id && env_id_cmp(id, cur->id) > 0)) {
 		cur->ms = ms;
 		snprintf(cur->id, sizeof(cur->id), "%s", id ? id : "");
 	}

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "http.h"
+#include "envelope.h"
 #include "jx.h"
 #include "config.h"
 #include "provider.h"
@@ -890,13 +891,6 @@ static int list_page(struct pull *p, json_t **page, struct crm_err *err)
 	return rc;
 }
 
-/* Orders HubSpot ids (decimal strings) numerically. */
-static int idcmp(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	return la != lb ? (la < lb ? -1 : 1) : strcmp(a, b);
-}
-
 static json_t *filter(const char *prop, const char *op, const char *value)
 {
 	return json_pack("{s:s,s:s,s:s}", "propertyName", prop, "operator", op, "value", value);
@@ -958,7 +952,7 @@ static int search_page(struct pull *p, json_t **page, struct crm_err *err)
 		if (p->id_mode && id)
 			snprintf(p->last_id, sizeof(p->last_id), "%s", id);
 		if (id && ms == p->t && (json_object_get(p->seen, id) ||
-					 (p->o.since_id && ms == p->o.since_ms && idcmp(id, p->o.since_id) <= 0))) {
+					 (p->o.since_id && ms == p->o.since_ms && env_id_cmp(id, p->o.since_id) <= 0))) {
 			json_decref(env);
 			continue;
 		}
@@ -1088,26 +1082,11 @@ static int members_page(struct pull *p, json_t **page, struct crm_err *err)
 	return 0;
 }
 
-static int by_updated(const void *a, const void *b)
-{
-	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	long long tx = 0, ty = 0;
-	const char *ux = jx_str(x, "updated_at"), *uy = jx_str(y, "updated_at");
-	if (ux)
-		time_parse(ux, &tx);
-	if (uy)
-		time_parse(uy, &ty);
-	if (tx != ty)
-		return tx < ty ? -1 : 1;
-	return idcmp(jx_str(x, "id") ? jx_str(x, "id") : "", jx_str(y, "id") ? jx_str(y, "id") : "");
-}
-
 /* Owners have no sorted or filtered listing (§4): for a cursor, read them
  * all (a portal has few) and hand them out in (updatedAt, id) order. */
 static int owners_sorted(struct pull *p, json_t **page, struct crm_err *err)
 {
 	json_t *all = json_array(), *pg = NULL;
-	size_t n, i;
 	int rc;
 
 	while (!p->done) {
@@ -1118,16 +1097,8 @@ static int owners_sorted(struct pull *p, json_t **page, struct crm_err *err)
 		json_array_extend(all, pg);
 		json_decref(pg);
 	}
-	n = json_array_size(all);
-	json_t **v = calloc(n ? n : 1, sizeof(*v));
-	for (i = 0; i < n; i++)
-		v[i] = json_array_get(all, i);
-	qsort(v, n, sizeof(*v), by_updated);
-	*page = json_array();
-	for (i = 0; i < n; i++)
-		json_array_append(*page, v[i]);
-	free(v);
-	json_decref(all);
+	env_sort_by_updated(all);
+	*page = all;
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "http.h"
+#include "envelope.h"
 #include "jx.h"
 #include "config.h"
 #include "provider.h"
@@ -1076,15 +1077,6 @@ static void add_since(struct buf *path, long long ms)
 	buf_add_urlenc(path, t);
 }
 
-/* Numeric order of Pipedrive ids; UUIDs (leads) by text. */
-static int idcmp(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	if (strspn(a, "0123456789") == la && strspn(b, "0123456789") == lb && la != lb)
-		return la < lb ? -1 : 1;
-	return strcmp(a, b);
-}
-
 /* Drops what an incremental run already has: with no look-back, records
  * at the cursor's instant up to its id (pull_opts.since_id). */
 static int already_had(const struct pull *p, const json_t *env)
@@ -1094,7 +1086,7 @@ static int already_had(const struct pull *p, const json_t *env)
 
 	if (!p->o.since_id || !u || !id || time_parse(u, &ms) < 0)
 		return 0;
-	return ms == p->o.since_ms && idcmp(id, p->o.since_id) <= 0;
+	return ms == p->o.since_ms && env_id_cmp(id, p->o.since_id) <= 0;
 }
 
 /* One v2 list page (persons, organizations, deals): live records, or
@@ -1314,25 +1306,11 @@ static int leads_page(struct pull *p, int archived, json_t **page, struct crm_er
 	return 0;
 }
 
-static int by_updated(const void *a, const void *b)
-{
-	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	long long tx = 0, ty = 0;
-	const char *ux = jx_str(x, "updated_at"), *uy = jx_str(y, "updated_at");
-	if (ux)
-		time_parse(ux, &tx);
-	if (uy)
-		time_parse(uy, &ty);
-	if (tx != ty)
-		return tx < ty ? -1 : 1;
-	return idcmp(jx_str(x, "id") ? jx_str(x, "id") : "", jx_str(y, "id") ? jx_str(y, "id") : "");
-}
-
 /* Users: one unpaginated v1 list (§4); sorted and filtered here. */
 static int users_page(struct pull *p, json_t **page, struct crm_err *err)
 {
 	json_t *ans = NULL, *r, *envs = json_array();
-	size_t i, n = 0;
+	size_t i;
 	int rc;
 
 	if ((rc = call(p->c, "GET", "/api/v1/users", NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err)) < 0) {
@@ -1351,16 +1329,8 @@ static int users_page(struct pull *p, json_t **page, struct crm_err *err)
 		json_array_append_new(envs, env);
 	}
 	json_decref(ans);
-	n = json_array_size(envs);
-	json_t **v = calloc(n ? n : 1, sizeof(*v));
-	for (i = 0; i < n; i++)
-		v[i] = json_array_get(envs, i);
-	qsort(v, n, sizeof(*v), by_updated);
-	*page = json_array();
-	for (i = 0; i < n; i++)
-		json_array_append(*page, v[i]);
-	free(v);
-	json_decref(envs);
+	env_sort_by_updated(envs);
+	*page = envs;
 	p->phase = 2;
 	return 0;
 }
@@ -1568,7 +1538,7 @@ static int pd_find(struct conn *c, enum obj o, const char *field, const json_t *
 		if (!val)
 			continue;
 		json_object_foreach(byid, k, env)
-			if (env_has(o, env, field, val) && (!best || idcmp(k, jx_str(best, "id")) < 0))
+			if (env_has(o, env, field, val) && (!best || env_id_cmp(k, jx_str(best, "id")) < 0))
 				best = env;
 		if (best) {
 			char *key = email ? lower_dup(val) : strdup(val);
