@@ -173,6 +173,10 @@ def main():
                 for f in faults:
                     if a.only and a.only not in f["name"]:
                         continue
+                    if f["name"] in prof.get("not_applicable", {}):
+                        table.setdefault(f["name"], {})[provider] = None
+                        print(f"n/a  matrix {provider} {f['cmd']} {f['name']}: {prof['not_applicable'][f['name']]}", flush=True)
+                        continue
                     ok, why = cell(binary, provider, prof, emu, f, tmp)
                     table.setdefault(f["name"], {})[provider] = ok
                     bad += not ok
@@ -184,7 +188,8 @@ def main():
     provs = sorted({p for row in table.values() for p in row})
     print("\n| fault | " + " | ".join(provs) + " |\n|---|" + "---|" * len(provs))
     for name, row in table.items():
-        print(f"| {name} | " + " | ".join("pass" if row.get(p) else ("FAIL" if p in row else "-") for p in provs) + " |")
+        print(f"| {name} | " + " | ".join("pass" if row.get(p) else "n/a" if p in row and row[p] is None
+                                          else ("FAIL" if p in row else "-") for p in provs) + " |")
     sys.exit(1 if bad else 0)
 
 
