@@ -900,7 +900,9 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 
 		memset(&pl, 0, sizeof(pl));
 		pl.p = &p;
-		pl.nslots = (size_t)conc * 2 + 1;
+		/* One batch per worker, one being filled, one finished early: out of
+		 * order results wait at most that long. */
+		pl.nslots = (size_t)conc + 2;
 		pl.slots = calloc(pl.nslots, sizeof(*pl.slots));
 		for (size_t i = 0; i < pl.nslots; i++)
 			pl.slots[i].items = calloc(p.batch, sizeof(struct pitem));
@@ -908,8 +910,12 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		pthread_cond_init(&pl.work_cv, NULL);
 		pthread_cond_init(&pl.done_cv, NULL);
 		th = calloc((size_t)conc, sizeof(*th));
+		pthread_attr_t ta;
+		pthread_attr_init(&ta);
+		pthread_attr_setstacksize(&ta, 256 * 1024); /* plenty: no deep recursion in a worker */
 		for (long i = 0; i < conc; i++)
-			pthread_create(&th[i], NULL, worker, &pl);
+			pthread_create(&th[i], &ta, worker, &pl);
+		pthread_attr_destroy(&ta);
 
 		while (!eof || have_carry) {
 			struct slot *sl = NULL;

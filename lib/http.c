@@ -22,7 +22,12 @@ struct bucket {
 	long long next_ms;     /* monotonic time the next call may start */
 	long remaining;        /* calls left in the window as the CRM last said (-1: unknown) */
 	long inflight;         /* requests sent and not answered yet */
+	long long *log;        /* start times of our last `max` calls (a ring), or NULL */
+	size_t head, count;    /* oldest entry, entries in use */
 };
+
+#define LOG_MAX 4096          /* windows of more calls are paced by spacing alone */
+#define LOG_SLACK_MS 150      /* the CRM's window may see our calls later than we sent them */
 
 /* Requests may come from several threads (push --concurrency): each thread
  * has its own curl handle (and so its own kept-alive connection); pacing,
@@ -120,6 +125,8 @@ void http_free(struct http *h)
 		return;
 	for (size_t i = 0; i < h->nhandles; i++)
 		curl_easy_cleanup(h->handles[i]);
+	for (int i = 0; i < HTTP_BUCKETS; i++)
+		free(h->b[i].log);
 	free(h->handles);
 	pthread_key_delete(h->key);
 	pthread_mutex_destroy(&h->mu);
@@ -156,6 +163,10 @@ void http_set_hooks(struct http *h, const struct http_hooks *hooks)
 static void bucket_set(struct http *h, int idx, long max, long window_ms)
 {
 	struct bucket *b = &h->b[idx];
+
+	free(b->log);
+	b->log = max > 0 && max <= LOG_MAX ? calloc((size_t)max, sizeof(*b->log)) : NULL;
+	b->head = b->count = 0;
 
 	b->max = max;
 	b->window_ms = window_ms;
@@ -222,6 +233,42 @@ static int wait_ms(long long ms)
 }
 
 /* Reserves this request's start time under the lock, then waits for it. */
+/* When may a call start so that no window holds more than `limit` of our
+ * calls?  The log holds the start times of our last calls, oldest first. */
+static long long log_slot(struct bucket *b, long long start, long limit)
+{
+	long long win = b->window_ms + LOG_SLACK_MS;
+
+	while (b->count && b->log[b->head] <= start - win) {
+		b->head = (b->head + 1) % (size_t)b->max;
+		b->count--;
+	}
+	if (limit < 1)
+		limit = 1;
+	if ((long)b->count >= limit) {
+		/* Wait until the call `limit` places back leaves the window. */
+		size_t k = (b->head + b->count - (size_t)limit) % (size_t)b->max;
+		if (b->log[k] + win > start)
+			start = b->log[k] + win;
+	}
+	return start;
+}
+
+static void log_add(struct bucket *b, long long t)
+{
+	if (b->count == (size_t)b->max) {
+		b->head = (b->head + 1) % (size_t)b->max;
+		b->count--;
+	}
+	b->log[(b->head + b->count) % (size_t)b->max] = t;
+	b->count++;
+}
+
+/* Reserves this request's start time under the lock, then waits for it.
+ * A CRM's limit is "at most max calls in any window": the log of our own
+ * calls lets a run burst while the window has room and wait exactly as
+ * long as needed when it does not; the CRM's own count of what is left
+ * (other clients share it) holds us back further when it is low. */
 static int pace(struct http *h, int idx)
 {
 	struct bucket *b = &h->b[idx];
@@ -233,20 +280,19 @@ static int pace(struct http *h, int idx)
 	if (h->pause_until > now)
 		h->stats.rate_limited_ms += h->pause_until - now;
 	if (h->o.rate_limits && b->max > 0) {
-		if (b->remaining - b->inflight > b->max / 10 + 1) {
-			/* The CRM says the window has room: use it at once (a rolling
-			 * window allows bursts), counting the requests still in flight
-			 * (the figure predates them) and keeping a tenth as margin for
-			 * other clients of the same account. */
-			b->remaining--;
-			if (b->next_ms < start)
-				b->next_ms = start;
+		if (b->log) {
+			/* A few calls of margin for our clock against the CRM's. */
+			start = log_slot(b, start, b->max - 1 - b->max / 100);
+			if (b->remaining >= 0 && b->remaining - b->inflight <= b->max / 20 + 1 && b->next_ms > start)
+				start = b->next_ms; /* others are using the budget too */
+			log_add(b, start);
 		} else {
-			/* Unknown or nearly spent: space calls evenly over the window. */
 			if (b->next_ms > start)
 				start = b->next_ms;
-			b->next_ms = start + (long long)(b->interval_ms + 0.5);
 		}
+		b->next_ms = start + (long long)(b->interval_ms + 0.5);
+		if (b->remaining > 0)
+			b->remaining--;
 	}
 	b->inflight++;
 	pthread_mutex_unlock(&h->mu);
