@@ -43,7 +43,7 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fputs("\nglobal options:\n"
-	      "  -p, --provider NAME   hubspot (env CRMSYNC_PROVIDER)\n"
+	      "  -p, --provider NAME   hubspot, salesforce, pipedrive, zoho, sugarcrm, copper (env CRMSYNC_PROVIDER)\n"
 	      "      --profile NAME    a named connection of the config file (env CRMSYNC_PROFILE)\n"
 	      "      --config FILE     default $XDG_CONFIG_HOME/crmsync/config (env CRMSYNC_CONFIG)\n"
 	      "      --base-url URL    API root override: sandbox, proxy, emulator (env CRMSYNC_BASE_URL)\n"
@@ -54,9 +54,15 @@ static void usage(FILE *f)
 	      "      --no-progress     no progress line\n"
 	      "  -h, --help            this help; 'crmsync COMMAND --help' for a command\n"
 	      "      --version         print the version\n\n"
-	      "Credentials come from the environment or the config file, never from arguments:\n"
-	      "  hubspot: HUBSPOT_ACCESS_TOKEN, or HUBSPOT_CLIENT_ID + HUBSPOT_CLIENT_SECRET + HUBSPOT_REFRESH_TOKEN\n\n"
-	      "exit codes: 0 ok, 1 some records failed, 64 usage, 65 bad input, 69 CRM unreachable,\n"
+	      "Credentials come from the environment or the config file, never from arguments:\n", f);
+	const struct provider *p;
+	for (size_t i = 0; (p = provider_at(i)); i++) {
+		fprintf(f, "  %-10s", p->name);
+		for (int k = 0; p->env_vars && p->env_vars[k]; k++)
+			fprintf(f, " %s", p->env_vars[k]);
+		fputc('\n', f);
+	}
+	fputs("\nexit codes: 0 ok, 1 some records failed, 64 usage, 65 bad input, 69 CRM unreachable,\n"
 	      "74 output error, 75 temporary failure (safe to re-run), 77 auth refused, 78 config error\n"
 	      "See crmsync(1).\n", f);
 }
@@ -208,7 +214,7 @@ int main(int argc, char **argv)
 	}
 	if ((cmd->flags & NEED_PROVIDER) && !c.prov && !wants_help) {
 		err_set(&err, CRM_ECONFIG, "no_provider",
-			"no provider: give -p NAME (hubspot), set CRMSYNC_PROVIDER, or use --profile with provider = NAME");
+			"no provider: give -p NAME (hubspot, salesforce, pipedrive, zoho, sugarcrm, copper), set CRMSYNC_PROVIDER, or use --profile with provider = NAME");
 		rc = fail_with(&c, &err);
 		goto done;
 	}

@@ -282,7 +282,7 @@ static int pace(struct http *h, int idx)
 	if (h->o.rate_limits && b->max > 0) {
 		if (b->log) {
 			/* A few calls of margin for our clock against the CRM's. */
-			start = log_slot(b, start, b->max - 1 - b->max / 100);
+			start = log_slot(b, start, b->max - b->max / 50);
 			if (b->remaining >= 0 && b->remaining - b->inflight <= b->max / 20 + 1 && b->next_ms > start)
 				start = b->next_ms; /* others are using the budget too */
 			log_add(b, start);

@@ -16,24 +16,26 @@ The last line is `N passed, N failed`.
 
   python3 tests/run.py [--bin B] [--asan-bin B] [--only SUBSTR] [--update]
 """
-import argparse, json, os, re, shutil, subprocess, sys, tempfile, time, urllib.request
+import argparse, concurrent.futures, json, os, re, shutil, subprocess, sys, tempfile, threading, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CASES = os.path.join(ROOT, "tests", "cases")
 DEFAULT_RECORDS = "contacts=60,accounts=12,deals=12,leads=6,users=5"
 passed, failed = 0, []
+out_lock = threading.Lock()
 
 
 def report(name, ok, detail=""):
     global passed
-    if ok:
-        passed += 1
-        print(f"ok   {name}", flush=True)
-    else:
-        failed.append(name)
-        print(f"FAIL {name}", flush=True)
-        if detail:
-            print("     " + detail.rstrip().replace("\n", "\n     ")[:4000], flush=True)
+    with out_lock:
+        if ok:
+            passed += 1
+            print(f"ok   {name}", flush=True)
+        else:
+            failed.append(name)
+            print(f"FAIL {name}", flush=True)
+            if detail:
+                print("     " + detail.rstrip().replace("\n", "\n     ")[:4000], flush=True)
 
 
 class Emulator:
@@ -63,13 +65,16 @@ class Emulator:
 
 
 emulators = {}
+emu_lock = threading.Lock()
 
 
 def emulator(provider, records, extra):
-    key = (provider, records, tuple(extra))
-    if key not in emulators:
-        emulators[key] = Emulator(provider, records, extra)
-    return emulators[key]
+    """One emulator per (thread, seed): cases running at once never share one."""
+    key = (threading.get_ident(), provider, records, tuple(extra))
+    with emu_lock:
+        if key not in emulators:
+            emulators[key] = Emulator(provider, records, extra)
+        return emulators[key]
 
 
 def read(path, default=None):
@@ -203,12 +208,15 @@ def main():
         names = sorted(n for n in os.listdir(CASES) if os.path.isdir(os.path.join(CASES, n)))
         if a.only:
             names = [n for n in names if a.only in n]
-        for n in names:
-            run_case(n, binary, "case", a.update)
+        # Two at a time (the machine has two cores); each worker thread has
+        # its own emulators.
+        jobs = [(n, binary, "case") for n in names]
         if a.asan_bin and not a.quick:
-            asan = os.path.abspath(a.asan_bin)
-            for n in names:
-                run_case(n, asan, "asan", False)
+            jobs += [(n, os.path.abspath(a.asan_bin), "asan") for n in names]
+        workers = 1 if a.update else int(os.environ.get("CRMSYNC_TEST_JOBS", "2"))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as ex:
+            for f in [ex.submit(run_case, n, b, label, a.update) for n, b, label in jobs]:
+                f.result()
         if not a.quick and not a.only:
             # The fault matrix: one test per provider x fault cell.
             r = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "matrix", "run.py"), "--bin", binary],

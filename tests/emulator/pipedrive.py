@@ -7,7 +7,8 @@ single-record writes (Pipedrive has no batch writes), hash-keyed custom
 fields, the token-budget rate limit with its headers and 429s, API-token
 (x-api-token header or ?api_token=) and OAuth bearer auth with a refresh
 endpoint, and Pipedrive's error envelopes.  v1 answers under /v1 and /api/v1,
-v2 under /api/v2, so the official SDK works with any of its base paths (§14).
+v2 under /api/v2, so the official SDK works with any of its base paths (§14);
+sdk/pipedrive_sdk_check.mjs runs the `pipedrive` npm client against it unchanged.
 Facts marked "unverified" are choices where pipedrive.md is silent or unsure.
 """
 
@@ -50,6 +51,8 @@ COST = {("v1", "get"): 2, ("v1", "list"): 20, ("v1", "write"): 10, ("v1", "delet
 V2_LIMIT_DEFAULT, V2_LIMIT_MAX = 100, 500   # §2.1
 V1_LIMIT_DEFAULT, V1_LIMIT_MAX = 100, 500
 IDS_MAX = 100
+LEAD_SORT_KEYS = ("id", "title", "owner_id", "creator_id", "was_seen", "expected_close_date",
+                  "next_activity_id", "add_time", "update_time")
 CUSTOM_FIELDS_QUERY_MAX = 15
 RECENTS_REACH_DAYS = 31                     # §12.4: /recents reaches back about a month
 DELETED_REACH_DAYS = 30                     # §11: deleted records are purged after 30 days
@@ -626,6 +629,7 @@ class Pipedrive:
             r.add("GET", v1 + r"/users/me", tag(self.users_me, ("v1", "get")))
             r.add("GET", v1 + r"/users", tag(self.users_list, ("v1", "list")))
             r.add("GET", v1 + r"/users/(\d+)", tag(self.user_get, ("v1", "get")))
+            r.add("GET", v1 + r"/users/find", tag(self.users_find, ("v1", "search")))
             r.add("GET", v1 + r"/leads", tag(self.leads_list, ("v1", "list")))
             r.add("GET", v1 + r"/leads/archived", tag(self.leads_archived, ("v1", "list")))
             r.add("POST", v1 + r"/leads", tag(self.lead_create, ("v1", "write")))
@@ -646,6 +650,8 @@ class Pipedrive:
             r.add("DELETE", v2 + r"/(%s)/(\d+)" % t, tag(self.v2_delete, ("v2", "delete")))
         r.add("GET", v2 + r"/deals/archived", tag(self.deals_archived, ("v2", "list")))
         r.add("GET", v2 + r"/(person|organization|deal)Fields", tag(self.fields_v2, ("v2", "fields")))
+        r.add("GET", v2 + r"/(person|organization|deal)Fields/([A-Za-z0-9_]+)", tag(self.field_v2, ("v2", "get")))
+        r.add("GET", v2 + r"/leads/search", tag(self.leads_search, ("v2", "search"), search=True))
         r.add("GET", v2 + r"/stages", tag(self.stages_list, ("v2", "list")))
         r.add("GET", v2 + r"/pipelines", tag(self.pipelines_list, ("v2", "list")))
 
@@ -693,6 +699,14 @@ class Pipedrive:
     def users_list(self, req):
         # §4: unpaginated.
         return self.ok(self.data["users"])
+
+    def users_find(self, req):
+        """v1 users/find (SDK findUsersByName): term against names, or emails with search_by_email=1."""
+        term = (req.arg("term") or "").strip().lower()
+        if not term:
+            self.fail(400, "Validation failed: term: Parameter 'term' is required")
+        key = "email" if (req.arg("search_by_email") or "0").strip().lower() in ("1", "true") else "name"
+        return self.ok([u for u in self.data["users"] if term in str(u.get(key) or "").lower()])
 
     def user_get(self, req, uid):
         for u in self.data["users"]:
@@ -743,6 +757,15 @@ class Pipedrive:
             o["custom_fields"] = {k: v for k, v in rec["custom_fields"].items() if k in want}
         else:
             o["custom_fields"] = {k: rec["custom_fields"].get(k) for k in CUSTOM[t]}
+        if req is not None and req.flag("include_option_labels"):
+            # SDK33 getPersons/getPerson docs: enum and set custom field values become {id, label}.
+            for k, v in o["custom_fields"].items():
+                f = CUSTOM[t].get(k)
+                if f is None or not f.options or v is None or f.type not in ("enum", "set"):
+                    continue
+                labels = {opt_["id"]: opt_["label"] for opt_ in f.options}
+                o["custom_fields"][k] = [{"id": i, "label": labels.get(i)} for i in v] if isinstance(v, list) \
+                    else {"id": v, "label": labels.get(v)}
         return o
 
     def table(self, t):
@@ -1053,6 +1076,14 @@ class Pipedrive:
         nxt = core.encode_cursor(start + limit).strip() if start + limit < len(rows) else None
         return self.ok(rows[start:start + limit], {"next_cursor": nxt})
 
+    def field_v2(self, req, what, code):
+        """GET /api/v2/{person,organization,deal}Fields/{field_code} (§5)."""
+        t = {"person": "persons", "organization": "organizations", "deal": "deals"}[what]
+        for f in FIELDS[t]:
+            if f.code == code:
+                return self.ok(f.v2())
+        self.fail(404, "Field not found")   # message unverified
+
     def fields_v1(self, req, what):
         t = {"person": "persons", "organization": "organizations", "deal": "deals", "lead": "leads"}[what]
         rows = [f.v1(i) for i, f in enumerate(FIELDS[t])]
@@ -1079,15 +1110,20 @@ class Pipedrive:
             if v not in (None, ""):
                 rows = [l for l in rows if str(l.get(k)) == v]
         sort = (req.arg("sort") or "").strip()
-        m = re.match(r"^(update_time|add_time|id|title)(?:\s+(ASC|DESC))?(?:\s*,\s*id(?:\s+(ASC|DESC))?)?$", sort, re.I)
-        if sort and not m:
-            self.fail(400, "Validation failed: sort: unsupported sort %s" % sort)
-        if m:
-            k, d = m.group(1), (m.group(2) or "ASC").upper()
-            keyf = (lambda l: (T(l[k]), l["id"])) if k.endswith("_time") else (lambda l: (l[k], l["id"]))
-            rows.sort(key=keyf, reverse=d == "DESC")
-        else:
+        if not sort:
             rows.sort(key=lambda l: T(l["add_time"]))
+            return rows
+        # v1 sort (§2.1): "field_1 ASC, field_2 DESC", first-level keys only; the SDK
+        # offers these lead keys (`pipedrive` v1 leads-api getLeads `sort`).
+        keys = []
+        for part in sort.split(","):
+            m = re.match(r"^\s*(%s)(?:\s+(ASC|DESC))?\s*$" % "|".join(LEAD_SORT_KEYS), part, re.I)
+            if not m:
+                self.fail(400, "Validation failed: sort: unsupported sort %s" % sort)
+            keys.append((m.group(1).lower(), (m.group(2) or "ASC").upper() == "DESC"))
+        rows.sort(key=lambda l: l["id"])
+        for k, desc in reversed(keys):   # stable sorts, last key first; nulls first in ASC (unverified)
+            rows.sort(key=lambda l: (l.get(k) is not None, l.get(k) if l.get(k) is not None else 0), reverse=desc)
         return rows
 
     def leads_list(self, req):
@@ -1097,6 +1133,50 @@ class Pipedrive:
     def leads_archived(self, req):
         page, add = self.v1_page(req, self.leads_rows(req, True))
         return self.ok(page, add)
+
+    def leads_search(self, req):
+        """GET /api/v2/leads/search (SDK33 LeadsApi.searchLeads, LeadSearchItemItem)."""
+        term = (req.arg("term") or "").strip()
+        exact = req.flag("exact_match")
+        if len(term) < (1 if exact else 2):
+            self.fail(400, "Validation failed: term: must be at least 2 characters long")
+        fields = set(req.args("fields")) or {"title", "notes", "custom_fields"}
+        limit = self.int_arg(req, "limit", V2_LIMIT_DEFAULT, 1, V2_LIMIT_MAX)
+        low = term.lower()
+
+        def hit(v):
+            return v is not None and (str(v).lower() == low if exact else low in str(v).lower())
+
+        items = []
+        for l in sorted(self.data["leads"].values(), key=lambda l: (T(l["add_time"]), l["id"])):
+            for k in ("person_id", "organization_id"):
+                v = req.arg(k)
+                if v not in (None, "") and str(l.get(k)) != v:
+                    break
+            else:
+                ok = "title" in fields and hit(l.get("title"))
+                if not ok and "custom_fields" in fields:
+                    ok = any(isinstance(l.get(k), str) and hit(l[k]) for k in CUSTOM["leads"])
+                if ok:
+                    items.append(l)
+        cur = req.arg("cursor")
+        start = int(core.decode_cursor(cur) or 0) if cur else 0
+        out = []
+        for l in items[start:start + limit]:
+            per = self.data["persons"].get(l["person_id"]) if l.get("person_id") else None
+            org = self.data["organizations"].get(l["organization_id"]) if l.get("organization_id") else None
+            val = l.get("value") or {}
+            out.append({"result_score": 1.0 if exact else 0.5, "item": {
+                "id": l["id"], "type": "lead", "title": l["title"], "owner": {"id": l["owner_id"]},
+                "person": {"id": per["id"], "name": per["name"]} if per else None,
+                "organization": {"id": org["id"], "name": org["name"]} if org else None,
+                "phones": [p["value"] for p in per["phones"]] if per else [],
+                "emails": [e["value"] for e in per["emails"]] if per else [],
+                "custom_fields": [], "notes": [], "value": val.get("amount"), "currency": val.get("currency"),
+                "visible_to": int(l["visible_to"]) if str(l.get("visible_to") or "").isdigit() else None,
+                "is_archived": bool(l["is_archived"])}})
+        nxt = core.encode_cursor(start + limit).strip() if start + limit < len(items) else None
+        return self.ok({"items": out}, {"next_cursor": nxt})
 
     def lead_get(self, req, lid):
         l = self.data["leads"].get(lid)

@@ -3,7 +3,8 @@
 Speaks the wire protocol of ../../../shared/api/salesforce.md (section numbers
 below refer to it): REST under /services/data/vNN.N/ (any version), SOQL
 through query/queryAll with nextRecordsUrl cursors, describe, sObject
-Collections, single-record CRUD and upsert by external id, Bulk API 2.0 query
+Collections, single-record CRUD and upsert by external id, getUpdated and
+getDeleted, parent-relationship fields in SOQL (Account.Name), Bulk API 2.0 query
 and ingest jobs with CSV, /limits with Sforce-Limit-Info on every answer, the
 OAuth token and userinfo endpoints, and errors as the JSON array
 [{"message","errorCode","fields"}].  Facts marked "unverified" are choices
@@ -39,6 +40,9 @@ DAILY_LIMIT = 100_000                # §10: Enterprise base (unverified per org
 QUERY_BATCH_DEFAULT, QUERY_BATCH_MIN = 2000, 200   # §3
 COLLECTION_MAX = 200                 # §6
 RETRIEVE_MAX = 2000
+REPLICATION_IDS_MAX = 600_000        # §4/§5: getUpdated/getDeleted id cap (EXCEEDED_ID_LIMIT)
+UPDATED_DAYS, DELETED_DAYS = 30, 15  # §4/§5: how far back getUpdated/getDeleted reach
+MINUTE_MS, DAY_MS = 60_000, 86_400_000
 CURSORS_MAX = 500                    # open query cursors kept (real ones live 2 days)
 BULK_RESULTS_DEFAULT = 50_000        # unverified: page size when maxRecords is absent
 LATEST = "62.0"
@@ -109,7 +113,7 @@ class F:
             "unique": self.unique, "filterable": True, "sortable": self.type != "textarea",
             "groupable": self.type not in ("textarea", "double", "currency", "percent"),
             "referenceTo": [self.ref] if self.ref else [],
-            "relationshipName": (self.name[:-2] if self.name.endswith("Id") else None) if self.ref else None,
+            "relationshipName": relationship_name(self),
             "restrictedPicklist": self.restricted, "soapType": SOAP.get(self.type, "xsd:string"),
             "picklistValues": [{"active": True, "defaultValue": i == 0 and self.defaulted, "label": lbl,
                                 "validFor": None, "value": v} for i, (v, lbl) in enumerate(self.picklist)],
@@ -119,6 +123,46 @@ class F:
         if self.type == "int":
             d["digits"] = 9
         return d
+
+
+def relationship_name(f):
+    """AccountId -> Account, Foo__c -> Foo__r (OBJ); None for non-lookups."""
+    if not f.ref:
+        return None
+    if f.name.endswith("__c"):
+        return f.name[:-3] + "__r"
+    return f.name[:-2] if f.name.endswith("Id") else None
+
+
+class PathField:
+    """A parent-relationship field of a SOQL select list, e.g. Account.Name or Account.Owner.Email."""
+
+    def __init__(self, steps, leaf):
+        self.steps, self.leaf = steps, leaf          # steps: [(lookup F, parent sObject name)]
+        self.name = ".".join([relationship_name(ref) for ref, _ in steps] + [leaf.name])
+        self.type = leaf.type
+
+    def __eq__(self, other):
+        return isinstance(other, PathField) and other.name.lower() == self.name.lower()
+
+    def __hash__(self):
+        return hash(self.name.lower())
+
+    def target(self, rec, store):
+        """The record holding the leaf value, or None where a lookup on the way is empty."""
+        for ref, _obj in self.steps:
+            got = store.get(rec.get(ref.name)) if rec and rec.get(ref.name) else None
+            rec = got[1] if got else None
+            if rec is None:
+                return None
+        return rec
+
+
+def field_value(f, rec, store):
+    if isinstance(f, PathField):
+        t = f.target(rec, store)
+        return t.get(f.leaf.name) if t else None
+    return rec.get(f.name)
 
 
 SOAP = {"id": "tns:ID", "reference": "tns:ID", "boolean": "xsd:boolean", "int": "xsd:int",
@@ -418,7 +462,8 @@ KEYWORDS = {"SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "ORDER"
 
 
 class Query:
-    """SELECT fields FROM obj [WHERE cond] [ORDER BY f [ASC|DESC] [NULLS FIRST|LAST], ...] [LIMIT n] [OFFSET n]."""
+    """SELECT fields FROM obj [WHERE cond] [ORDER BY f [ASC|DESC] [NULLS FIRST|LAST], ...] [LIMIT n] [OFFSET n];
+    a field may be a parent path (Account.Owner.Name)."""
 
     def __init__(self, text, schema_for):
         self.text = text
@@ -442,6 +487,8 @@ class Query:
         self.kw("FROM")
         obj = self.word()
         self.obj, self.fields_by = schema_for(obj)
+        self.schema_for = schema_for
+        self.store = None   # set by the caller before test/sort (parent lookups)
         self.fields = []
         for name in raw_fields:
             f = self.field(name)
@@ -527,6 +574,8 @@ class Query:
         return t[1]
 
     def field(self, name):
+        if "." in name:
+            return self.path_field(name)
         f = self.fields_by.get(name.lower())
         if f is None:
             raise SoqlError("INVALID_FIELD", "\n%s\n^\nERROR at Row:1:Column:1\nNo such column '%s' on entity '%s'. "
@@ -534,6 +583,31 @@ class Query:
                             "custom field name. Please reference your WSDL or the describe call for the appropriate "
                             "names." % (self.text[:80], name, self.obj))
         return f
+
+    def path_field(self, name):
+        """Parent relationship path (child-to-parent, up to 5 levels in SOQL)."""
+        parts = name.split(".")
+        by, obj, steps = self.fields_by, self.obj, []
+        if parts[0].lower() == self.obj.lower() and len(parts) > 1:
+            parts = parts[1:]     # SOQL allows the object name as a prefix
+            if len(parts) == 1:
+                return self.field(parts[0])
+        for rel in parts[:-1]:
+            ref = next((f for f in by.values() if f.ref and (relationship_name(f) or "").lower() == rel.lower()), None)
+            if ref is None or len(steps) >= 5:
+                raise SoqlError("INVALID_FIELD", "\n%s\n^\nERROR at Row:1:Column:1\nDidn't understand relationship "
+                                "'%s' in field path. If you are attempting to use a custom relationship, be sure to "
+                                "append the '__r' after the custom relationship name. Please reference your WSDL or "
+                                "the describe call for the appropriate names." % (self.text[:80], rel))
+            obj, by = self.schema_for(ref.ref)
+            steps.append((ref, obj))
+        leaf = by.get(parts[-1].lower())
+        if leaf is None:
+            raise SoqlError("INVALID_FIELD", "\n%s\n^\nERROR at Row:1:Column:1\nNo such column '%s' on entity '%s'. "
+                            "If you are attempting to use a custom field, be sure to append the '__c' after the "
+                            "custom field name. Please reference your WSDL or the describe call for the appropriate "
+                            "names." % (self.text[:80], parts[-1], obj))
+        return PathField(steps, leaf)
 
     def value(self):
         t = self.peek()
@@ -633,7 +707,7 @@ class Query:
 
     # -- evaluation
     def key(self, f, rec):
-        v = rec.get(f.name)
+        v = field_value(f, rec, self.store)
         if isinstance(v, str) and f.type not in ("id", "reference"):
             return v.lower()
         return v
@@ -652,7 +726,7 @@ class Query:
         if op == "notin":
             return v not in c[2]
         if op == "like":
-            return v is not None and bool(c[2].match(str(rec.get(c[1].name))))
+            return v is not None and bool(c[2].match(str(field_value(c[1], rec, self.store))))
         cmp, lit = c[2], c[3]
         if cmp == "=":
             return v == lit
@@ -670,8 +744,8 @@ class Query:
 
     def sort(self, recs):
         for f, desc, nulls_last in reversed(self.order):
-            present = [r for r in recs if r.get(f.name) is not None]
-            absent = [r for r in recs if r.get(f.name) is None]
+            present = [r for r in recs if field_value(f, r, self.store) is not None]
+            absent = [r for r in recs if field_value(f, r, self.store) is None]
             present.sort(key=lambda r: self.key(f, r), reverse=desc)
             recs = present + absent if nulls_last else absent + present
         return recs
@@ -1135,6 +1209,8 @@ class Salesforce:
         r.add("GET", d + r"/sobjects", self.sobjects)
         r.add("GET", d + r"/sobjects/([^/]+)", self.sobject_info)
         r.add("GET", d + r"/sobjects/([^/]+)/describe", self.describe)
+        r.add("GET", d + r"/sobjects/([^/]+)/updated", self.get_updated)
+        r.add("GET", d + r"/sobjects/([^/]+)/deleted", self.get_deleted)
         r.add("POST", d + r"/sobjects/([^/]+)", self.create_one)
         r.add("GET", d + r"/sobjects/([^/]+)/([^/]+)", self.get_one)
         r.add("PATCH", d + r"/sobjects/([^/]+)/([^/]+)", self.update_one)
@@ -1268,19 +1344,83 @@ class Salesforce:
                      "describe": "/services/data/v%s/sobjects/%s/describe" % (v, name)},
         })
 
+    # ================================================================ replication (§4, §5)
+    def replication_window(self, req, days):
+        """(start, end, latestDateCovered) in ms for getUpdated/getDeleted; seconds are truncated."""
+        vals = []
+        for k in ("start", "end"):
+            raw = req.arg(k)
+            if not raw:
+                self.fail(400, "MISSING_ARGUMENT", "Missing required parameter: %s" % k)   # unverified text
+            ms = parse_time(raw)
+            if ms is None:
+                self.fail(400, "INVALID_REPLICATION_DATE", "Invalid date: %s" % raw)      # unverified text
+            vals.append(ms // MINUTE_MS * MINUTE_MS)
+        start, end = vals
+        now = self.now()
+        if start > end:
+            self.fail(400, "INVALID_REPLICATION_DATE", "startDate must chronologically precede endDate")
+        if start < now - days * DAY_MS:
+            self.fail(400, "INVALID_REPLICATION_DATE", "startDate cannot be more than %d days ago" % days)
+        # Never claim to cover time that has not passed yet (the next call re-covers this minute).
+        return start, end, min(end, now // MINUTE_MS * MINUTE_MS)
+
+    def get_updated(self, req, obj):
+        name, _ = self.schema(obj)
+        start, end, covered = self.replication_window(req, UPDATED_DAYS)
+        ids = [r["Id"] for r in self.store.all(name)
+               if not r.get("IsDeleted") and start <= (r.get("SystemModstamp") or 0) < end]
+        if len(ids) > REPLICATION_IDS_MAX:
+            self.fail(400, "EXCEEDED_ID_LIMIT", "Too many ids: more than %d" % REPLICATION_IDS_MAX)
+        return json_response(200, {"ids": ids, "latestDateCovered": sf_datetime(covered)})
+
+    def get_deleted(self, req, obj):
+        name, _ = self.schema(obj)
+        start, end, covered = self.replication_window(req, DELETED_DAYS)
+        now = self.now()
+        gone = [r for r in self.store.all(name) if r.get("IsDeleted")
+                and (r.get("SystemModstamp") or 0) >= now - DELETED_DAYS * DAY_MS]   # the bin keeps 15 days
+        rows = [{"id": r["Id"], "deletedDate": sf_datetime(r["SystemModstamp"])} for r in gone
+                if start <= r["SystemModstamp"] < end]
+        if len(rows) > REPLICATION_IDS_MAX:
+            self.fail(400, "EXCEEDED_ID_LIMIT", "Too many ids: more than %d" % REPLICATION_IDS_MAX)
+        earliest = min([r["SystemModstamp"] for r in gone] + [covered]) // MINUTE_MS * MINUTE_MS
+        return json_response(200, {"deletedRecords": rows, "earliestDateAvailable": sf_datetime(earliest),
+                                   "latestDateCovered": sf_datetime(covered)})
+
     # ================================================================ records
     def row(self, obj, rec, fields, version=LATEST):
         out = {"attributes": {"type": obj, "url": "/services/data/v%s/sobjects/%s/%s" % (version, obj, rec["Id"])}}
         for f in fields:
-            if f.type == "address":
-                p = f.name[:-7] if f.name != "Address" else ""
-                parts = {k: rec.get(p + k2) for k, k2 in (("street", "Street"), ("city", "City"), ("state", "State"),
-                                                            ("postalCode", "PostalCode"), ("country", "Country"))}
-                out[f.name] = None if all(v is None for v in parts.values()) else dict(
-                    parts, countryCode=None, stateCode=None, geocodeAccuracy=None, latitude=None, longitude=None)
+            if not isinstance(f, PathField):
+                out[f.name] = self.field_json(obj, f, rec)
+                continue
+            # Parent fields nest under the relationship name; an empty lookup is null.
+            node, cur = out, rec
+            for ref, pobj in f.steps:
+                rel = relationship_name(ref)
+                got = self.store.get(cur.get(ref.name)) if cur.get(ref.name) else None
+                if got is None:
+                    node.setdefault(rel, None)
+                    break
+                cur = got[1]
+                if not isinstance(node.get(rel), dict):
+                    node[rel] = {"attributes": {"type": pobj, "url": "/services/data/v%s/sobjects/%s/%s"
+                                                % (version, pobj, cur["Id"])}}
+                node = node[rel]
             else:
-                out[f.name] = render(obj, f, rec.get(f.name))
+                node[f.leaf.name] = self.field_json(f.steps[-1][1], f.leaf, cur)
         return out
+
+    @staticmethod
+    def field_json(obj, f, rec):
+        if f.type == "address":
+            p = f.name[:-7] if f.name != "Address" else ""
+            parts = {k: rec.get(p + k2) for k, k2 in (("street", "Street"), ("city", "City"), ("state", "State"),
+                                                        ("postalCode", "PostalCode"), ("country", "Country"))}
+            return None if all(v is None for v in parts.values()) else dict(
+                parts, countryCode=None, stateCode=None, geocodeAccuracy=None, latitude=None, longitude=None)
+        return render(obj, f, rec.get(f.name))
 
     def live(self, rid, obj=None):
         got = self.store.get(rid) if rid else None
@@ -1632,6 +1772,7 @@ class Salesforce:
     # ================================================================ SOQL endpoints (§3, §5)
     def run_query(self, text, all_rows):
         q = Query(text, self.soql_schema)
+        q.store = self.store
         rows = []
         for r in self.store.all(q.obj):
             if r.get("IsDeleted") and not all_rows:
@@ -1766,7 +1907,7 @@ class Salesforce:
         for i in ids:
             got = self.store.get(i)
             rec = got[1] if got else {}
-            w.writerow([render(j["obj"], f, rec.get(f.name), bulk=True) for f in j["fields"]])
+            w.writerow([render(j["obj"], f, field_value(f, rec, self.store), bulk=True) for f in j["fields"]])
         end = start + len(ids)
         loc = "null" if end >= len(j["ids"]) else _b36(end)
         return raw_response(200, buf.getvalue(), CSV_TYPE, [("Sforce-Locator", loc),

@@ -51,8 +51,9 @@ EDITION, CREDITS_BASE, CREDITS_PER_USER, CONCURRENCY = "enterprise", 50_000, 1_0
 CREDITS_WINDOW_S = 24 * 3600
 MODULE_IDS = {"Accounts": "5725767000000002175", "Contacts": "5725767000000002179",
               "Leads": "5725767000000002173", "Deals": "5725767000000002181",
-              "Campaigns": "5725767000000002185"}
-FIRST_NUM = {"Accounts": 300001, "Contacts": 400001, "Leads": 500001, "Deals": 600001, "Campaigns": 700001}
+              "Campaigns": "5725767000000002185", "Vendors": "5725767000000002187"}
+FIRST_NUM = {"Accounts": 300001, "Contacts": 400001, "Leads": 500001, "Deals": 600001, "Campaigns": 700001,
+             "Vendors": 200001}
 SEED_ALIASES = {"accounts": "Accounts", "account": "Accounts", "contacts": "Contacts", "contact": "Contacts",
                 "leads": "Leads", "lead": "Leads", "deals": "Deals", "deal": "Deals",
                 "campaigns": "Campaigns", "lists": "Campaigns", "users": "users", "user": "users"}
@@ -335,8 +336,28 @@ CAMPAIGN_FIELDS = system_fields() + [
     F("Description", "Description", "textarea", length=32000),
 ]
 
+# Vendors: a standard module of the edition; never seeded, here because Contacts'
+# Vendor_Name looks it up and clients (the Node SDK) fetch the fields of every
+# lookup's module (§14 "Implicit field metadata").
+VENDOR_FIELDS = system_fields() + [
+    F("Vendor_Name", "Vendor Name", "text", "req", length=120),
+    F("Phone", "Phone", "phone", length=30),
+    F("Email", "Email", "email", length=100),
+    F("Website", "Website", "website"),
+    F("GL_Account", "GL Account", "picklist", options=picks(
+        "Sales-Software", "Sales-Hardware", "Rental-Income", "Interest-Income", "Sales Software Support",
+        "Sales-Other", "Interest Sales", "Service-Hardware Labor")),
+    F("Category", "Category", "text", length=100),
+    F("Street", "Street", "text", length=250),
+    F("City", "City", "text", length=100),
+    F("State", "State", "text", length=100),
+    F("Zip_Code", "Zip Code", "text", length=30),
+    F("Country", "Country", "text", length=100),
+    F("Description", "Description", "textarea", length=32000),
+]
+
 FIELDS = {"Contacts": CONTACT_FIELDS, "Accounts": ACCOUNT_FIELDS, "Leads": LEAD_FIELDS, "Deals": DEAL_FIELDS,
-          "Campaigns": CAMPAIGN_FIELDS}
+          "Campaigns": CAMPAIGN_FIELDS, "Vendors": VENDOR_FIELDS}
 FIELD_BY = {m: {f.api: f for f in fs} for m, fs in FIELDS.items()}
 # Owner's label follows the module.
 for _m, _fs in FIELDS.items():
@@ -344,9 +365,9 @@ for _m, _fs in FIELDS.items():
     _fs[0] = FIELD_BY[_m]["Owner"]
 # System duplicate check (§6): unique fields first.
 DEFAULT_DUP = {"Contacts": ["Email"], "Leads": ["Email"], "Accounts": ["Account_Name"], "Deals": ["Deal_Name"],
-               "Campaigns": ["Campaign_Name"]}
+               "Campaigns": ["Campaign_Name"], "Vendors": ["Vendor_Name"]}   # Vendors: unverified
 NAME_FIELD = {"Contacts": "Full_Name", "Leads": "Full_Name", "Accounts": "Account_Name", "Deals": "Deal_Name",
-              "Campaigns": "Campaign_Name"}
+              "Campaigns": "Campaign_Name", "Vendors": "Vendor_Name"}
 MEMBER_STATUSES = ["Planned", "Invited", "Sent", "Received", "Opened", "Responded", "Bounced", "Opted Out"]  # unverified
 
 T = parse_time
