@@ -713,30 +713,22 @@ static int cu_fields(struct conn *c, enum obj o, json_t **out, struct crm_err *e
 		*out = arr;
 		return 0;
 	}
-	/* Custom fields: custom_<id>, and under their name as an alias for --map. */
-	for (int pass = 0; pass < 2; pass++) {
-		json_array_foreach(c->defs, i, d) {
-			char key[48], tmp[32], lb[320];
-			const char *id = jx_text(json_object_get(d, "id"), tmp, sizeof(tmp));
-			const char *name = jx_str(d, "name");
-			json_t *opts, *op;
-			size_t j;
-			if (!id || !name || !def_on(d, o))
-				continue;
-			opts = json_array();
-			snprintf(key, sizeof(key), "custom_%s", id);
-			json_array_foreach(json_object_get(d, "options"), j, op)
-				json_array_append_new(opts, json_pack("{s:O?,s:O?}", "label", json_object_get(op, "name"),
-								      "value", json_object_get(op, "id")));
-			if (pass == 0) {
-				add_field(arr, key, name, jx_str(d, "data_type"), 0, 0, 1, opts);
-			} else if (!std_find(o, name)) {
-				snprintf(lb, sizeof(lb), "%s (alias of %s, for --map)", name, key);
-				add_field(arr, name, lb, jx_str(d, "data_type"), 0, 0, 1, opts);
-			} else {
-				json_decref(opts);
-			}
-		}
+	/* Custom fields: custom_<id>, labelled with their name; --map takes
+	 * either (cmd/ resolves a label to its field). */
+	json_array_foreach(c->defs, i, d) {
+		char key[48], tmp[32];
+		const char *id = jx_text(json_object_get(d, "id"), tmp, sizeof(tmp));
+		const char *name = jx_str(d, "name");
+		json_t *opts, *op;
+		size_t j;
+		if (!id || !name || !def_on(d, o))
+			continue;
+		opts = json_array();
+		snprintf(key, sizeof(key), "custom_%s", id);
+		json_array_foreach(json_object_get(d, "options"), j, op)
+			json_array_append_new(opts, json_pack("{s:O?,s:O?}", "label", json_object_get(op, "name"),
+							      "value", json_object_get(op, "id")));
+		add_field(arr, key, name, jx_str(d, "data_type"), 0, 0, 1, opts);
 	}
 	*out = arr;
 	return 0;
