@@ -1684,52 +1684,6 @@ static void bulk_result(const json_t *r, struct write_item *w, int created)
 	w->created = created;
 }
 
-/* The value a create can be found by again when its answer was lost. */
-static const char *refind_key(enum obj o, const json_t *fields, const char **field)
-{
-	*field = o == OBJ_CONTACT ? "emails.primary" : o == OBJ_LEAD ? "email.email"
-	       : o == OBJ_ACCOUNT && jx_str(fields, "email_domain") ? "email_domain" : "name";
-	return jx_str(fields, *field);
-}
-
-#define RESEND_MAX 5  /* creates sent again after a lost answer and a lookup that found nothing */
-
-/* A create whose answer was lost (DESIGN hard part 2): look for it again.
- * Returns 1 when found (it happened: the id is filled in), else 0. */
-static int refind(struct conn *c, enum obj o, struct write_item *w)
-{
-	const char *field, *key = refind_key(o, w->fields, &field);
-	json_t *vals, *found = NULL, *env;
-	struct crm_err e2 = CRM_ERR_INIT;
-
-	if (!key || !*key)
-		return 0;
-	vals = json_pack("[s]", key);
-	if (cu_find(c, o, field, vals, &found, &e2) == 0) {
-		char *k = !strncmp(field, "email", 5) ? lower_dup(key) : strdup(key);
-		if ((env = json_object_get(found, k))) {
-			snprintf(w->id_out, sizeof(w->id_out), "%s", jx_str(env, "id"));
-			w->created = 1;
-		}
-		free(k);
-	}
-	json_decref(vals);
-	json_decref(found);
-	return w->id_out[0] != 0;
-}
-
-/* After RESEND_MAX lost answers: the CRM is failing (exit 69), and a record
- * with no key to look it up by has an unknown outcome. */
-static void lost_for_good(struct write_item *w, const struct crm_err *lost, int has_key)
-{
-	w->err = *lost;
-	w->err.status = has_key ? CRM_EUNAVAIL : CRM_ERECORD;
-	snprintf(w->err.code, sizeof(w->err.code), has_key ? "unavailable" : "outcome_unknown");
-	snprintf(w->err.message, sizeof(w->err.message), has_key
-		 ? "Copper kept losing the answer to this create and it is not there (%.300s)"
-		 : "Copper's answer was lost; the record may or may not have been created (%.300s)", lost->message);
-}
-
 /* Records by id in their raw Copper shape (for updates that fold slots). */
 static void raw_by_id(struct conn *c, enum obj o, json_t *raw, json_t *res, void *ud)
 {
@@ -1781,7 +1735,7 @@ static int fail_rest(struct write_item *items, size_t from, size_t n, const stru
  * request order (§6).  A call refused as a whole is sent again one record
  * a call, so the bad record fails alone. */
 static int bulk_write(struct conn *c, enum obj o, enum write_op op, struct write_item *items, size_t n,
-		      const json_t *current, int depth, struct crm_err *err)
+		      const json_t *current, struct crm_err *err)
 {
 	char path[64];
 	const char *key = entity(o);
@@ -1806,41 +1760,11 @@ static int bulk_write(struct conn *c, enum obj o, enum write_op op, struct write
 				int rc = call(c, "POST", path, body, op == WR_UPDATE ? HTTP_IDEMPOTENT : 0, &ans, &e);
 				json_decref(body);
 				if (rc == CRM_EAMBIG) {
-					/* Found: it happened.  Not found: not created, so send
-					 * those again (a few times, then give up: exit 69). */
-					struct write_item *again = calloc(cnt, sizeof(*again));
-					size_t na = 0, *at = calloc(cnt, sizeof(*at));
-					const char *fk;
-					for (size_t i = s; i < s + cnt; i++) {
-						if (refind(c, o, &items[i]))
-							continue;
-						if (depth >= RESEND_MAX || !refind_key(o, items[i].fields, &fk)) {
-							lost_for_good(&items[i], &e, refind_key(o, items[i].fields, &fk) != NULL);
-							continue;
-						}
-						at[na] = i;
-						again[na++] = items[i];
-					}
-					rc = 0;
-					if (na) {
-						/* A short pause before sending again (the CRM is struggling). */
-						http_pause(c->http, 100LL << depth);
-						rc = bulk_write(c, o, op, again, na, current, depth + 1, err);
-					}
-					for (size_t j = 0; j < na; j++)
-						items[at[j]] = again[j];
-					free(again);
-					free(at);
-					if (rc < 0) {
-						json_decref(ans);
-						return fail_rest(items, s, n, err, rc, err);
-					}
+					/* The answer was lost: cmd/push looks these records up
+					 * again and sends again only those that are not there. */
 					for (size_t i = s; i < s + cnt; i++)
-						if (items[i].err.status == CRM_EUNAVAIL) {
-							struct crm_err fe = items[i].err;
-							json_decref(ans);
-							return fail_rest(items, s, n, &fe, CRM_EUNAVAIL, err);
-						}
+						items[i].err = e;
+					json_decref(ans);
 					continue;
 				}
 				if (rc == CRM_ERECORD && cnt > 1) {
@@ -1956,7 +1880,7 @@ static int write_items(struct conn *c, enum obj o, enum write_op op, struct writ
 			}
 		}
 		if (!stop && nb)
-			rc = bulk_write(c, o, WR_CREATE, b, nb, NULL, 0, err);
+			rc = bulk_write(c, o, WR_CREATE, b, nb, NULL, err);
 		for (size_t j = 0; j < nb && !stop; j++)
 			items[map[j]] = b[j];
 		free(b);
@@ -1984,7 +1908,7 @@ static int write_items(struct conn *c, enum obj o, enum write_op op, struct writ
 				map[nb] = i;
 				b[nb++] = items[i];
 			}
-		rc = nb ? bulk_write(c, o, op, b, nb, current, 0, err) : 0;
+		rc = nb ? bulk_write(c, o, op, b, nb, current, err) : 0;
 		for (size_t j = 0; j < nb; j++)
 			items[map[j]] = b[j];
 		free(b);
@@ -2010,18 +1934,10 @@ static int write_items(struct conn *c, enum obj o, enum write_op op, struct writ
 		}
 		if (rc == 0)
 			continue;
-		for (int tries = 1; rc == CRM_EAMBIG; tries++) {
-			const char *fk;
-			if (refind(c, o, w)) {
-				rc = 0;
-			} else if (tries > RESEND_MAX || !refind_key(o, w->fields, &fk)) {
-				lost_for_good(w, &e, refind_key(o, w->fields, &fk) != NULL);
-				rc = w->err.status;
-			} else {
-				http_pause(c->http, 100LL << tries);
-				err_clear(&e);
-				rc = write_one(c, o, op, w, NULL, &e);
-			}
+		if (rc == CRM_EAMBIG) {
+			/* Lost answer: cmd/push looks it up again (see bulk_write). */
+			w->err = e;
+			continue;
 		}
 		if (rc == 0 || (rc == CRM_ERECORD && w->err.status))
 			continue;
@@ -2156,7 +2072,7 @@ static int cu_list_write(struct conn *c, const char *list, int add, struct write
 		nb++;
 	}
 	if (nb)
-		rc = bulk_write(c, OBJ_CONTACT, WR_UPDATE, b, nb, current, 0, err);
+		rc = bulk_write(c, OBJ_CONTACT, WR_UPDATE, b, nb, current, err);
 	for (size_t j = 0; j < nb; j++) {
 		json_decref(b[j].fields);
 		b[j].fields = items[map[j]].fields;
