@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -910,6 +911,9 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		pthread_cond_init(&pl.work_cv, NULL);
 		pthread_cond_init(&pl.done_cv, NULL);
 		th = calloc((size_t)conc, sizeof(*th));
+		/* glibc gives each thread its own malloc arena; one keeps the heap
+		 * (and so the peak RSS) from growing with the number of workers. */
+		mallopt(M_ARENA_MAX, 1);
 		pthread_attr_t ta;
 		pthread_attr_init(&ta);
 		pthread_attr_setstacksize(&ta, 256 * 1024); /* plenty: no deep recursion in a worker */

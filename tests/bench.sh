@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 cc -O2 -o bench/rawloop bench/rawloop.c $(pkg-config --cflags --libs libcurl)
 cc -O2 -o bench/rss bench/rss.c
 python3 bench/bench.py "$@"
+python3 bench/providers.py
