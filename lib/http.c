@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "err.h"
+#include "jx.h"
 #include "sig.h"
 #include "timeutil.h"
 #include "banned.h"
@@ -693,4 +694,41 @@ int http_url_is_loopback(const char *url)
 			e[1] = '\0';
 	}
 	return !strcmp(host, "localhost") || !strncmp(host, "127.", 4) || !strcmp(host, "[::1]");
+}
+
+int http_json(struct http *h, const struct http_req *req, const json_t *body,
+	      json_t **out, long *status, const char *crm, struct crm_err *err)
+{
+	struct http_req q = *req;
+	struct buf b = BUF_INIT;
+	struct http_resp r;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (body) {
+		jx_dump(&b, body);
+		q.body = b.buf;
+		q.body_len = b.len;
+	}
+	http_resp_init(&r);
+	rc = http_do(h, &q, &r, err);
+	if (status)
+		*status = r.status;
+	if (rc == 0 && out && r.status != 204 && r.status != 304 && r.body.len) {
+		char why[160];
+		if (!(*out = jx_parse(r.body.buf, r.body.len, 0, why, sizeof(why)))) {
+			const char *p = strstr(q.url, "://");
+			p = p ? strchr(p + 3, '/') : NULL;
+			if (!p)
+				p = "/";
+			rc = err_set(err, CRM_EUNAVAIL, "bad_response",
+				     "%s answered %s %.*s with HTTP %ld but the body is not JSON (%.80s)",
+				     crm, q.method, (int)strcspn(p, "?"), p, r.status, why);
+			err->http_status = r.status;
+		}
+	}
+	http_resp_release(&r);
+	buf_release(&b);
+	return rc;
 }

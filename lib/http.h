@@ -16,6 +16,7 @@
 struct crm_err;
 struct curl_slist;
 struct http;
+struct json_t;
 
 #define HTTP_IDEMPOTENT 1u  /* safe to send again even if the CRM may have acted on it */
 #define HTTP_NO_AUTH    2u  /* do not add credentials (token endpoints) */
@@ -111,6 +112,14 @@ const struct http_stats *http_stats(const struct http *h);
  * CRM_EINTR (stopped by a signal). */
 int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 	    struct crm_err *err);
+
+/* One JSON call, the shape every provider needs: sends req (its body is
+ * `body` serialised, when given), and on success parses the answer into
+ * *out (a new reference; NULL for 204, 304 or an empty body).  An answer
+ * that is not JSON is CRM_EUNAVAIL, naming `crm` and the path.  *status
+ * (optional) gets the final HTTP status.  Same errors as http_do. */
+int http_json(struct http *h, const struct http_req *req, const struct json_t *body,
+	      struct json_t **out, long *status, const char *crm, struct crm_err *err);
 
 /* Is the URL's host a loopback address (plain http allowed for tokens)? */
 int http_url_is_loopback(const char *url);

@@ -610,3 +610,12 @@ json_t *jx_parse(const char *s, size_t n, unsigned flags, char *errbuf, size_t e
 	buf_release(&tmp);
 	return v;
 }
+
+char *jx_lower_dup(const char *s)
+{
+	char *d = strdup(s);
+	for (char *q = d; d && *q; q++)
+		if (*q >= 'A' && *q <= 'Z')
+			*q = (char)(*q - 'A' + 'a');
+	return d;
+}

@@ -29,6 +29,9 @@ int jx_is_empty(const json_t *v);
  * with a message in errbuf.  Faster than json_loadb; same acceptance. */
 #define JX_NO_DUPLICATES 1u  /* a repeated object key is an error */
 json_t *jx_parse(const char *s, size_t n, unsigned flags, char *errbuf, size_t errsz);
+/* A lowercased copy of s (ASCII letters only), malloc'd: keys for
+ * case-insensitive matching such as emails. */
+char *jx_lower_dup(const char *s);
 /* Is s[0..n) valid UTF-8 (no overlongs, no surrogates)? */
 int utf8_valid_bytes(const char *s, size_t n);
 

@@ -1274,15 +1274,6 @@ fail:
 	return rc;
 }
 
-static char *lower_dup(const char *s)
-{
-	char *d = strdup(s);
-	for (char *q = d; *q; q++)
-		if (*q >= 'A' && *q <= 'Z')
-			*q = (char)(*q - 'A' + 'a');
-	return d;
-}
-
 struct match_ctx {
 	const json_t *values;   /* what was asked for */
 	const char *field;      /* "email", "email_domain", "name" */
@@ -1318,7 +1309,7 @@ static void keep_match(struct conn *c, enum obj o, json_t *raw, json_t *res, voi
 		}
 		if (!hit)
 			continue;
-		char *key = !strcmp(m->field, "email") ? lower_dup(want) : strdup(want);
+		char *key = !strcmp(m->field, "email") ? jx_lower_dup(want) : strdup(want);
 		json_t *have = json_object_get(res, key);
 		if (!have || strtoll(id, NULL, 10) < strtoll(jx_str(have, "id"), NULL, 10))
 			json_object_set_new(res, key, envelope(c, o, raw, NULL));

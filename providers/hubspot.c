@@ -284,35 +284,14 @@ static void hs_learn(void *ctx, struct http *h, const struct http_req *req, cons
 static int call(struct conn *c, const char *method, const char *path, const json_t *body,
 		int bucket, unsigned flags, json_t **out, struct crm_err *err)
 {
-	struct buf url = BUF_INIT, b = BUF_INIT;
-	struct http_resp r;
+	struct buf url = BUF_INIT;
 	struct http_req q = { method, NULL, NULL, 0, NULL, bucket, flags };
 	int rc;
 
-	if (out)
-		*out = NULL;
 	buf_addf(&url, "%s%s", c->base, path);
 	q.url = url.buf;
-	if (body) {
-		jx_dump(&b, body);
-		q.body = b.buf;
-		q.body_len = b.len;
-	}
-	http_resp_init(&r);
-	rc = http_do(c->http, &q, &r, err);
-	if (rc == 0 && out && r.status != 204) {
-		char why[160];
-		*out = jx_parse(r.body.buf, r.body.len, 0, why, sizeof(why));
-		if (!*out) {
-			err->http_status = r.status;
-			rc = err_set(err, CRM_EUNAVAIL, "bad_response",
-				     "HubSpot answered %s %.*s with HTTP %ld but the body is not JSON (%.80s)",
-				     method, (int)strcspn(path, "?"), path, r.status, why);
-		}
-	}
-	http_resp_release(&r);
+	rc = http_json(c->http, &q, body, out, NULL, "HubSpot", err);
 	buf_release(&url);
-	buf_release(&b);
 	return rc;
 }
 
@@ -1136,15 +1115,6 @@ static int hs_pull_next(struct pull *p, json_t **page, struct crm_err *err)
 
 /* ---- reading and matching for push ---- */
 
-static char *lower_dup(const char *s)
-{
-	char *d = strdup(s);
-	for (char *q = d; *q; q++)
-		if (*q >= 'A' && *q <= 'Z')
-			*q = (char)(*q - 'A' + 'a');
-	return d;
-}
-
 /* Batch read by id or by a unique property (§2.3).  *out: key -> envelope. */
 static int batch_read(struct conn *c, enum obj o, const json_t *keys, const char *id_prop,
 		      json_t **out, struct crm_err *err)
@@ -1185,7 +1155,7 @@ static int batch_read(struct conn *c, enum obj o, const json_t *keys, const char
 		json_array_foreach(envs, i, r) {
 			const char *key = id_prop ? jx_str(json_object_get(r, "fields"), id_prop) : jx_str(r, "id");
 			if (key) {
-				char *low = lower_dup(key);
+				char *low = jx_lower_dup(key);
 				json_object_set(res, id_prop ? low : key, r);
 				free(low);
 			}
@@ -1495,7 +1465,7 @@ static int hs_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 			key = tr;
 		}
 		if (key) {
-			char *low = upsert ? lower_dup(key) : NULL;
+			char *low = upsert ? jx_lower_dup(key) : NULL;
 			json_object_set_new(index, low ? low : key, json_integer((json_int_t)x));
 			free(low);
 		}
@@ -1505,7 +1475,7 @@ static int hs_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 		const char *key = op == WR_UPDATE ? id
 				: upsert ? jx_str(json_object_get(r, "properties"), "email")
 				: jx_str(r, "objectWriteTraceId");
-		char *low = upsert && key ? lower_dup(key) : NULL;
+		char *low = upsert && key ? jx_lower_dup(key) : NULL;
 		json_t *xi = key ? json_object_get(index, low ? low : key) : NULL;
 		free(low);
 		if (!id || !xi)

@@ -216,7 +216,8 @@ static int pd_auth(void *ctx, struct curl_slist **h, struct crm_err *err)
 
 static json_t *parse_body(const struct http_resp *r)
 {
-	return r->body.len ? json_loadb(r->body.buf, r->body.len, 0, NULL) : NULL;
+	char why[160];
+	return r->body.len ? jx_parse(r->body.buf, r->body.len, 0, why, sizeof(why)) : NULL;
 }
 
 /* §10: {"success":false,"error":"...","error_info":...}; v2 validation errors
@@ -382,35 +383,14 @@ static int budget_check(struct conn *c, struct crm_err *err)
 static int call(struct conn *c, const char *method, const char *path, const json_t *body,
 		int bucket, unsigned flags, json_t **out, struct crm_err *err)
 {
-	struct buf url = BUF_INIT, b = BUF_INIT;
-	struct http_resp r;
+	struct buf url = BUF_INIT;
 	struct http_req q = { method, NULL, NULL, 0, NULL, bucket, flags };
 	int rc;
 
-	if (out)
-		*out = NULL;
 	buf_addf(&url, "%s%s", c->base, path);
 	q.url = url.buf;
-	if (body) {
-		jx_dump(&b, body);
-		q.body = b.buf;
-		q.body_len = b.len;
-	}
-	http_resp_init(&r);
-	rc = http_do(c->http, &q, &r, err);
-	if (rc == 0 && out) {
-		json_error_t je;
-		*out = json_loadb(r.body.buf, r.body.len, 0, &je);
-		if (!*out) {
-			err->http_status = r.status;
-			rc = err_set(err, CRM_EUNAVAIL, "bad_response",
-				     "Pipedrive answered %s %.*s with HTTP %ld but the body is not JSON (%.80s)",
-				     method, (int)strcspn(path, "?"), path, r.status, je.text);
-		}
-	}
-	http_resp_release(&r);
+	rc = http_json(c->http, &q, body, out, NULL, "Pipedrive", err);
 	buf_release(&url);
-	buf_release(&b);
 	return rc;
 }
 
@@ -1444,15 +1424,6 @@ fail:
 	return rc;
 }
 
-static char *lower_dup(const char *s)
-{
-	char *d = strdup(s);
-	for (char *q = d; *q; q++)
-		if (*q >= 'A' && *q <= 'Z')
-			*q = (char)(*q - 'A' + 'a');
-	return d;
-}
-
 /* Does envelope env hold `value` in field `field` (emails: any of them)? */
 static int env_has(enum obj o, const json_t *env, const char *field, const char *value)
 {
@@ -1541,7 +1512,7 @@ static int pd_find(struct conn *c, enum obj o, const char *field, const json_t *
 			if (env_has(o, env, field, val) && (!best || env_id_cmp(k, jx_str(best, "id")) < 0))
 				best = env;
 		if (best) {
-			char *key = email ? lower_dup(val) : strdup(val);
+			char *key = email ? jx_lower_dup(val) : strdup(val);
 			json_object_set(res, key, best);
 			free(key);
 		}
@@ -1590,7 +1561,7 @@ static json_t *coerce(struct conn *c, enum obj o, const char *k, json_t *v)
 	if (!v || json_is_null(v) || (s && !*s))
 		return json_null();
 	if (o == OBJ_DEAL && !strcmp(k, "status") && s) {
-		char *l = lower_dup(s);
+		char *l = jx_lower_dup(s);
 		json_t *r = json_string(l);
 		free(l);
 		return r;

@@ -225,7 +225,8 @@ static void url_of(struct conn *c, const char *path, struct buf *url)
 
 static json_t *parse_body(const struct http_resp *r)
 {
-	return r->body.len ? json_loadb(r->body.buf, r->body.len, 0, NULL) : NULL;
+	char why[160];
+	return r->body.len ? jx_parse(r->body.buf, r->body.len, 0, why, sizeof(why)) : NULL;
 }
 
 /* §11: errors are a JSON array of {message, errorCode, fields}; OAuth
@@ -416,28 +417,14 @@ static int send_req(struct conn *c, const char *method, const char *path, const 
 static int api(struct conn *c, const char *method, const char *path, const json_t *body, int bucket,
 	       unsigned flags, json_t **out, struct crm_err *err)
 {
-	struct buf b = BUF_INIT;
-	struct http_resp r;
+	struct buf url = BUF_INIT;
+	struct http_req q = { method, NULL, NULL, 0, NULL, bucket, flags };
 	int rc;
 
-	if (out)
-		*out = NULL;
-	if (body)
-		jx_dump(&b, body);
-	http_resp_init(&r);
-	rc = send_req(c, method, path, body ? b.buf : NULL, b.len, NULL, bucket, flags, &r, err);
-	if (rc == 0 && out && r.status != 204 && r.body.len) {
-		json_error_t je;
-		*out = json_loadb(r.body.buf, r.body.len, 0, &je);
-		if (!*out) {
-			err->http_status = r.status;
-			rc = err_set(err, CRM_EUNAVAIL, "bad_response",
-				     "Salesforce answered %s %.*s with HTTP %ld but the body is not JSON (%.80s)",
-				     method, (int)strcspn(path, "?"), path, r.status, je.text);
-		}
-	}
-	http_resp_release(&r);
-	buf_release(&b);
+	url_of(c, path, &url);
+	q.url = url.buf;
+	rc = http_json(c->http, &q, body, out, NULL, "Salesforce", err);
+	buf_release(&url);
 	return rc;
 }
 
@@ -1368,15 +1355,6 @@ static int sf_read(struct conn *c, enum obj o, const json_t *ids, json_t **out, 
 	return 0;
 }
 
-static char *lower_dup(const char *s)
-{
-	char *d = strdup(s);
-	for (char *q = d; *q; q++)
-		if (*q >= 'A' && *q <= 'Z')
-			*q = (char)(*q - 'A' + 'a');
-	return d;
-}
-
 /* Records whose `field` is one of values, by SOQL IN (...) in batches (§3;
  * Email is not an external id, §6).  Accounts match on "@domain" through
  * Website LIKE.  String comparisons in SOQL ignore case, so each record is
@@ -1451,7 +1429,7 @@ static int sf_find(struct conn *c, enum obj o, const char *field, const json_t *
 						   !strcmp(field, "Id")) && !strncmp(got, w, 15)));
 					if (!hit)
 						continue;
-					char *key = !strcmp(field, "Email") ? lower_dup(w) : strdup(w);
+					char *key = !strcmp(field, "Email") ? jx_lower_dup(w) : strdup(w);
 					if (!(have = json_object_get(res, key)))
 						json_object_set(res, key, env);
 					free(key);

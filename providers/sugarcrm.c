@@ -351,35 +351,14 @@ static void su_classify(void *ctx, const struct http_req *req, const struct http
 static int call(struct conn *c, const char *method, const char *path, const json_t *body,
 		unsigned flags, json_t **out, struct crm_err *err)
 {
-	struct buf url = BUF_INIT, b = BUF_INIT;
-	struct http_resp r;
+	struct buf url = BUF_INIT;
 	struct http_req q = { method, NULL, NULL, 0, NULL, B_MAIN, flags };
 	int rc;
 
-	if (out)
-		*out = NULL;
 	buf_addf(&url, "%s%s", c->api, path);
 	q.url = url.buf;
-	if (body) {
-		jx_dump(&b, body);
-		q.body = b.buf;
-		q.body_len = b.len;
-	}
-	http_resp_init(&r);
-	rc = http_do(c->http, &q, &r, err);
-	if (rc == 0 && out) {
-		char why[160];
-		*out = jx_parse(r.body.buf, r.body.len, 0, why, sizeof(why));
-		if (!*out) {
-			err->http_status = r.status;
-			rc = err_set(err, CRM_EUNAVAIL, "bad_response",
-				     "SugarCRM answered %s %.*s with HTTP %ld but the body is not JSON (%.80s)",
-				     method, (int)strcspn(path, "?"), path, r.status, why);
-		}
-	}
-	http_resp_release(&r);
+	rc = http_json(c->http, &q, body, out, NULL, "SugarCRM", err);
 	buf_release(&url);
-	buf_release(&b);
 	return rc;
 }
 
@@ -1027,15 +1006,6 @@ static int su_pull_next(struct pull *p, json_t **page, struct crm_err *err)
 
 /* ---- reading and matching for push ---- */
 
-static char *lower_dup(const char *s)
-{
-	char *d = strdup(s);
-	for (char *q = d; *q; q++)
-		if (*q >= 'A' && *q <= 'Z')
-			*q = (char)(*q - 'A' + 'a');
-	return d;
-}
-
 /* Runs one filter over every page; calls `take` for each envelope. */
 static int filter_all(struct conn *c, enum obj o, json_t *filter, void (*take)(void *, json_t *), void *ud,
 		      struct crm_err *err)
@@ -1119,7 +1089,7 @@ static void take_match(void *ud, json_t *env)
 		/* Any of its addresses (the filter matched one of them). */
 		json_array_foreach(json_object_get(env, "emails"), i, e) {
 			const char *a = jx_str(e, "email_address");
-			char *low = a ? lower_dup(a) : NULL;
+			char *low = a ? jx_lower_dup(a) : NULL;
 			/* The first match wins (the oldest record): stable across runs. */
 			if (low && json_object_get(fc->want, low) && !json_object_get(fc->res, low))
 				json_object_set(fc->res, low, env);

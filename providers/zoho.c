@@ -198,11 +198,6 @@ struct pull {
 	char campaign[32];          /* members: the campaign's id */
 };
 
-/* The If-Modified-Since of this thread's next request (§4).  lib/http has
- * no per-request headers, so zo_auth, which runs in the calling thread,
- * adds it (interface wish: headers in struct http_req). */
-static _Thread_local const char *tl_ims;
-
 static int zo_refresh(void *ctx, struct crm_err *err);
 
 static json_t *parse_body(const struct http_resp *r)
@@ -256,11 +251,6 @@ static int zo_auth(void *ctx, struct curl_slist **h, struct crm_err *err)
 	*h = curl_slist_append(*h, b.buf);
 	memset(b.buf, 0, b.len);
 	buf_release(&b);
-	if (tl_ims) {
-		buf_addf(&b, "If-Modified-Since: %s", tl_ims);
-		*h = curl_slist_append(*h, b.buf);
-		buf_release(&b);
-	}
 	return 0;
 }
 
@@ -397,41 +387,28 @@ static void url_of(struct conn *c, const char *path, struct buf *url)
 static int call(struct conn *c, const char *method, const char *path, const json_t *body, unsigned flags,
 		const char *ims, json_t **out, long *status, struct crm_err *err)
 {
-	struct buf url = BUF_INIT, b = BUF_INIT;
-	struct http_resp r;
+	struct buf url = BUF_INIT, hdr = BUF_INIT;
 	struct http_req q = { method, NULL, NULL, 0, NULL, B_MAIN, flags };
+	const char *headers[2] = { NULL, NULL };
 	int rc;
 
-	if (out)
-		*out = NULL;
 	url_of(c, path, &url);
 	q.url = url.buf;
-	if (body) {
-		jx_dump(&b, body);
-		q.body = b.buf;
-		q.body_len = b.len;
+	if (ims) {
+		/* §4: incremental reads ask with If-Modified-Since (304: nothing new). */
+		buf_addf(&hdr, "If-Modified-Since: %s", ims);
+		headers[0] = hdr.buf;
+		q.headers = headers;
 	}
-	http_resp_init(&r);
-	tl_ims = ims;
-	rc = http_do(c->http, &q, &r, err);
-	tl_ims = NULL;
-	if (status)
-		*status = r.status;
-	if (rc == 0 && out && r.status != 204 && r.status != 304 && r.body.len) {
-		char why[160];
-		*out = jx_parse(r.body.buf, r.body.len, 0, why, sizeof(why));
-		if (!*out || !json_is_object(*out)) {
-			json_decref(*out);
-			*out = NULL;
-			err->http_status = r.status;
-			rc = err_set(err, CRM_EUNAVAIL, "bad_response",
-				     "Zoho answered %s %.*s with HTTP %ld but the body is not a JSON object (%.80s)",
-				     method, (int)strcspn(path, "?"), path, r.status, why);
-		}
+	rc = http_json(c->http, &q, body, out, status, "Zoho", err);
+	if (rc == 0 && out && *out && !json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		rc = err_set(err, CRM_EUNAVAIL, "bad_response",
+			     "Zoho answered %s %.*s with JSON that is not an object", method, (int)strcspn(path, "?"), path);
 	}
-	http_resp_release(&r);
 	buf_release(&url);
-	buf_release(&b);
+	buf_release(&hdr);
 	return rc;
 }
 
