@@ -28,7 +28,7 @@ struct bucket {
 };
 
 #define LOG_MAX 4096          /* windows of more calls are paced by spacing alone */
-#define LOG_SLACK_MS 150      /* the CRM's window may see our calls later than we sent them */
+#define LOG_SLACK_MS 150      /* most slack added to a window (see log_slot) */
 
 /* Requests may come from several threads (push --concurrency): each thread
  * has its own curl handle (and so its own kept-alive connection); pacing,
@@ -238,7 +238,10 @@ static int wait_ms(long long ms)
  * calls?  The log holds the start times of our last calls, oldest first. */
 static long long log_slot(struct bucket *b, long long start, long limit)
 {
-	long long win = b->window_ms + LOG_SLACK_MS;
+	/* Slack for the CRM seeing our calls later than we sent them (network
+	 * and server jitter): a twentieth of the window, 50 to LOG_SLACK_MS ms. */
+	long long slack = b->window_ms / 20 < 50 ? 50 : b->window_ms / 20 > LOG_SLACK_MS ? LOG_SLACK_MS : b->window_ms / 20;
+	long long win = b->window_ms + slack;
 
 	while (b->count && b->log[b->head] <= start - win) {
 		b->head = (b->head + 1) % (size_t)b->max;
