@@ -23,6 +23,7 @@
 #define SF_LOGIN "https://login.salesforce.com"
 #define SF_VERSION "62.0"       /* §: any v6x.0 works; v62.0 = Winter '25 */
 #define B_MAIN 0
+#define SELECT_MAX 6000         /* characters of one SELECT list (split_select) */
 #define B_POLL 1                /* Bulk job status polls: classify makes lib/ wait */
 #define COLL_MAX 200            /* §6: sObject Collections take <= 200 records */
 #define RETRIEVE_MAX 2000       /* §3: POST /composite/sobjects/{T} takes <= 2,000 ids */
@@ -169,6 +170,7 @@ struct conn {
 	long bulk_threshold;
 	long reserve;               /* daily calls left to others; -1 = 5 % of the max */
 	long window;
+	long select_max;        /* characters of one SELECT list (split_select) */
 	long api_used, api_max;     /* from Sforce-Limit-Info; -1 = not seen yet */
 };
 
@@ -560,7 +562,8 @@ static int sf_open(struct conn **out, const struct session *s, struct crm_err *e
 	    (rc = config_credential(s->cfg, s->profile, "SALESFORCE_API_VERSION", "api_version", 0, &ver, err)) < 0 ||
 	    (rc = knob(s, "SALESFORCE_BULK_THRESHOLD", "bulk_threshold", 0, BULK_THRESHOLD, &c->bulk_threshold, err)) < 0 ||
 	    (rc = knob(s, "SALESFORCE_API_RESERVE", "api_reserve", 0, -1, &c->reserve, err)) < 0 ||
-	    (rc = knob(s, "SALESFORCE_QUERY_WINDOW", "query_window", 1, QUERY_WINDOW, &c->window, err)) < 0)
+	    (rc = knob(s, "SALESFORCE_QUERY_WINDOW", "query_window", 1, QUERY_WINDOW, &c->window, err)) < 0 ||
+	    (rc = knob(s, "SALESFORCE_SELECT_MAX", "select_max", 100, SELECT_MAX, &c->select_max, err)) < 0)
 		goto fail;
 	snprintf(c->api, sizeof(c->api), "/services/data/v%s", ver && *ver ? ver + (ver[0] == 'v') : SF_VERSION);
 	/* --base-url is both the instance and the login host (the emulator). */
@@ -736,6 +739,103 @@ static char *select_list(struct conn *c, enum obj o)
 	return buf_detach(&b, NULL);
 }
 
+/* A query travels in the URL of a GET, and Salesforce refuses a URI past
+ * about 16,000 characters with 414 (§3).  A wide object's SELECT list is
+ * therefore cut: the first part (Id and SystemModstamp first, so paging and
+ * the cursor work) is queried as usual; each further part is read by
+ * "WHERE Id IN (...)" for the page's rows and merged into them by Id. */
+static void soql_str(struct buf *b, const char *s);
+static void query_path(struct conn *c, int all, const char *soql, struct buf *path);
+#define MERGE_IDS 200     /* ids per IN (...) of a merge query */
+
+/* *first: the first SELECT list (malloc'd); *rest: the other lists (new
+ * reference, an array of strings, empty for most objects). */
+static void split_select(struct conn *c, enum obj o, char **first, json_t **rest)
+{
+	struct buf b = BUF_INIT, g = BUF_INIT;
+	json_t *n;
+	size_t i;
+
+	*rest = json_array();
+	json_array_foreach(c->order[o], i, n) {
+		const char *name = json_string_value(n);
+		int key = !strcmp(name, "Id") || !strcmp(name, "SystemModstamp");
+		if (!selectable(json_object_get(c->desc[o], name)))
+			continue;
+		/* Fields keep describe's order; Id and SystemModstamp always go first. */
+		if (key || (b.len + strlen(name) + 1 <= (size_t)c->select_max && !g.len)) {
+			buf_addf(&b, "%s%s", b.len ? "," : "", name);
+			continue;
+		}
+		if (g.len && g.len + strlen(name) + 1 > (size_t)c->select_max) {
+			json_array_append_new(*rest, json_string(g.buf));
+			buf_reset(&g);
+		}
+		buf_addf(&g, "%s%s", g.len ? "," : "", name);
+	}
+	if (g.len)
+		json_array_append_new(*rest, json_string(g.buf));
+	buf_release(&g);
+	*first = buf_detach(&b, NULL);
+}
+
+/* Reads the other SELECT lists for rows (raw query records with Id) and
+ * merges their fields into each row.  all: through queryAll (deleted rows). */
+static int merge_rest(struct conn *c, enum obj o, const json_t *rest, json_t *rows, int all, struct crm_err *err)
+{
+	json_t *byid, *r, *part;
+	size_t i, p;
+	int rc = 0;
+
+	if (!json_array_size(rest) || !json_array_size(rows))
+		return 0;
+	byid = json_object();
+	json_array_foreach(rows, i, r)
+		if (jx_str(r, "Id"))
+			json_object_set(byid, jx_str(r, "Id"), r);
+	json_array_foreach(rest, p, part) {
+		for (size_t off = 0; off < json_array_size(rows) && rc == 0; off += MERGE_IDS) {
+			struct buf q = BUF_INIT, path = BUF_INIT;
+			char *next;
+			buf_addf(&q, "SELECT Id,%s FROM %s WHERE Id IN (", json_string_value(part), sobject[o]);
+			for (size_t k = off; k < json_array_size(rows) && k < off + MERGE_IDS; k++) {
+				const char *id = jx_str(json_array_get(rows, k), "Id");
+				if (k > off)
+					buf_addc(&q, ',');
+				soql_str(&q, id ? id : "");
+			}
+			buf_addc(&q, ')');
+			query_path(c, all, q.buf, &path);
+			next = strdup(path.buf);
+			buf_release(&q);
+			buf_release(&path);
+			while (next && rc == 0) {
+				json_t *ans = NULL, *x;
+				size_t j;
+				rc = api(c, "GET", next, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
+				free(next);
+				next = NULL;
+				if (rc < 0)
+					break;
+				json_array_foreach(json_object_get(ans, "records"), j, x) {
+					json_t *row = jx_str(x, "Id") ? json_object_get(byid, jx_str(x, "Id")) : NULL;
+					const char *k;
+					json_t *v;
+					json_object_foreach(x, k, v)
+						if (row && strcmp(k, "attributes") && strcmp(k, "Id"))
+							json_object_set(row, k, v);
+				}
+				if (jx_str(ans, "nextRecordsUrl"))
+					next = strdup(jx_str(ans, "nextRecordsUrl"));
+				json_decref(ans);
+			}
+			free(next);
+		}
+	}
+	json_decref(byid);
+	return rc;
+}
+
 static int sf_fields(struct conn *c, enum obj o, json_t **out, struct crm_err *err)
 {
 	json_t *arr, *n;
@@ -890,7 +990,9 @@ static void sf_fixup(struct conn *c, enum obj o, const json_t *env, json_t *rec)
 struct pull {
 	struct conn *c;
 	struct pull_opts o;
-	char *select;
+	char *select;           /* the first SELECT list (see split_select) */
+	char *select_full;      /* every field: Bulk queries travel in a body */
+	json_t *rest;           /* the other SELECT lists, merged by Id */
 	int phase;                  /* 0 live records, 1 deleted ones (queryAll), 2 done */
 	char *next;                 /* nextRecordsUrl of the open window */
 	int keyed;                  /* t/last_id hold the last row seen */
@@ -970,6 +1072,10 @@ static int rest_page(struct pull *p, json_t **page, struct crm_err *err)
 		json_decref(ans);
 		return err_set(err, CRM_EUNAVAIL, "bad_response", "Salesforce's query answer has no records array");
 	}
+	if ((rc = merge_rest(c, o, p->rest, recs, p->phase == 1, err)) < 0) {
+		json_decref(ans);
+		return rc;
+	}
 	envs = json_array();
 	json_array_foreach(recs, i, r) {
 		const char *id = jx_str(r, "Id"), *u = jx_str(r, "SystemModstamp");
@@ -1021,6 +1127,8 @@ static void sf_pull_close(struct pull *p)
 	if (!p)
 		return;
 	free(p->select);
+	free(p->select_full);
+	json_decref(p->rest);
 	free(p->next);
 	free(p->locator);
 	free(p);
@@ -1146,7 +1254,7 @@ static int bulk_start_query(struct pull *p, struct crm_err *err)
 	json_t *body, *ans = NULL, *job = NULL;
 	int rc;
 
-	buf_addf(&q, "SELECT %s FROM %s", p->select, sobject[p->o.obj]);
+	buf_addf(&q, "SELECT %s FROM %s", p->select_full, sobject[p->o.obj]);
 	window_where(p, &q);
 	/* Results come unordered; the cursor is the largest (SystemModstamp, Id)
 	 * written, so order does not matter for --state. */
@@ -1275,7 +1383,8 @@ static int sf_pull_open(struct conn *c, const struct pull_opts *o, struct pull *
 	p = calloc(1, sizeof(*p));
 	p->c = c;
 	p->o = *o;
-	p->select = select_list(c, o->obj);
+	split_select(c, o->obj, &p->select, &p->rest);
+	p->select_full = select_list(c, o->obj);
 	if (o->list) {
 		if ((rc = check_campaign(c, o->list, p->campaign, err)) < 0) {
 			sf_pull_close(p);
@@ -1375,7 +1484,9 @@ static int sf_find(struct conn *c, enum obj o, const char *field, const json_t *
 		json_decref(res);
 		return err_set(err, CRM_EUSAGE, "unknown_field", "Salesforce %s has no field %s to match on", sobject[o], field);
 	}
-	char *sel = select_list(c, o);
+	char *sel;
+	json_t *rest;
+	split_select(c, o, &sel, &rest);
 	while (i < n && rc == 0) {
 		struct buf q = BUF_INIT, path = BUF_INIT;
 		json_t *chunk = json_array();
@@ -1415,6 +1526,10 @@ static int sf_find(struct conn *c, enum obj o, const char *field, const json_t *
 			next = NULL;
 			if (rc < 0)
 				break;
+			if ((rc = merge_rest(c, o, rest, json_object_get(ans, "records"), 0, err)) < 0) {
+				json_decref(ans);
+				break;
+			}
 			json_array_foreach(json_object_get(ans, "records"), j, r) {
 				json_t *env = envelope(o, r, 0), *have;
 				const char *got = domain ? jx_str(json_object_get(env, "fields"), "@domain") : NULL;
@@ -1444,6 +1559,7 @@ static int sf_find(struct conn *c, enum obj o, const char *field, const json_t *
 		json_decref(chunk);
 	}
 	free(sel);
+	json_decref(rest);
 	if (rc < 0) {
 		json_decref(res);
 		return rc;
