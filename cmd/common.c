@@ -114,6 +114,7 @@ int ctx_connect(struct ctx *c, struct crm_err *err)
 	s.base_url = c->base_url;
 	s.cfg = c->cfg;
 	s.profile = c->profile;
+	s.bulk = c->bulk;
 	return c->prov->open(&c->conn, &s, err);
 }
 

@@ -28,6 +28,7 @@ struct ctx {
 	struct http *http;
 	struct conn *conn;
 	int verbose, quiet, progress;
+	int bulk;                     /* --bulk given (pull, push) */
 	struct ndjson_writer out;     /* stdout */
 	char run_id[64];
 };

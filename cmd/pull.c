@@ -21,7 +21,7 @@
 
 static const char pull_usage[] =
 	"usage: crmsync pull OBJECT [--since TIME] [--state FILE] [--deleted] [--raw] [--map FILE]\n"
-	"                           [--limit N] [--format ndjson|singer] [--summary FILE]\n\n"
+	"                           [--limit N] [--bulk] [--format ndjson|singer] [--summary FILE]\n\n"
 	"Streams every record of OBJECT (accounts, contacts, users, leads, deals) as NDJSON.\n\n"
 	"  --since TIME     only records updated at or after TIME (RFC 3339)\n"
 	"  --state FILE     incremental sync: read the cursor for provider/profile/object from FILE,\n"
@@ -32,6 +32,7 @@ static const char pull_usage[] =
 	"  --raw            add the provider's payload as remote_raw\n"
 	"  --map FILE       JSON {\"out_key\": \"provider_field\"}: put provider fields at the top level\n"
 	"  --limit N        stop after N records\n"
+	"  --bulk           use the CRM's bulk API whatever the size (Salesforce; others ignore it)\n"
 	"  --format FMT     ndjson (default) or singer (SCHEMA, RECORD and STATE messages)\n"
 	"  --summary FILE   write the run summary as JSON to FILE\n";
 
@@ -84,6 +85,7 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 		{ "deleted", no_argument, NULL, 'd' }, { "raw", no_argument, NULL, 'r' },
 		{ "map", required_argument, NULL, 'm' }, { "limit", required_argument, NULL, 'l' },
 		{ "format", required_argument, NULL, 'f' }, { "summary", required_argument, NULL, 'u' },
+		{ "bulk", no_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 	};
 	const char *since = NULL, *state = NULL, *mapfile = NULL, *sumfile = NULL;
@@ -122,6 +124,7 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 			}
 			break;
 		case 'u': sumfile = optarg; break;
+		case 'B': c->bulk = 1; break;
 		case 'h':
 			fputs(pull_usage, stdout);
 			if (c->prov && c->prov->deleted_note)

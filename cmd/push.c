@@ -24,8 +24,8 @@
 static const char push_usage[] =
 	"usage: crmsync push OBJECT [--mode upsert|create|update|delete] [--match FIELD]\n"
 	"                           [--conflict overwrite|fill|newer] [--map FILE] [--id-map FILE]...\n"
-	"                           [--dry-run] [--rejects FILE] [--batch-size N] [--concurrency N]\n"
-	"                           [--summary FILE]\n\n"
+	"                           [--dry-run] [--rejects FILE] [--batch-size N] [--bulk]\n"
+	"                           [--concurrency N] [--summary FILE]\n\n"
 	"Reads one record per line on stdin and writes one result line per input line, in order,\n"
 	"with remote_id, sync_status (created, updated, unchanged, deleted, skipped, failed),\n"
 	"sync_error and sync_line.\n\n"
@@ -41,6 +41,7 @@ static const char push_usage[] =
 	"  --dry-run         send no write; print the action and the payload per line\n"
 	"  --rejects FILE    write the failed input lines, verbatim\n"
 	"  --batch-size N    records per write call (default and maximum: the CRM's batch limit)\n"
+	"  --bulk            use the CRM's bulk API whatever the size (Salesforce; others ignore it)\n"
 	"  --concurrency N   batches in flight at once (default: the CRM's, within its rate limit);\n"
 	"                    results still come out in input order\n"
 	"  --summary FILE    write the run summary as JSON to FILE\n";
@@ -757,6 +758,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		{ "id-map", required_argument, NULL, 'i' }, { "dry-run", no_argument, NULL, 'n' },
 		{ "rejects", required_argument, NULL, 'r' }, { "batch-size", required_argument, NULL, 'b' },
 		{ "concurrency", required_argument, NULL, 'j' }, { "summary", required_argument, NULL, 'u' },
+		{ "bulk", no_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 	};
 	struct push p;
@@ -802,6 +804,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		case 'b': if (parse_long("--batch-size", optarg, 1, 10000, &batch, &err) < 0) return fail_with(c, &err); break;
 		case 'j': if (parse_long("--concurrency", optarg, 1, 64, &conc, &err) < 0) return fail_with(c, &err); conc_given = 1; break;
 		case 'u': sumfile = optarg; break;
+		case 'B': c->bulk = 1; break;
 		case 'h': fputs(push_usage, stdout); return 0;
 		default: return bad_option(c, argc, argv);
 		}

@@ -48,6 +48,8 @@ struct session {
 	const char *base_url;          /* --base-url, or NULL for the CRM's own */
 	const struct config *cfg;
 	const char *profile;           /* NULL = none */
+	int bulk;                      /* --bulk: use the CRM's bulk API whatever the size
+					  (providers without one ignore it) */
 };
 
 struct pull_opts {

@@ -565,6 +565,8 @@ static int sf_open(struct conn **out, const struct session *s, struct crm_err *e
 	    (rc = knob(s, "SALESFORCE_QUERY_WINDOW", "query_window", 1, QUERY_WINDOW, &c->window, err)) < 0 ||
 	    (rc = knob(s, "SALESFORCE_SELECT_MAX", "select_max", 100, SELECT_MAX, &c->select_max, err)) < 0)
 		goto fail;
+	if (s->bulk)
+		c->bulk_threshold = 1; /* --bulk: every pull and every push batch */
 	snprintf(c->api, sizeof(c->api), "/services/data/v%s", ver && *ver ? ver + (ver[0] == 'v') : SF_VERSION);
 	/* --base-url is both the instance and the login host (the emulator). */
 	if (s->base_url) {
