@@ -735,8 +735,8 @@ static json_t *envelope(enum obj o, json_t *raw, int with_raw)
 		json_object_set_new(fields, "email1", jx_str_new(primary));
 		if (o != OBJ_USER)
 			json_object_set_new(fields, "email2", jx_str_new(other));
-		json_object_set(env, "emails", json_is_array(json_object_get(raw, "email"))
-				? json_object_get(raw, "email") : json_array());
+		json_object_set_new(env, "emails", json_is_array(json_object_get(raw, "email"))
+				    ? json_incref(json_object_get(raw, "email")) : json_array());
 	}
 	if (o == OBJ_ACCOUNT) {
 		char d[256];
