@@ -73,7 +73,7 @@ asan: deps build-asan/crmsync
 FUZZ_TARGETS := json ndjson config state hubspot salesforce pipedrive zoho sugarcrm copper
 FUZZ_SECONDS ?= 60
 LIB_ASAN_OBJ := $(LIB_SRC:%.c=build-asan/%.o)
-build-asan/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIB_ASAN_OBJ) $(HDR)
+build-asan/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIB_ASAN_OBJ) $(HDR) $(PROV_SRC)
 	@mkdir -p $(dir $@)
 	@echo "CC (asan) $@"
 	@$(CC) $(WARN) $(ASAN_FLAGS) $(CPPFLAGS) $(PKG_CFLAGS) -o $@ $< tests/fuzz/replay.c $(LIB_ASAN_OBJ) $(PKG_LIBS)

@@ -228,3 +228,13 @@ int config_credential(const struct config *c, const char *profile, const char *e
 	}
 	return 0;
 }
+
+void config_secret_free(char *s)
+{
+	if (s) {
+		volatile char *p = s;
+		while (*p)
+			*p++ = '\0';
+	}
+	free(s);
+}

@@ -33,4 +33,8 @@ const char *const *config_profiles(const struct config *c);
 int config_credential(const struct config *c, const char *profile, const char *env,
 		      const char *key, int primary, char **out, struct crm_err *err);
 
+/* Frees a credential from config_credential after overwriting it, so no
+ * copy of the secret stays in freed memory.  NULL-safe. */
+void config_secret_free(char *s);
+
 #endif

@@ -340,13 +340,6 @@ struct conn {
 	json_t *statuses;           /* lead_statuses */
 };
 
-static void wipe_free(char *s)
-{
-	if (s)
-		memset(s, 0, strlen(s));
-	free(s);
-}
-
 /* §1: four headers on every call.  The fourth, Content-Type, lib/http sets
  * for every request with a body; call() gives GET and DELETE an empty one. */
 static int cu_auth(void *ctx, struct curl_slist **h, struct crm_err *err)
@@ -534,7 +527,7 @@ static int cu_open(struct conn **out, const struct session *s, struct crm_err *e
 	*out = c;
 	return 0;
 fail:
-	wipe_free(c->key);
+	config_secret_free(c->key);
 	free(c->email);
 	free(c->base);
 	free(c);
@@ -549,7 +542,7 @@ static void cu_close(struct conn *c)
 	json_decref(c->sources);
 	json_decref(c->statuses);
 	pthread_mutex_destroy(&c->mu);
-	wipe_free(c->key);
+	config_secret_free(c->key);
 	free(c->email);
 	free(c->base);
 	free(c);

@@ -403,16 +403,10 @@ static void hs_close(struct conn *c)
 	for (int i = 0; i < OBJ_COUNT; i++)
 		json_decref(c->props[i]);
 	json_decref(c->stages);
-	if (c->token)
-		memset(c->token, 0, strlen(c->token));
-	free(c->token);
+	config_secret_free(c->token);
 	free(c->client_id);
-	if (c->client_secret)
-		memset(c->client_secret, 0, strlen(c->client_secret));
-	free(c->client_secret);
-	if (c->refresh_token)
-		memset(c->refresh_token, 0, strlen(c->refresh_token));
-	free(c->refresh_token);
+	config_secret_free(c->client_secret);
+	config_secret_free(c->refresh_token);
 	free(c->base);
 	free(c);
 }

@@ -451,13 +451,6 @@ static int pd_refresh(void *ctx, struct crm_err *err)
 	return rc;
 }
 
-static void wipe_free(char *s)
-{
-	if (s)
-		memset(s, 0, strlen(s));
-	free(s);
-}
-
 static void pd_close(struct conn *c)
 {
 	if (!c)
@@ -468,11 +461,11 @@ static void pd_close(struct conn *c)
 		json_decref(c->fopts[i]);
 		json_decref(c->human[i]);
 	}
-	wipe_free(c->api_token);
-	wipe_free(c->token);
+	config_secret_free(c->api_token);
+	config_secret_free(c->token);
 	free(c->client_id);
-	wipe_free(c->client_secret);
-	wipe_free(c->refresh_token);
+	config_secret_free(c->client_secret);
+	config_secret_free(c->refresh_token);
 	free(c->base);
 	free(c->oauth_base);
 	pthread_mutex_destroy(&c->mu);

@@ -623,13 +623,6 @@ fail:
 	return rc;
 }
 
-static void wipe_free(char *s)
-{
-	if (s)
-		memset(s, 0, strlen(s));
-	free(s);
-}
-
 static void sf_close(struct conn *c)
 {
 	if (!c)
@@ -638,10 +631,10 @@ static void sf_close(struct conn *c)
 		json_decref(c->desc[i]);
 		json_decref(c->order[i]);
 	}
-	wipe_free(c->token);
+	config_secret_free(c->token);
 	free(c->client_id);
-	wipe_free(c->client_secret);
-	wipe_free(c->refresh_token);
+	config_secret_free(c->client_secret);
+	config_secret_free(c->refresh_token);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
 }

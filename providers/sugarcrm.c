@@ -192,13 +192,6 @@ static int is_token_url(const struct conn *c, const char *url)
 	return !strncmp(url, c->api, n) && !strncmp(url + n, "/oauth2/", 8);
 }
 
-static void wipe_free(char *s)
-{
-	if (s)
-		memset(s, 0, strlen(s));
-	free(s);
-}
-
 /* POST /oauth2/token with a password or refresh_token grant (§1).  Stores
  * the new pair: refresh tokens rotate, the old one is dead from now on. */
 static int token_call(struct conn *c, int refresh, struct crm_err *err)
@@ -233,9 +226,9 @@ static int token_call(struct conn *c, int refresh, struct crm_err *err)
 		if (!at) {
 			rc = err_set(err, CRM_EAUTH, "login_failed", "SugarCRM's token answer has no access_token");
 		} else {
-			wipe_free(c->token);
+			config_secret_free(c->token);
 			c->token = strdup(at);
-			wipe_free(c->refresh_token);
+			config_secret_free(c->refresh_token);
 			c->refresh_token = rt && *rt ? strdup(rt) : NULL;
 		}
 	} else if (rc != CRM_EINTR && rc != CRM_EUNAVAIL && rc != CRM_ETEMP) {
@@ -428,13 +421,13 @@ static int su_open(struct conn **out, const struct session *s, struct crm_err *e
 	return 0;
 fail:
 	free(url);
-	wipe_free(c->token);
-	wipe_free(c->refresh_token);
+	config_secret_free(c->token);
+	config_secret_free(c->refresh_token);
 	free(c->username);
-	wipe_free(c->password);
+	config_secret_free(c->password);
 	free(c->platform);
 	free(c->client_id);
-	wipe_free(c->client_secret);
+	config_secret_free(c->client_secret);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
 	return rc;
@@ -449,13 +442,13 @@ static void su_close(struct conn *c)
 		free(c->fieldlist[i]);
 	}
 	json_decref(c->lang);
-	wipe_free(c->token);
-	wipe_free(c->refresh_token);
+	config_secret_free(c->token);
+	config_secret_free(c->refresh_token);
 	free(c->username);
-	wipe_free(c->password);
+	config_secret_free(c->password);
 	free(c->platform);
 	free(c->client_id);
-	wipe_free(c->client_secret);
+	config_secret_free(c->client_secret);
 	free(c->api);
 	free(c->version);
 	free(c->host);

@@ -206,13 +206,6 @@ static json_t *parse_body(const struct http_resp *r)
 	return r->body.len ? jx_parse(r->body.buf, r->body.len, 0, why, sizeof(why)) : NULL;
 }
 
-static void wipe_free(char *s)
-{
-	if (s)
-		memset(s, 0, strlen(s));
-	free(s);
-}
-
 static int is_digits(const char *s)
 {
 	if (!s || !*s)
@@ -610,10 +603,10 @@ static void zo_close(struct conn *c)
 		json_decref(c->order[i]);
 	}
 	json_decref(c->stages);
-	wipe_free(c->token);
+	config_secret_free(c->token);
 	free(c->client_id);
-	wipe_free(c->client_secret);
-	wipe_free(c->refresh_token);
+	config_secret_free(c->client_secret);
+	config_secret_free(c->refresh_token);
 	pthread_mutex_destroy(&c->mu);
 	pthread_mutex_destroy(&c->meta_mu);
 	free(c);
