@@ -321,7 +321,8 @@ int bad_option(const struct ctx *c, int argc, char **argv)
 
 	if (i >= argc)
 		i = argc - 1;
-	msg(c, "unknown option, or one missing its value: '%s' (see: crmsync %s --help)",
-	    i > 0 ? argv[i] : "?", c->cmd);
+	/* The option's name only: "--token=..." must not echo a value. */
+	msg(c, "unknown option, or one missing its value: '%.*s' (see: crmsync %s --help)",
+	    (int)strcspn(i > 0 ? argv[i] : "?", "="), i > 0 ? argv[i] : "?", c->cmd);
 	return 64;
 }

@@ -132,10 +132,13 @@ int main(int argc, char **argv)
 		case 'G': progress = 0; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': puts("crmsync " CRMSYNC_VERSION); return 0;
-		default:
-			fprintf(stderr, "crmsync: unknown or incomplete option '%s' (see: crmsync --help)\n",
-				optind > 0 && optind <= argc ? argv[optind - 1] : "?");
+		default: {
+			/* The option's name only: "--token=..." must not echo a value. */
+			const char *o = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+			fprintf(stderr, "crmsync: unknown or incomplete option '%.*s' (see: crmsync --help)\n",
+				(int)strcspn(o, "="), o);
 			return 64;
+		}
 		}
 	}
 	if (optind >= argc) {

@@ -227,6 +227,15 @@ def main():
                     report(m.group(2), m.group(1) == "ok  ", m.group(4) or "")
             if r.returncode and "FAIL" not in r.stdout:
                 report("fault matrix ran", False, r.stderr[-2000:])
+            # No secret in any output, per provider.
+            r = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "secrets.py"), "--bin", binary],
+                               capture_output=True, text=True, timeout=600)
+            for line in r.stdout.splitlines():
+                m = re.match(r"(ok  |FAIL) (secrets \S+)(: (.*))?$", line)
+                if m:
+                    report(m.group(2), m.group(1) == "ok  ", m.group(4) or "")
+            if r.returncode and "FAIL" not in r.stdout:
+                report("secrets ran", False, r.stderr[-2000:])
             # Signals at random (seeded) points of pull and push.
             r = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "interrupt.py"), "--bin", binary],
                                capture_output=True, text=True, timeout=600)
