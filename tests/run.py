@@ -114,12 +114,24 @@ def run_case(name, binary, label, update):
         script = f'. "{ROOT}/tests/lib.sh"\ncd "$TMP"\n' + read(os.path.join(d, "cmd"), "")
         stdin = read(os.path.join(d, "stdin"), "")
         t0 = time.time()
+        # Its own process group: whatever the script left running in the
+        # background is ended with it, so nothing reaches the emulator after
+        # the next case has reset it.
+        proc = subprocess.Popen(["bash", "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
         try:
-            r = subprocess.run(["bash", "-c", script], input=stdin, capture_output=True, text=True,
-                               env=env, timeout=180)
+            out, errtext = proc.communicate(stdin, timeout=180)
         except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.communicate()
             report(f"{label} {name}", False, "timed out after 180 s")
             return
+        finally:
+            try:
+                os.killpg(proc.pid, 9)
+            except OSError:
+                pass
+        r = subprocess.CompletedProcess(proc.args, proc.returncode, out, errtext)
         expected = read(os.path.join(d, "expected"))
         if update and label == "case":
             with open(os.path.join(d, "expected"), "w", encoding="utf-8") as f:

@@ -417,17 +417,23 @@ class App:
         self.faults = Faults()
         self.log = collections.deque(maxlen=REQUEST_LOG_MAX)
         self.log_lock = threading.Lock()
+        self.generation = 0   # bumped by reset: requests from before it are stale
         self.url = None
 
     # one request -> one Response (or a fault marker on it)
     def serve(self, req):
         if req.path.startswith("/_emulator/") or req.path == "/_emulator":
             return self.control(req)
+        gen = self.generation
         if self.latency:
             time.sleep(self.latency)
         rule = self.faults.take(req.method, req.path)
         if rule and rule.get("delay_ms"):
             time.sleep(float(rule["delay_ms"]) / 1000.0)
+        if gen != self.generation:
+            # A request that was still waiting when the state was reset (its
+            # client long gone): it must not touch the new state or its log.
+            return json_response(503, {"error": "emulator was reset"})
         acts = rule and any(rule.get(k) for k in ("status", "drop", "expire_token", "body"))
         if acts and not rule.get("after_process"):
             resp = self.fault(req, rule)
@@ -503,6 +509,7 @@ class App:
                 self.faults.clear()
                 return json_response(200, {"pending": 0})
             if what == "reset" and req.method == "POST":
+                self.generation += 1
                 self.provider.reset()
                 self.faults.clear()
                 self.clock.offset_ms = 0
