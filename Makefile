@@ -30,7 +30,7 @@ ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-s
 APT_BUILD := pkg-config libcurl4-openssl-dev libjansson-dev libinih-dev libcsv-dev
 APT_TEST  := python3 jq valgrind curl
 
-.PHONY: all deps check test asan demo install clean bench headers valgrind fuzz fuzz-replay
+.PHONY: all deps check test asan demo install clean bench headers valgrind fuzz fuzz-replay sdk-check
 all: deps $(BIN)
 
 # Install what is missing, once: pkg-config tells whether the libraries are
@@ -111,6 +111,10 @@ demo: all
 bench: all
 	@sh tests/bench.sh
 
+# The official client libraries against the emulators (needs the npm registry).
+sdk-check:
+	@sh tests/sdk_check.sh
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(COMPDIR)
 	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/crmsync
@@ -119,4 +123,4 @@ install: all
 	install -m 644 completion/crmsync.bash $(DESTDIR)$(COMPDIR)/crmsync
 
 clean:
-	rm -rf build build-asan build-fuzz crmsync
+	rm -rf build build-asan build-fuzz build-sdk crmsync
