@@ -735,3 +735,18 @@ int http_json(struct http *h, const struct http_req *req, const json_t *body,
 	buf_release(&b);
 	return rc;
 }
+
+int http_check_secure(const char *url, const char *crm, struct crm_err *err)
+{
+	if (!url || strncmp(url, "http://", 7) || http_url_is_loopback(url))
+		return 0;
+	return err_set(err, CRM_ECONFIG, "insecure_url",
+		       "refusing to send %s credentials over plain http to %s; use https", crm, url);
+}
+
+void http_trim_slashes(char *url)
+{
+	size_t n = strlen(url);
+	while (n && url[n - 1] == '/')
+		url[--n] = '\0';
+}

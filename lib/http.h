@@ -123,5 +123,10 @@ int http_json(struct http *h, const struct http_req *req, const struct json_t *b
 
 /* Is the URL's host a loopback address (plain http allowed for tokens)? */
 int http_url_is_loopback(const char *url);
+/* Credentials go over https, or plain http to a loopback address (an
+ * emulator); anything else is CRM_ECONFIG naming `crm` and the URL. */
+int http_check_secure(const char *url, const char *crm, struct crm_err *err);
+/* Drops the trailing slashes of a base URL, in place. */
+void http_trim_slashes(char *url);
 
 #endif

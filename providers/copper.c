@@ -496,8 +496,7 @@ static int cu_open(struct conn **out, const struct session *s, struct crm_err *e
 	*out = NULL;
 	c->http = s->http;
 	c->base = strdup(s->base_url ? s->base_url : CU_BASE);
-	while (*c->base && c->base[strlen(c->base) - 1] == '/')
-		c->base[strlen(c->base) - 1] = '\0';
+	http_trim_slashes(c->base);
 	if ((rc = config_credential(s->cfg, s->profile, "COPPER_API_KEY", "api_key", 1, &c->key, err)) < 0 ||
 	    (rc = config_credential(s->cfg, s->profile, "COPPER_USER_EMAIL", "user_email", 0, &c->email, err)) < 0)
 		goto fail;
@@ -507,11 +506,8 @@ static int cu_open(struct conn **out, const struct session *s, struct crm_err *e
 			     "who owns the key; Copper acts as that user)");
 		goto fail;
 	}
-	if (!strncmp(c->base, "http://", 7) && !http_url_is_loopback(c->base)) {
-		rc = err_set(err, CRM_ECONFIG, "insecure_url",
-			     "refusing to send the Copper API key over plain http to %s; use https", c->base);
+	if ((rc = http_check_secure(c->base, "Copper", err)) < 0)
 		goto fail;
-	}
 	pthread_mutex_init(&c->mu, NULL);
 	{
 		struct http_hooks hk = { c, cu_auth, NULL, cu_classify, NULL };

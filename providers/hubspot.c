@@ -358,8 +358,7 @@ static int hs_open(struct conn **out, const struct session *s, struct crm_err *e
 	*out = NULL;
 	c->http = s->http;
 	c->base = strdup(base);
-	while (*c->base && c->base[strlen(c->base) - 1] == '/')
-		c->base[strlen(c->base) - 1] = '\0';
+	http_trim_slashes(c->base);
 	if ((rc = config_credential(s->cfg, s->profile, "HUBSPOT_ACCESS_TOKEN", "access_token", 1, &c->token, err)) < 0 ||
 	    (rc = config_credential(s->cfg, s->profile, "HUBSPOT_CLIENT_ID", "client_id", 0, &c->client_id, err)) < 0 ||
 	    (rc = config_credential(s->cfg, s->profile, "HUBSPOT_CLIENT_SECRET", "client_secret", 0, &c->client_secret, err)) < 0 ||
@@ -371,11 +370,8 @@ static int hs_open(struct conn **out, const struct session *s, struct crm_err *e
 			     "HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET and HUBSPOT_REFRESH_TOKEN");
 		goto fail;
 	}
-	if (!strncmp(c->base, "http://", 7) && !http_url_is_loopback(c->base)) {
-		rc = err_set(err, CRM_ECONFIG, "insecure_url",
-			     "refusing to send HubSpot credentials over plain http to %s; use https", c->base);
+	if ((rc = http_check_secure(c->base, "HubSpot", err)) < 0)
 		goto fail;
-	}
 	{
 		struct http_hooks hk = { c, hs_auth, hs_refresh, hs_classify, hs_learn };
 		http_set_hooks(c->http, &hk);

@@ -529,12 +529,9 @@ static int pd_open(struct conn **out, const struct session *s, struct crm_err *e
 		buf_release(&b);
 		c->oauth_base = strdup(PD_OAUTH);
 	}
-	if ((!strncmp(c->base, "http://", 7) && !http_url_is_loopback(c->base)) ||
-	    (!strncmp(c->oauth_base, "http://", 7) && !http_url_is_loopback(c->oauth_base))) {
-		rc = err_set(err, CRM_ECONFIG, "insecure_url",
-			     "refusing to send Pipedrive credentials over plain http to %s; use https", c->base);
+	if ((rc = http_check_secure(c->base, "Pipedrive", err)) < 0 ||
+	    (rc = http_check_secure(c->oauth_base, "Pipedrive", err)) < 0)
 		goto fail;
-	}
 	free(domain);
 	{
 		struct http_hooks hk = { c, pd_auth, pd_refresh, pd_classify, pd_learn };

@@ -433,14 +433,12 @@ static int api(struct conn *c, const char *method, const char *path, const json_
 /* Adopts an instance URL from a token answer (§1 "use the newest instance_url"). */
 static int set_instance(struct conn *c, const char *url, struct crm_err *err)
 {
-	if (!strncmp(url, "http://", 7) && !http_url_is_loopback(url))
-		return err_set(err, CRM_ECONFIG, "insecure_url",
-			       "refusing to send Salesforce credentials over plain http to %s; use https", url);
+	int rc = http_check_secure(url, "Salesforce", err);
+	if (rc < 0)
+		return rc;
 	pthread_mutex_lock(&c->mu);
 	snprintf(c->base, sizeof(c->base), "%s", url);
-	size_t n = strlen(c->base);
-	while (n && c->base[n - 1] == '/')
-		c->base[--n] = '\0';
+	http_trim_slashes(c->base);
 	pthread_mutex_unlock(&c->mu);
 	return 0;
 }
@@ -592,13 +590,9 @@ static int sf_open(struct conn **out, const struct session *s, struct crm_err *e
 			     "SALESFORCE_ACCESS_TOKEN needs SALESFORCE_INSTANCE_URL (the org's https://NAME.my.salesforce.com)");
 		goto fail;
 	}
-	if ((c->base[0] && !strncmp(c->base, "http://", 7) && !http_url_is_loopback(c->base)) ||
-	    (!strncmp(c->login, "http://", 7) && !http_url_is_loopback(c->login))) {
-		rc = err_set(err, CRM_ECONFIG, "insecure_url",
-			     "refusing to send Salesforce credentials over plain http to %s; use https",
-			     c->base[0] && strncmp(c->base, "https://", 8) ? c->base : c->login);
+	if ((rc = http_check_secure(c->base, "Salesforce", err)) < 0 ||
+	    (rc = http_check_secure(c->login, "Salesforce", err)) < 0)
 		goto fail;
-	}
 	{
 		struct http_hooks hk = { c, sf_auth, sf_refresh, sf_classify, sf_learn };
 		http_set_hooks(c->http, &hk);

@@ -407,9 +407,9 @@ static int call(struct conn *c, const char *method, const char *path, const json
 
 static int set_url(struct conn *c, char *dst, size_t n, const char *url, struct crm_err *err)
 {
-	if (!strncmp(url, "http://", 7) && !http_url_is_loopback(url))
-		return err_set(err, CRM_ECONFIG, "insecure_url",
-			       "refusing to send Zoho credentials over plain http to %s; use https", url);
+	int rc = http_check_secure(url, "Zoho", err);
+	if (rc < 0)
+		return rc;
 	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
 		return err_set(err, CRM_ECONFIG, "bad_url", "a Zoho URL must start with https:// (got '%s')", url);
 	pthread_mutex_lock(&c->mu);
