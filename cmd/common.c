@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "jv.h"
 #include "jx.h"
 #include "map.h"
 #include "provider.h"
@@ -234,50 +235,47 @@ int map_file_check(struct ctx *c, enum obj o, json_t *map, struct crm_err *err)
 	return 0;
 }
 
-json_t *record_from_envelope(struct ctx *c, enum obj o, const json_t *env, const json_t *user_map,
-			     int raw, const char *ns, const char *synced_at)
+/* A time value in the contract's spelling, or JV_NULL. */
+static jv_t time_val(struct jv_doc *d, const char *s)
 {
-	json_t *r = json_object();
-	const struct prov_object *po = c->prov->obj[o];
 	char t[TIME_BUFSZ];
 	long long ms;
-	const char *s;
 
-	json_object_set_new(r, "object", json_string(obj_name(o)));
-	json_object_set_new(r, "provider", json_string(c->prov->name));
-	json_object_set(r, "remote_id", json_object_get(env, "id"));
-	json_object_set_new(r, "remote_namespace", jx_str_new(ns && *ns ? ns : NULL));
-	map_pull(o, po->map, json_object_get(env, "fields"), user_map, r);
+	if (!s || time_parse(s, &ms) < 0)
+		return JV_NULL;
+	time_format(ms, t);
+	return jv_string(d, t);
+}
+
+jv_t record_build(struct ctx *c, enum obj o, struct jv_doc *d, jv_t env, const json_t *user_map,
+		  int raw, const char *ns, const char *synced_at)
+{
+	jv_t r = jv_obj(d);
+	const struct prov_object *po = c->prov->obj[o];
+
+	jv_add(d, r, "object", jv_string_ref(d, obj_name(o)));
+	jv_add(d, r, "provider", jv_string_ref(d, c->prov->name));
+	jv_add(d, r, "remote_id", jv_get(d, env, "id"));
+	jv_add(d, r, "remote_namespace", jv_str_or_null(d, ns && *ns ? ns : NULL));
+	map_pull(o, po->map, d, jv_get(d, env, "fields"), user_map, r);
 	if (c->prov->pull_fixup)
-		c->prov->pull_fixup(c->conn, o, env, r);
+		c->prov->pull_fixup(c->conn, o, d, env, r);
 	/* Metadata after the body, in the contract's order. */
-	json_t *rf = json_incref(json_object_get(r, "remote_fields"));
-	json_object_del(r, "remote_fields");
-	static const char *const times[][2] = {
-		{ "created_at", "remote_created_at" }, { "updated_at", "remote_updated_at" },
-	};
-	for (int i = 0; i < 2; i++) {
-		s = jx_str(env, times[i][0]);
-		if (s && time_parse(s, &ms) == 0) {
-			time_format(ms, t);
-			json_object_set_new(r, times[i][1], json_string(t));
-		} else {
-			json_object_set_new(r, times[i][1], json_null());
-		}
-	}
-	json_object_set_new(r, "remote_deleted", json_boolean(json_is_true(json_object_get(env, "deleted"))));
-	s = jx_str(env, "deleted_at");
-	if (s && time_parse(s, &ms) == 0) {
-		time_format(ms, t);
-		json_object_set_new(r, "remote_deleted_at", json_string(t));
-	}
-	json_object_set_new(r, "remote_fields", rf);
+	jv_t rf = jv_get(d, r, "remote_fields");
+	jv_del(d, r, "remote_fields");
+	jv_set(d, r, "remote_created_at", time_val(d, jv_str(d, env, "created_at")));
+	jv_set(d, r, "remote_updated_at", time_val(d, jv_str(d, env, "updated_at")));
+	jv_set(d, r, "remote_deleted", jv_bool(jv_is_true(d, jv_get(d, env, "deleted"))));
+	jv_t da = time_val(d, jv_str(d, env, "deleted_at"));
+	if (da != JV_NULL)
+		jv_set(d, r, "remote_deleted_at", da);
+	jv_set(d, r, "remote_fields", rf);
 	if (raw)
-		json_object_set(r, "remote_raw", json_object_get(env, "raw") ? json_object_get(env, "raw") : json_null());
-	json_object_set_new(r, "synced_at", json_string(synced_at));
-	json_object_set_new(r, "sync_run_id", json_string(c->run_id));
+		jv_set(d, r, "remote_raw", jv_get(d, env, "raw") ? jv_get(d, env, "raw") : JV_NULL);
+	jv_set(d, r, "synced_at", jv_string(d, synced_at));
+	jv_set(d, r, "sync_run_id", jv_string_ref(d, c->run_id));
 	if (c->profile)
-		json_object_set_new(r, "sync_profile", json_string(c->profile));
+		jv_set(d, r, "sync_profile", jv_string_ref(d, c->profile));
 	return r;
 }
 

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "err.h"
+#include "jv.h"
 #include "ndjson.h"
 #include "record.h"
 
@@ -52,9 +53,10 @@ int map_file_load(const char *path, json_t **out, struct crm_err *err);
  * or one of its "aliases" is replaced by its name. */
 int map_file_check(struct ctx *c, enum obj o, json_t *map, struct crm_err *err);
 
-/* Builds the unified record of an envelope.  New reference. */
-json_t *record_from_envelope(struct ctx *c, enum obj o, const json_t *env, const json_t *user_map,
-			     int raw, const char *ns, const char *synced_at);
+/* Builds the unified record of an envelope, both in document d (the
+ * record shares the envelope's values: write it before d is rewound). */
+jv_t record_build(struct ctx *c, enum obj o, struct jv_doc *d, jv_t env, const json_t *user_map,
+		  int raw, const char *ns, const char *synced_at);
 
 /* Reports the option getopt refused (opterr is off) as "crmsync: CMD: ..."; returns 64. */
 int bad_option(const struct ctx *c, int argc, char **argv);

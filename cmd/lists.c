@@ -47,11 +47,12 @@ static int members(struct ctx *c, const char *list, int raw)
 	struct crm_err err = CRM_ERR_INIT;
 	struct pull_opts po;
 	struct pull *p = NULL;
-	json_t *page = NULL, *env;
+	json_t *page = NULL;
+	struct jv_doc d;
 	const char *ns;
-	size_t i;
 	int rc = 0;
 
+	jv_init(&d);
 	memset(&po, 0, sizeof(po));
 	po.obj = OBJ_CONTACT;
 	po.since_ms = -1;
@@ -64,12 +65,11 @@ static int members(struct ctx *c, const char *list, int raw)
 		if ((rc = c->prov->pull_next(p, &page, &err)) < 0 || !page)
 			break;
 		time_format(time_now_ms(), now);
-		json_array_foreach(page, i, env) {
-			json_t *rec = record_from_envelope(c, OBJ_CONTACT, env, NULL, raw, ns, now);
-			rc = ndjson_write(&c->out, rec, &err);
-			json_decref(rec);
-			if (rc < 0)
-				break;
+		jv_reset(&d);
+		jv_t envs = jv_from_json(&d, page);
+		for (uint32_t m = jv_first(&d, envs); m && rc >= 0; m = jv_next(&d, m)) {
+			jv_t rec = record_build(c, OBJ_CONTACT, &d, jv_val(&d, m), NULL, raw, ns, now);
+			rc = ndjson_write_jv(&c->out, &d, rec, &err);
 		}
 		json_decref(page);
 		page = NULL;
@@ -81,6 +81,7 @@ static int members(struct ctx *c, const char *list, int raw)
 done:
 	if (p)
 		c->prov->pull_close(p);
+	jv_release(&d);
 	if (!err.status && rc < 0)
 		err.status = rc;
 	return err.status ? fail_with(c, &err) : 0;

@@ -2,6 +2,7 @@
  * memory at a time; with --state, advance the cursor only after the last
  * record is flushed. */
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "config.h"
 #include "envelope.h"
 #include "http.h"
+#include "jv.h"
 #include "jx.h"
 #include "provider.h"
 #include "sig.h"
@@ -41,20 +43,163 @@ struct pull_cursor {
 	char id[128];
 };
 
-static void track(struct pull_cursor *cur, const json_t *env)
+static void track(struct pull_cursor *cur, const struct jv_doc *d, jv_t env)
 {
-	const char *u = jx_str(env, "updated_at"), *id = jx_str(env, "id");
+	const char *u = jv_str(d, env, "updated_at"), *id = jv_str(d, env, "id");
 	long long ms;
 
 	/* Deleted records come from a separate, unordered scan: they do not move
 	 * the cursor (LESSONS 1: the cursor follows records actually written in
 	 * order). */
-	if (json_is_true(json_object_get(env, "deleted")) || !u || time_parse(u, &ms) < 0)
+	if (jv_is_true(d, jv_get(d, env, "deleted")) || !u || time_parse(u, &ms) < 0)
 		return;
 	if (ms > cur->ms || (ms == cur->ms && id && env_id_cmp(id, cur->id) > 0)) {
 		cur->ms = ms;
 		snprintf(cur->id, sizeof(cur->id), "%s", id ? id : "");
 	}
+}
+
+/* ---- pages, fetched one ahead ----
+ *
+ * A second thread asks for the next page (and parses it) while this one
+ * maps and writes the current one: a pull costs the longer of the two
+ * instead of their sum.  Pages are taken in order from two slots; stdout
+ * and the cursor stay on this thread. */
+
+struct page {
+	struct jv_doc d;
+	json_t *json;              /* the slow path's page, while its values are borrowed */
+	jv_t arr;                  /* envelopes, JV_NONE at the end */
+	int rc;
+	struct crm_err err;
+	int full;
+};
+
+struct pager {
+	struct ctx *c;
+	struct pull *p;
+	int fast;                  /* provider's pull_next_jv serves this pull */
+	int asked;
+	struct page slot[2];
+	int next_fill, next_take;
+	int stop, done;            /* stop: the reader is gone; done: the end or an error was fetched */
+	int threaded;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+
+static void fetch(struct pager *g, struct page *pg)
+{
+	const struct provider *pv = g->c->prov;
+
+	jv_reset(&pg->d);
+	json_decref(pg->json);
+	pg->json = NULL;
+	pg->arr = JV_NONE;
+	pg->err = (struct crm_err)CRM_ERR_INIT;
+	pg->rc = 1;
+	if (g->fast) {
+		pg->rc = pv->pull_next_jv(g->p, &pg->d, &pg->arr, &pg->err);
+		if (pg->rc == 1 && !g->asked)
+			g->fast = 0;
+		else if (pg->rc == 1)
+			pg->rc = err_set(&pg->err, CRM_EUNAVAIL, "internal", "%s: the fast path refused a page", pv->name);
+	}
+	g->asked = 1;
+	if (!g->fast) {
+		pg->rc = pv->pull_next(g->p, &pg->json, &pg->err);
+		if (pg->rc == 0 && pg->json)
+			pg->arr = jv_from_json(&pg->d, pg->json);
+	}
+	if (pg->rc == 0 && pg->d.failed)
+		pg->rc = err_set(&pg->err, CRM_EOUTPUT, "out_of_memory", "out of memory");
+}
+
+static void *pager_main(void *arg)
+{
+	struct pager *g = arg;
+
+	pthread_mutex_lock(&g->mu);
+	while (!g->stop && !g->done) {
+		struct page *pg = &g->slot[g->next_fill];
+		if (pg->full) {
+			pthread_cond_wait(&g->cv, &g->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&g->mu);
+		fetch(g, pg);
+		pthread_mutex_lock(&g->mu);
+		pg->full = 1;
+		if (pg->rc < 0 || !pg->arr)
+			g->done = 1;
+		g->next_fill ^= 1;
+		pthread_cond_broadcast(&g->cv);
+	}
+	pthread_mutex_unlock(&g->mu);
+	return NULL;
+}
+
+static void pager_init(struct pager *g, struct ctx *c, struct pull *p, int ahead)
+{
+	memset(g, 0, sizeof(*g));
+	g->c = c;
+	g->p = p;
+	g->fast = c->prov->pull_next_jv != NULL && !getenv("CRMSYNC_SLOW_PULL");
+	for (int i = 0; i < 2; i++)
+		jv_init(&g->slot[i].d);
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv, NULL);
+	g->threaded = ahead && pthread_create(&g->th, NULL, pager_main, g) == 0;
+}
+
+/* The next page, full; NULL after the end was taken. */
+static struct page *pager_take(struct pager *g)
+{
+	struct page *pg = &g->slot[g->next_take];
+
+	if (!g->threaded) {
+		if (g->done)
+			return NULL;
+		fetch(g, pg);
+		g->done = pg->rc < 0 || !pg->arr;
+		return pg;
+	}
+	pthread_mutex_lock(&g->mu);
+	while (!pg->full)
+		pthread_cond_wait(&g->cv, &g->mu);
+	pthread_mutex_unlock(&g->mu);
+	return pg;
+}
+
+static void pager_give_back(struct pager *g, struct page *pg)
+{
+	json_decref(pg->json);
+	pg->json = NULL;
+	if (!g->threaded)
+		return;
+	pthread_mutex_lock(&g->mu);
+	pg->full = 0;
+	g->next_take ^= 1;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+static void pager_end(struct pager *g)
+{
+	if (g->threaded) {
+		pthread_mutex_lock(&g->mu);
+		g->stop = 1;
+		pthread_cond_broadcast(&g->cv);
+		pthread_mutex_unlock(&g->mu);
+		pthread_join(g->th, NULL);
+	}
+	for (int i = 0; i < 2; i++) {
+		json_decref(g->slot[i].json);
+		jv_release(&g->slot[i].d);
+	}
+	pthread_mutex_destroy(&g->mu);
+	pthread_cond_destroy(&g->cv);
 }
 
 static json_t *singer_schema(enum obj o)
@@ -97,7 +242,9 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 	struct pull_opts po;
 	struct pull *p = NULL;
 	struct summary sum;
-	json_t *user_map = NULL, *page = NULL, *extra = NULL;
+	json_t *user_map = NULL, *extra = NULL;
+	struct pager pg;
+	int paging = 0;
 	enum obj o;
 	struct buf key = BUF_INIT;
 	const char *ns;
@@ -206,38 +353,54 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 		if (rc < 0)
 			goto fail;
 	}
+	pager_init(&pg, c, p, limit < 0);
+	paging = 1;
 	while (limit < 0 || sum.records < limit) {
-		json_t *env;
-		size_t i;
+		struct page *cur_pg;
 		char now[TIME_BUFSZ];
 
-		if ((rc = c->prov->pull_next(p, &page, &err)) < 0)
-			goto fail;
-		if (!page)
+		if (!(cur_pg = pager_take(&pg)))
 			break;
+		if (cur_pg->rc < 0) {
+			err = cur_pg->err;
+			rc = cur_pg->rc;
+			pager_give_back(&pg, cur_pg);
+			goto fail;
+		}
+		if (!cur_pg->arr) {
+			pager_give_back(&pg, cur_pg);
+			break;
+		}
 		time_format(time_now_ms(), now);
-		json_array_foreach(page, i, env) {
-			json_t *rec;
+		struct jv_doc *d = &cur_pg->d;
+		for (uint32_t m = jv_first(d, cur_pg->arr); m; m = jv_next(d, m)) {
+			jv_t env = jv_val(d, m);
+			struct jv_mark mk = jv_mark(d);
 			if (limit >= 0 && sum.records >= limit)
 				break;
-			rec = record_from_envelope(c, o, env, user_map, raw, ns, now);
+			jv_t rec = record_build(c, o, d, env, user_map, raw, ns, now);
 			if (singer) {
-				json_t *m = json_pack("{s:s,s:s,s:o,s:s}", "type", "RECORD", "stream", obj_plural(o),
-						      "record", rec, "time_extracted", now);
-				rc = ndjson_write(&c->out, m, &err);
-				json_decref(m);
-			} else {
-				rc = ndjson_write(&c->out, rec, &err);
-				json_decref(rec);
+				jv_t w = jv_obj(d);
+				jv_set(d, w, "type", jv_string_ref(d, "RECORD"));
+				jv_set(d, w, "stream", jv_string_ref(d, obj_plural(o)));
+				jv_set(d, w, "record", rec);
+				jv_set(d, w, "time_extracted", jv_string_ref(d, now));
+				rec = w;
 			}
-			if (rc < 0)
+			if (d->failed)
+				rc = err_set(&err, CRM_EOUTPUT, "out_of_memory", "out of memory");
+			else
+				rc = ndjson_write_jv(&c->out, d, rec, &err);
+			jv_rewind(d, &mk);
+			if (rc < 0) {
+				pager_give_back(&pg, cur_pg);
 				goto fail;
-			track(&cur, env);
+			}
+			track(&cur, d, env);
 			sum.records++;
 		}
-		json_decref(page);
-		page = NULL;
-		/* A page is complete on stdout before the next one is asked for. */
+		pager_give_back(&pg, cur_pg);
+		/* A page is complete on stdout before the next one is taken. */
 		if ((rc = ndjson_flush(&c->out, &err)) < 0)
 			goto fail;
 		if (c->progress)
@@ -247,6 +410,8 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 			goto fail;
 		}
 	}
+	pager_end(&pg);
+	paging = 0;
 	if (singer) {
 		char t[TIME_BUFSZ] = "";
 		if (cur.ms >= 0)
@@ -291,7 +456,10 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 fail:
 	if (c->progress)
 		fputs("\r\033[K", stderr);
-	json_decref(page);
+	if (paging) {
+		http_cancel(c->http); /* the page being fetched ahead is not wanted */
+		pager_end(&pg);
+	}
 	if (err.status == CRM_EPIPE) {
 		rc = 0;
 	} else {

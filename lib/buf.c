@@ -41,7 +41,7 @@ int buf_grow(struct buf *b, size_t extra)
 	return 0;
 }
 
-int buf_add(struct buf *b, const void *data, size_t len)
+int buf_add_slow(struct buf *b, const void *data, size_t len)
 {
 	if (buf_grow(b, len) < 0)
 		return -1;
@@ -54,11 +54,6 @@ int buf_add(struct buf *b, const void *data, size_t len)
 int buf_adds(struct buf *b, const char *s)
 {
 	return buf_add(b, s, strlen(s));
-}
-
-int buf_addc(struct buf *b, char c)
-{
-	return buf_add(b, &c, 1);
 }
 
 int buf_vaddf(struct buf *b, const char *fmt, va_list ap)

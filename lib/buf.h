@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 #define BUF_MAX_DEFAULT ((size_t)1 << 30)
 
@@ -25,9 +26,30 @@ extern char buf_empty[];
 void buf_init(struct buf *b, size_t max);
 /* Each returns 0, or -1 when the buffer would pass its ceiling (or memory ran out). */
 int buf_grow(struct buf *b, size_t extra);
-int buf_add(struct buf *b, const void *data, size_t len);
+int buf_add_slow(struct buf *b, const void *data, size_t len);
 int buf_adds(struct buf *b, const char *s);
-int buf_addc(struct buf *b, char c);
+
+/* The hot path (every byte of a pull's output) inline: room is there. */
+static inline int buf_add(struct buf *b, const void *data, size_t len)
+{
+	if (len < b->alloc && b->len < b->alloc - len) {
+		memcpy(b->buf + b->len, data, len);
+		b->len += len;
+		b->buf[b->len] = '\0';
+		return 0;
+	}
+	return buf_add_slow(b, data, len);
+}
+
+static inline int buf_addc(struct buf *b, char c)
+{
+	if (b->len + 1 < b->alloc) {
+		b->buf[b->len++] = c;
+		b->buf[b->len] = '\0';
+		return 0;
+	}
+	return buf_add_slow(b, &c, 1);
+}
 int buf_addf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int buf_vaddf(struct buf *b, const char *fmt, va_list ap);

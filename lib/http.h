@@ -10,6 +10,7 @@
 #define CRM_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 
@@ -103,6 +104,9 @@ void http_bucket_learn(struct http *h, int idx, long remaining, long max, long w
 /* Holds every request of the run for ms milliseconds. */
 void http_pause(struct http *h, long long ms);
 const struct http_stats *http_stats(const struct http *h);
+/* Ends every wait and transfer of the run, now and later, as if stopped
+ * by a signal (CRM_EINTR): a reader that is gone stops the prefetch. */
+void http_cancel(struct http *h);
 
 /* Sends req (pacing, retries, refresh) and fills resp with the final
  * answer.  Returns 0 on a 2xx, else a CRM_E* status with err filled:
@@ -120,6 +124,13 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
  * (optional) gets the final HTTP status.  Same errors as http_do. */
 int http_json(struct http *h, const struct http_req *req, const struct json_t *body,
 	      struct json_t **out, long *status, const char *crm, struct crm_err *err);
+
+/* The same, parsing the answer into document d (lib/jv) for the pull hot
+ * path: *out is the value, JV_NONE for 204, 304 or an empty body.  The
+ * body's text is handed to d. */
+struct jv_doc;
+int http_jv(struct http *h, const struct http_req *req, const struct json_t *body, struct jv_doc *d,
+	    uint32_t *out, const char *crm, struct crm_err *err);
 
 /* Is the URL's host a loopback address (plain http allowed for tokens)? */
 int http_url_is_loopback(const char *url);

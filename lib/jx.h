@@ -21,6 +21,14 @@ void jx_set(json_t *obj, const char *key, json_t *value);
 json_t *jx_str_new(const char *s);
 /* Serialises v compactly (keys in insertion order) and appends to b. */
 int jx_dump(struct buf *b, const json_t *v);
+/* The pieces of jx_dump, for lib/jv: a string (escaped), an integer, a real. */
+int jx_add_string(struct buf *b, const char *s, size_t n);
+int jx_add_int(struct buf *b, long long n);
+int jx_add_real(struct buf *b, double d);
+/* Four hex digits at p (no bounds check: the caller has 4 bytes). */
+int jx_hex4(const char *p, unsigned *out);
+/* Writes code point cp as UTF-8 into u (4 bytes room); returns its length. */
+size_t jx_utf8_put(char *u, unsigned cp);
 /* True when the scalar values are equal as text ("50" == 50, "true" == true). */
 int jx_text_equal(const json_t *a, const json_t *b);
 /* Is v empty: absent, null, "" or an empty array/object. */

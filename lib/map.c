@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "jv.h"
 #include "jx.h"
 #include "timeutil.h"
 #include "banned.h"
@@ -19,189 +20,189 @@ const struct map_entry *map_find_remote(const struct map_entry *m, const char *r
 }
 
 /* A provider value as a non-empty string, or NULL. */
-static const char *text_of(const json_t *v, char *tmp, size_t n)
+static const char *text_of(const struct jv_doc *d, jv_t v, char *tmp, size_t n)
 {
-	const char *s = jx_text(v, tmp, n);
+	const char *s = jv_text(d, v, tmp, n);
 	return s && *s ? s : NULL;
 }
 
-static json_t *scalar_pull(enum map_kind k, const json_t *v)
+static jv_t scalar_pull(struct jv_doc *d, enum map_kind k, jv_t v)
 {
 	char tmp[64], out[TIME_BUFSZ];
-	const char *s = text_of(v, tmp, sizeof(tmp));
+	const char *s = text_of(d, v, tmp, sizeof(tmp));
 	long long ms;
 	char *end;
 
 	if (!s)
-		return json_null();
+		return JV_NULL;
 	switch (k) {
 	case MK_INT: {
-		if (json_is_integer(v))
-			return json_integer(json_integer_value(v));
-		double d = strtod(s, &end);
+		if (jv_typeof(d, v) == JVT_INT)
+			return v;
+		double x = strtod(s, &end);
 		/* Only finite values an integer can hold (a CRM may send "1e400"). */
-		return *end || !(d > -9.2e18 && d < 9.2e18) ? json_null() : json_integer((json_int_t)d);
+		return *end || !(x > -9.2e18 && x < 9.2e18) ? JV_NULL : jv_int(d, (long long)x);
 	}
 	case MK_NUM: {
-		if (json_is_number(v))
-			return json_real(json_number_value(v));
-		double d = strtod(s, &end);
-		if (*end || !isfinite(d))
-			return json_null(); /* also NaN and infinities */
-		if (d > -9.2e18 && d < 9.2e18 && d == (double)(json_int_t)d && strchr(s, '.') == NULL)
-			return json_integer((json_int_t)d);
-		return json_real(d);
+		if (jv_typeof(d, v) == JVT_INT)
+			return jv_real(d, (double)d->v[v].u.i);
+		if (jv_typeof(d, v) == JVT_REAL)
+			return v;
+		double x = strtod(s, &end);
+		if (*end || !isfinite(x))
+			return JV_NULL; /* also NaN and infinities */
+		if (x > -9.2e18 && x < 9.2e18 && x == (double)(long long)x && strchr(s, '.') == NULL)
+			return jv_int(d, (long long)x);
+		return jv_real(d, x);
 	}
 	case MK_BOOL:
 	case MK_NBOOL: {
-		int b = json_is_true(v) || !strcmp(s, "true") || !strcmp(s, "1");
-		return json_boolean(k == MK_NBOOL ? !b : b);
+		int b = jv_is_true(d, v) || !strcmp(s, "true") || !strcmp(s, "1");
+		return jv_bool(k == MK_NBOOL ? !b : b);
 	}
 	case MK_TIME:
 		if (time_parse(s, &ms) < 0)
-			return json_string(s);
+			return jv_is_str(d, v) ? v : jv_string(d, s);
 		time_format(ms, out);
-		return json_string(out);
+		/* Already in the canonical spelling: share it. */
+		return jv_is_str(d, v) && !strcmp(s, out) ? v : jv_string(d, out);
 	case MK_DATE:
 		if (time_parse(s, &ms) < 0)
-			return json_string(s);
+			return jv_is_str(d, v) ? v : jv_string(d, s);
 		time_format_date(ms, out);
-		return json_string(out);
+		return jv_is_str(d, v) && !strcmp(s, out) ? v : jv_string(d, out);
 	default:
-		return json_string(s);
+		return jv_is_str(d, v) ? v : jv_string(d, s);
 	}
 }
 
-static json_t *email_new(const char *addr, const char *type, int primary)
+static jv_t email_new(struct jv_doc *d, jv_t addr, const char *type, int primary)
 {
-	json_t *o = json_object();
-	json_object_set_new_nocheck(o, "email_address", json_string(addr));
-	json_object_set_new_nocheck(o, "email_address_type", jx_str_new(type));
-	json_object_set_new_nocheck(o, "primary", json_boolean(primary));
+	jv_t o = jv_obj(d);
+	jv_add(d, o, "email_address", addr);
+	jv_add(d, o, "email_address_type", jv_str_or_null(d, type));
+	jv_add(d, o, "primary", jv_bool(primary));
 	return o;
 }
 
-static json_t *addr_slot(json_t *addrs, const char *type)
+static jv_t addr_slot(struct jv_doc *d, jv_t addrs, const char *type)
 {
-	size_t i;
-	json_t *a;
+	jv_t a;
 
-	json_array_foreach(addrs, i, a) {
-		const char *t = jx_str(a, "address_type");
+	for (uint32_t m = jv_first(d, addrs); m; m = jv_next(d, m)) {
+		const char *t = jv_str(d, a = jv_val(d, m), "address_type");
 		if ((!t && !type) || (t && type && !strcmp(t, type)))
 			return a;
 	}
 	static const char *const parts[] = { "street_1", "street_2", "city", "state", "postal_code", "country" };
-	a = json_object();
+	a = jv_obj(d);
 	for (size_t k = 0; k < sizeof(parts) / sizeof(parts[0]); k++)
-		json_object_set_new_nocheck(a, parts[k], json_null());
-	json_object_set_new_nocheck(a, "address_type", jx_str_new(type));
-	json_array_append_new(addrs, a);
+		jv_add(d, a, parts[k], JV_NULL);
+	jv_add(d, a, "address_type", jv_str_or_null(d, type));
+	jv_append(d, addrs, a);
 	return a;
 }
 
-static int addr_empty(const json_t *a)
+static int addr_empty(const struct jv_doc *d, jv_t a)
 {
-	const char *k;
-	json_t *v;
-
-	json_object_foreach((json_t *)a, k, v)
-		if (strcmp(k, "address_type") && !json_is_null(v))
+	for (uint32_t m = jv_first(d, a); m; m = jv_next(d, m))
+		if (strcmp(jv_key(d, m), "address_type") && !jv_is_null(d, jv_val(d, m)))
 			return 0;
 	return 1;
 }
 
-/* Is a provider field taken by the table or by --map? (A scan: tables are
- * short, and it spares a hash table per record.) */
-static int used_field(const struct map_entry *m, const json_t *user_map, const char *k)
+void map_pull(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t fields,
+	      const json_t *user_map, jv_t out)
 {
-	const char *uk;
-	json_t *v;
-
-	for (; m && m->key; m++)
-		if (m->remote[0] == k[0] && !strcmp(m->remote, k))
-			return 1;
-	json_object_foreach((json_t *)user_map, uk, v)
-		if (json_is_string(v) && !strcmp(json_string_value(v), k))
-			return 1;
-	return 0;
-}
-
-void map_pull(enum obj o, const struct map_entry *m, const json_t *fields,
-	      const json_t *user_map, json_t *out)
-{
-	json_t *emails = NULL, *phones = NULL, *addrs = NULL, *rf;
+	jv_t emails = JV_NONE, phones = JV_NONE, addrs = JV_NONE, rf;
 	const char *k;
 	json_t *v;
 
 	if (record_key(o, "email_addresses"))
-		emails = json_array();
+		emails = jv_arr(d);
 	if (record_key(o, "phone_numbers"))
-		phones = json_array();
+		phones = jv_arr(d);
 	if (record_key(o, "addresses"))
-		addrs = json_array();
+		addrs = jv_arr(d);
 
+	/* Lookups in the order of the answer cost a step each (jv_get_hint);
+	 * each field found is marked taken, for remote_fields below. */
+	uint32_t hint = 0;
 	for (const struct map_entry *e = m; e && e->key; e++) {
-		json_t *val = json_object_get(fields, e->remote);
+		jv_t val = jv_get_hint(d, fields, e->remote, &hint);
 		char tmp[64];
+		if (val)
+			d->m[hint].mark = 1;
 		const char *s;
 
 		switch (e->kind) {
 		case MK_EMAIL:
-			if ((s = text_of(val, tmp, sizeof(tmp))) && emails)
-				json_array_append_new(emails, email_new(s, e->type, (e->flags & MF_PRIMARY) != 0));
+			if ((s = text_of(d, val, tmp, sizeof(tmp))) && emails)
+				jv_append(d, emails, email_new(d, jv_is_str(d, val) ? val : jv_string(d, s), e->type,
+							       (e->flags & MF_PRIMARY) != 0));
 			break;
 		case MK_EMAILS:
-			if ((s = text_of(val, tmp, sizeof(tmp))) && emails) {
-				char *copy = strdup(s), *save = NULL;
-				for (char *t = strtok_r(copy, ";", &save); t; t = strtok_r(NULL, ";", &save))
-					if (*t)
-						json_array_append_new(emails, email_new(t, e->type, 0));
-				free(copy);
+			if ((s = text_of(d, val, tmp, sizeof(tmp))) && emails) {
+				for (const char *t = s; *t;) {
+					size_t n = strcspn(t, ";");
+					if (n)
+						jv_append(d, emails, email_new(d, jv_stringn(d, t, n), e->type, 0));
+					t += n + (t[n] == ';');
+				}
 			}
 			break;
 		case MK_PHONE:
-			if ((s = text_of(val, tmp, sizeof(tmp))) && phones)
-			{
-				json_t *ph = json_object();
-				json_object_set_new_nocheck(ph, "phone_number", json_string(s));
-				json_object_set_new_nocheck(ph, "phone_number_type", jx_str_new(e->type));
-				json_array_append_new(phones, ph);
+			if ((s = text_of(d, val, tmp, sizeof(tmp))) && phones) {
+				jv_t ph = jv_obj(d);
+				jv_add(d, ph, "phone_number", jv_is_str(d, val) ? val : jv_string(d, s));
+				jv_add(d, ph, "phone_number_type", jv_str_or_null(d, e->type));
+				jv_append(d, phones, ph);
 			}
 			break;
 		case MK_ADDR:
-			if ((s = text_of(val, tmp, sizeof(tmp))) && addrs)
-				json_object_set_new(addr_slot(addrs, e->type), e->sub, json_string(s));
+			if ((s = text_of(d, val, tmp, sizeof(tmp))) && addrs)
+				jv_set(d, addr_slot(d, addrs, e->type), e->sub, jv_is_str(d, val) ? val : jv_string(d, s));
 			else if (addrs)
-				addr_slot(addrs, e->type);
+				addr_slot(d, addrs, e->type);
 			break;
-		default:
-			if (!json_object_get(out, e->key) || json_is_null(json_object_get(out, e->key)))
-				json_object_set_new(out, e->key, scalar_pull(e->kind, val));
+		default: {
+			/* The first non-null of the fields mapped to one key wins. */
+			uint32_t cell = jv_cell(d, out, e->key);
+			if (cell && jv_is_null(d, d->m[cell].val)) {
+				jv_t x = scalar_pull(d, e->kind, val);
+				if (x)
+					d->m[cell].val = x;
+			}
+		}
 		}
 	}
 	if (emails)
-		json_object_set_new(out, "email_addresses", emails);
+		jv_set(d, out, "email_addresses", emails);
 	if (phones)
-		json_object_set_new(out, "phone_numbers", phones);
+		jv_set(d, out, "phone_numbers", phones);
 	if (addrs) {
 		/* Drop address slots the CRM left empty. */
-		for (size_t i = json_array_size(addrs); i-- > 0;)
-			if (addr_empty(json_array_get(addrs, i)))
-				json_array_remove(addrs, i);
-		json_object_set_new(out, "addresses", addrs);
+		for (size_t i = jv_size(d, addrs); i-- > 0;)
+			if (addr_empty(d, jv_at(d, addrs, i)))
+				jv_remove(d, addrs, i);
+		jv_set(d, out, "addresses", addrs);
 	}
 	json_object_foreach((json_t *)user_map, k, v) {
 		if (!json_is_string(v))
 			continue;
-		json_t *val = json_object_get(fields, json_string_value(v));
-		json_object_set(out, k, val ? val : json_null());
+		jv_t val = jv_get_hint(d, fields, json_string_value(v), &hint);
+		if (val)
+			d->m[hint].mark = 1;
+		jv_set(d, out, k, val ? val : JV_NULL);
 	}
-	rf = json_object();
-	json_object_foreach((json_t *)fields, k, v)
-		if (!json_is_null(v) && !used_field(m, user_map, k))
-			json_object_set(rf, k, v);
-	json_object_set_new(out, "remote_fields", rf);
+	/* The rest, not null, as they are (keys of one object: no repeats). */
+	rf = jv_obj(d);
+	for (uint32_t c = jv_first(d, fields); c; c = jv_next(d, c)) {
+		if (!d->m[c].mark && !jv_is_null(d, jv_val(d, c)))
+			jv_add(d, rf, jv_key(d, c), jv_val(d, c));
+		d->m[c].mark = 0;
+	}
+	jv_set(d, out, "remote_fields", rf);
 }
 
 static json_t *scalar_push(enum map_kind k, const json_t *v)

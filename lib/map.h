@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "jv.h"
 #include "record.h"
 
 struct crm_err;
@@ -43,12 +44,13 @@ struct map_entry {
 /* A table ends with an entry whose key is NULL. */
 const struct map_entry *map_find_remote(const struct map_entry *m, const char *remote);
 
-/* Builds the unified body from a flat object of provider fields.
- * fields: borrowed; out: the record being built (keys are added);
+/* Builds the unified body from a flat object of provider fields, in
+ * document d (lib/jv): the pull hot path builds no jansson values.
+ * fields: the provider fields; out: the record being built (keys are added);
  * user_map: --map object {out_key: provider_field} or NULL.
  * Unmapped, non-null provider fields go to out.remote_fields. */
-void map_pull(enum obj o, const struct map_entry *m, const json_t *fields,
-	      const json_t *user_map, json_t *out);
+void map_pull(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t fields,
+	      const json_t *user_map, jv_t out);
 
 /* Builds the flat provider fields to write from a unified record.
  * native: the record's remote_fields belong to this CRM and are sent;

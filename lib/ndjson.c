@@ -159,11 +159,11 @@ int ndjson_flush(struct ndjson_writer *w, struct crm_err *err)
 	return 0;
 }
 
-int ndjson_write(struct ndjson_writer *w, const json_t *v, struct crm_err *err)
+/* After a line was appended (rc < 0: it could not be): a newline, and a
+ * write when the buffer is full. */
+static int line_done(struct ndjson_writer *w, int rc, struct crm_err *err)
 {
-	if (w->status)
-		return fail(w, err);
-	if (jx_dump(&w->out, v) < 0 || buf_addc(&w->out, '\n') < 0) {
+	if (rc < 0 || buf_addc(&w->out, '\n') < 0) {
 		w->syserr = ENOMEM;
 		w->status = CRM_EOUTPUT;
 		return fail(w, err);
@@ -171,16 +171,19 @@ int ndjson_write(struct ndjson_writer *w, const json_t *v, struct crm_err *err)
 	return w->out.len >= w->flush_at ? ndjson_flush(w, err) : 0;
 }
 
+int ndjson_write(struct ndjson_writer *w, const json_t *v, struct crm_err *err)
+{
+	return w->status ? fail(w, err) : line_done(w, jx_dump(&w->out, v), err);
+}
+
+int ndjson_write_jv(struct ndjson_writer *w, const struct jv_doc *d, jv_t v, struct crm_err *err)
+{
+	return w->status ? fail(w, err) : line_done(w, jv_dump(&w->out, d, v), err);
+}
+
 int ndjson_write_raw(struct ndjson_writer *w, const char *s, size_t len, struct crm_err *err)
 {
-	if (w->status)
-		return fail(w, err);
-	if (buf_add(&w->out, s, len) < 0 || buf_addc(&w->out, '\n') < 0) {
-		w->syserr = ENOMEM;
-		w->status = CRM_EOUTPUT;
-		return fail(w, err);
-	}
-	return w->out.len >= w->flush_at ? ndjson_flush(w, err) : 0;
+	return w->status ? fail(w, err) : line_done(w, buf_add(&w->out, s, len), err);
 }
 
 void ndjson_writer_release(struct ndjson_writer *w)

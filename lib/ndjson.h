@@ -8,6 +8,8 @@
 #define CRM_NDJSON_H
 
 #include <jansson.h>
+
+#include "jv.h"
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -50,6 +52,8 @@ struct ndjson_writer {
 void ndjson_writer_init(struct ndjson_writer *w, int fd, const char *what);
 /* Appends one record and a newline; writes when the buffer is full. */
 int ndjson_write(struct ndjson_writer *w, const json_t *v, struct crm_err *err);
+/* The same for a value of a jv document (the pull hot path). */
+int ndjson_write_jv(struct ndjson_writer *w, const struct jv_doc *d, jv_t v, struct crm_err *err);
 /* Appends raw bytes (a verbatim line) and a newline. */
 int ndjson_write_raw(struct ndjson_writer *w, const char *s, size_t len, struct crm_err *err);
 /* Writes out what is buffered.  0 or the sticky failure status. */

@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "err.h"
 #include "timeutil.h"
@@ -193,4 +194,22 @@ const char *record_primary_email(const json_t *rec)
 			first = json_string_value(a);
 	}
 	return first;
+}
+
+const char *record_domain_of(const char *w, char *out, size_t n)
+{
+	if (!w || !*w || !n)
+		return NULL;
+	const char *h = strstr(w, "://") ? strstr(w, "://") + 3 : w;
+	if (!strncasecmp(h, "www.", 4))
+		h += 4;
+	size_t len = strcspn(h, "/:?#");
+	if (!len)
+		return NULL;
+	if (len >= n)
+		len = n - 1;
+	for (size_t i = 0; i < len; i++)
+		out[i] = (char)(h[i] >= 'A' && h[i] <= 'Z' ? h[i] - 'A' + 'a' : h[i]);
+	out[len] = '\0';
+	return out;
 }

@@ -6,6 +6,7 @@
 #define CRM_RECORD_H
 
 #include <jansson.h>
+#include <stddef.h>
 
 struct crm_err;
 
@@ -40,5 +41,10 @@ int record_is_meta(const char *name);
 int record_validate(enum obj o, const json_t *rec, struct crm_err *err);
 /* The primary (or first) email address of a record, or NULL. Borrowed. */
 const char *record_primary_email(const json_t *rec);
+
+/* The host of a website URL as a domain: no scheme, no "www.", no path or
+ * port, lowercased, into out.  Returns out, or NULL when there is none
+ * (CRMs without a domain field derive it so). */
+const char *record_domain_of(const char *website, char *out, size_t n);
 
 #endif

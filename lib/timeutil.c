@@ -130,12 +130,46 @@ void time_format(long long ms, char out[TIME_BUFSZ])
 	unsigned m, d;
 
 	civil_from_days(days, &y, &m, &d);
-	if (frac)
-		snprintf(out, TIME_BUFSZ, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", y, m, d,
-			 (int)(rem / 3600 % 24), (int)(rem / 60 % 60), (int)(rem % 60), frac % 1000);
-	else
-		snprintf(out, TIME_BUFSZ, "%04d-%02u-%02uT%02d:%02d:%02dZ", y, m, d,
-			 (int)(rem / 3600 % 24), (int)(rem / 60 % 60), (int)(rem % 60));
+	if (y < 0 || y > 9999) {
+		/* Outside four digits: printf's spelling. */
+		if (frac)
+			snprintf(out, TIME_BUFSZ, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", y, m, d,
+				 (int)(rem / 3600 % 24), (int)(rem / 60 % 60), (int)(rem % 60), frac % 1000);
+		else
+			snprintf(out, TIME_BUFSZ, "%04d-%02u-%02uT%02d:%02d:%02dZ", y, m, d,
+				 (int)(rem / 3600 % 24), (int)(rem / 60 % 60), (int)(rem % 60));
+		return;
+	}
+	/* By hand: one per time value of every record pulled. */
+	int hh = (int)(rem / 3600 % 24), mi = (int)(rem / 60 % 60), ss = (int)(rem % 60);
+	char *o = out;
+	*o++ = (char)('0' + y / 1000);
+	*o++ = (char)('0' + y / 100 % 10);
+	*o++ = (char)('0' + y / 10 % 10);
+	*o++ = (char)('0' + y % 10);
+	*o++ = '-';
+	*o++ = (char)('0' + m / 10);
+	*o++ = (char)('0' + m % 10);
+	*o++ = '-';
+	*o++ = (char)('0' + d / 10);
+	*o++ = (char)('0' + d % 10);
+	*o++ = 'T';
+	*o++ = (char)('0' + hh / 10);
+	*o++ = (char)('0' + hh % 10);
+	*o++ = ':';
+	*o++ = (char)('0' + mi / 10);
+	*o++ = (char)('0' + mi % 10);
+	*o++ = ':';
+	*o++ = (char)('0' + ss / 10);
+	*o++ = (char)('0' + ss % 10);
+	if (frac) {
+		*o++ = '.';
+		*o++ = (char)('0' + frac / 100);
+		*o++ = (char)('0' + frac / 10 % 10);
+		*o++ = (char)('0' + frac % 10);
+	}
+	*o++ = 'Z';
+	*o = '\0';
 }
 
 void time_format_date(long long ms, char out[TIME_BUFSZ])

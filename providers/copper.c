@@ -893,17 +893,16 @@ static json_t *envelope(struct conn *c, enum obj o, json_t *raw, const json_t *a
 	return env;
 }
 
-static void cu_fixup(struct conn *c, enum obj o, const json_t *env, json_t *rec)
+static void cu_fixup(struct conn *c, enum obj o, struct jv_doc *d, jv_t env, jv_t rec)
 {
-	json_t *raw = json_object_get(env, "raw"), *e, *phones, *emails;
-	size_t i;
+	jv_t raw = jv_get(d, env, "raw"), e;
 
 	(void)c;
 	if (o == OBJ_USER) {
 		char *f, *l;
-		split_name(jx_str(raw, "name"), &f, &l);
-		json_object_set_new(rec, "first_name", jx_str_new(f));
-		json_object_set_new(rec, "last_name", jx_str_new(l));
+		split_name(jv_str(d, raw, "name"), &f, &l);
+		jv_set(d, rec, "first_name", f ? jv_string(d, f) : JV_NULL);
+		jv_set(d, rec, "last_name", l ? jv_string(d, l) : JV_NULL);
 		free(f);
 		free(l);
 		return;
@@ -911,30 +910,40 @@ static void cu_fixup(struct conn *c, enum obj o, const json_t *env, json_t *rec)
 	/* Every email and phone, in Copper's order, with its category (the slots
 	 * hold only the first of each); the first email is the primary one. */
 	if (o == OBJ_CONTACT || o == OBJ_LEAD) {
-		emails = json_array();
-		json_t *list = o == OBJ_CONTACT ? json_incref(json_object_get(raw, "emails"))
-			     : json_pack("[O]", json_object_get(raw, "email") ? json_object_get(raw, "email") : json_null());
-		json_array_foreach(list, i, e) {
-			const char *val = jx_str(e, "email"), *cat = jx_str(e, "category");
+		jv_t emails = jv_arr(d), list = jv_get(d, raw, o == OBJ_CONTACT ? "emails" : "email");
+		if (o == OBJ_LEAD) {
+			jv_t one = jv_arr(d);
+			jv_append(d, one, list ? list : JV_NULL);
+			list = one;
+		}
+		for (uint32_t m = jv_first(d, list); m; m = jv_next(d, m)) {
+			e = jv_val(d, m);
+			const char *val = jv_str(d, e, "email"), *cat = jv_str(d, e, "category");
 			if (!val || !*val)
 				continue;
-			json_array_append_new(emails, json_pack("{s:s,s:s?,s:b}", "email_address", val,
-				"email_address_type", !cat ? NULL : !strcmp(cat, "work") ? "WORK"
-				: !strcmp(cat, "personal") ? "PERSONAL" : "OTHER", "primary", json_array_size(emails) == 0));
+			jv_t x = jv_obj(d);
+			jv_set(d, x, "email_address", jv_get(d, e, "email"));
+			jv_set(d, x, "email_address_type", !cat ? JV_NULL : jv_string_ref(d, !strcmp(cat, "work") ? "WORK"
+				: !strcmp(cat, "personal") ? "PERSONAL" : "OTHER"));
+			jv_set(d, x, "primary", jv_bool(jv_size(d, emails) == 0));
+			jv_append(d, emails, x);
 		}
-		json_decref(list);
-		json_object_set_new(rec, "email_addresses", emails);
+		jv_set(d, rec, "email_addresses", emails);
 	}
 	if (o != OBJ_DEAL) {
-		phones = json_array();
-		json_array_foreach(json_object_get(raw, "phone_numbers"), i, e) {
-			const char *val = jx_str(e, "number"), *s = phone_slot(jx_str(e, "category"));
+		jv_t phones = jv_arr(d);
+		for (uint32_t m = jv_first(d, jv_get(d, raw, "phone_numbers")); m; m = jv_next(d, m)) {
+			e = jv_val(d, m);
+			const char *val = jv_str(d, e, "number"), *s = phone_slot(jv_str(d, e, "category"));
 			if (!val || !*val)
 				continue;
-			json_array_append_new(phones, json_pack("{s:s,s:s}", "phone_number", val, "phone_number_type",
-				!strcmp(s, "mobile") ? "MOBILE" : !strcmp(s, "home") ? "HOME" : !strcmp(s, "other") ? "OTHER" : "WORK"));
+			jv_t x = jv_obj(d);
+			jv_set(d, x, "phone_number", jv_get(d, e, "number"));
+			jv_set(d, x, "phone_number_type", jv_string_ref(d, !strcmp(s, "mobile") ? "MOBILE" : !strcmp(s, "home") ? "HOME"
+				: !strcmp(s, "other") ? "OTHER" : "WORK"));
+			jv_append(d, phones, x);
 		}
-		json_object_set_new(rec, "phone_numbers", phones);
+		jv_set(d, rec, "phone_numbers", phones);
 	}
 }
 

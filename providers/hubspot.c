@@ -555,19 +555,19 @@ static int load_stages(struct conn *c, struct crm_err *err)
 	return 0;
 }
 
-static void hs_fixup(struct conn *c, enum obj o, const json_t *env, json_t *rec)
+static void hs_fixup(struct conn *c, enum obj o, struct jv_doc *d, jv_t env, jv_t rec)
 {
-	json_t *f = json_object_get(env, "fields");
+	jv_t f = jv_get(d, env, "fields");
 
 	if (o == OBJ_DEAL) {
-		json_t *st = json_object_get(c->stages, jx_str(f, "dealstage") ? jx_str(f, "dealstage") : "");
-		json_object_set(rec, "status", st ? json_object_get(st, "status") : json_null());
-		json_object_set(rec, "probability", st ? json_object_get(st, "probability") : json_null());
+		json_t *st = json_object_get(c->stages, jv_str(d, f, "dealstage") ? jv_str(d, f, "dealstage") : "");
+		jv_set(d, rec, "status", st ? jv_from_json(d, json_object_get(st, "status")) : JV_NULL);
+		jv_set(d, rec, "probability", st ? jv_from_json(d, json_object_get(st, "probability")) : JV_NULL);
 	} else if (o == OBJ_USER) {
 		struct buf b = BUF_INIT;
-		const char *fn = jx_str(f, "firstName"), *ln = jx_str(f, "lastName");
+		const char *fn = jv_str(d, f, "firstName"), *ln = jv_str(d, f, "lastName");
 		buf_addf(&b, "%s%s%s", fn ? fn : "", fn && ln ? " " : "", ln ? ln : "");
-		json_object_set_new(rec, "name", b.len ? json_string(b.buf) : json_null());
+		jv_set(d, rec, "name", b.len ? jv_string(d, b.buf) : JV_NULL);
 		buf_release(&b);
 	}
 }
@@ -745,6 +745,60 @@ static const char *plural_path(enum obj o)
 	}
 }
 
+/* The path of one list page, asking for property names from *ni on, as
+ * many as fit (§12.5); *ni is moved past them. */
+static void list_path(const struct pull *p, struct buf *path, size_t *ni)
+{
+	enum obj o = p->o.obj;
+	size_t nnames = json_array_size(p->names);
+
+	if (o == OBJ_USER)
+		buf_addf(path, "/crm/v3/owners?limit=100");
+	else
+		buf_addf(path, "/crm/v3/objects/%s?limit=%d", plural_path(o), LIST_LIMIT);
+	if (p->after) {
+		buf_adds(path, "&after=");
+		buf_add_urlenc(path, p->after);
+	}
+	if (p->phase == 1)
+		buf_adds(path, "&archived=true");
+	if (o == OBJ_DEAL)
+		buf_adds(path, "&associations=companies");
+	else if (o == OBJ_LEAD)
+		buf_adds(path, "&associations=contacts&associations=companies");
+	if (*ni < nnames) {
+		buf_adds(path, "&properties=");
+		for (int first = 1; *ni < nnames && path->len < PROPS_URL_MAX; (*ni)++, first = 0) {
+			if (!first)
+				buf_adds(path, "%2C");
+			buf_add_urlenc(path, json_string_value(json_array_get(p->names, *ni)));
+		}
+	}
+}
+
+/* After a list page: the next cursor, or the next phase, or the end. */
+static void list_advance(struct pull *p, char *next)
+{
+	free(p->after);
+	p->after = next;
+	if (!p->after) {
+		if (p->phase == 0 && (p->o.deleted || p->o.obj == OBJ_USER)) {
+			/* Archived owners are deactivated users: always listed. */
+			p->phase = 1;
+		} else {
+			p->done = 1;
+		}
+	}
+}
+
+/* HubSpot has no since-filter for archived records (§11): filter here. */
+static int archived_too_old(const struct pull *p, const char *deleted_at, const char *updated_at)
+{
+	long long ms;
+	const char *at = deleted_at ? deleted_at : updated_at;
+	return p->phase == 1 && p->o.since_ms >= 0 && at && time_parse(at, &ms) == 0 && ms < p->o.since_ms;
+}
+
 /* One list page (GET, cursor `after`), live or archived.  Property names
  * are split over several requests when the URL would be too long (§12.5),
  * and the answers merged by id. */
@@ -762,28 +816,7 @@ static int list_page(struct pull *p, json_t **page, struct crm_err *err)
 		json_t *ans = NULL, *r;
 		size_t i;
 
-		if (o == OBJ_USER)
-			buf_addf(&path, "/crm/v3/owners?limit=100");
-		else
-			buf_addf(&path, "/crm/v3/objects/%s?limit=%d", plural_path(o), LIST_LIMIT);
-		if (p->after) {
-			buf_adds(&path, "&after=");
-			buf_add_urlenc(&path, p->after);
-		}
-		if (p->phase == 1)
-			buf_adds(&path, "&archived=true");
-		if (o == OBJ_DEAL)
-			buf_adds(&path, "&associations=companies");
-		else if (o == OBJ_LEAD)
-			buf_adds(&path, "&associations=contacts&associations=companies");
-		if (ni < nnames) {
-			buf_adds(&path, "&properties=");
-			for (int first = 1; ni < nnames && path.len < PROPS_URL_MAX; ni++, first = 0) {
-				if (!first)
-					buf_adds(&path, "%2C");
-				buf_add_urlenc(&path, json_string_value(json_array_get(p->names, ni)));
-			}
-		}
+		list_path(p, &path, &ni);
 		rc = call(c, "GET", path.buf, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
 		buf_release(&path);
 		if (rc < 0)
@@ -822,14 +855,9 @@ static int list_page(struct pull *p, json_t **page, struct crm_err *err)
 		json_array_foreach(order, i, id) {
 			json_t *raw = json_object_get(merged, json_string_value(id));
 			json_t *env = envelope(o, raw, 1);
-			/* HubSpot has no since-filter for archived records (§11): filter here. */
-			if (p->phase == 1 && p->o.since_ms >= 0) {
-				long long ms;
-				const char *at = jx_str(env, "deleted_at") ? jx_str(env, "deleted_at") : jx_str(env, "updated_at");
-				if (at && time_parse(at, &ms) == 0 && ms < p->o.since_ms) {
-					json_decref(env);
-					continue;
-				}
+			if (archived_too_old(p, jx_str(env, "deleted_at"), jx_str(env, "updated_at"))) {
+				json_decref(env);
+				continue;
 			}
 			if (o == OBJ_USER && p->o.since_ms >= 0) {
 				long long ms;
@@ -842,17 +870,8 @@ static int list_page(struct pull *p, json_t **page, struct crm_err *err)
 			json_array_append_new(envs, env);
 		}
 		*page = envs;
-		free(p->after);
-		p->after = next;
+		list_advance(p, next);
 		next = NULL;
-		if (!p->after) {
-			if (p->phase == 0 && (p->o.deleted || o == OBJ_USER)) {
-				/* Archived owners are deactivated users: always listed. */
-				p->phase = 1;
-			} else {
-				p->done = 1;
-			}
-		}
 	}
 	free(next);
 	json_decref(merged);
@@ -1069,6 +1088,77 @@ static int owners_sorted(struct pull *p, json_t **page, struct crm_err *err)
 	env_sort_by_updated(all);
 	*page = all;
 	return 0;
+}
+
+/* The fast path (lib/jv) for the common pull: every contact or company by
+ * list page, all properties in one request.  The envelope is the one
+ * envelope() builds, made of the page's own values. */
+static int hs_pull_next_jv(struct pull *p, struct jv_doc *d, jv_t *page, struct crm_err *err)
+{
+	struct buf path = BUF_INIT;
+	size_t ni = 0;
+	jv_t ans, res, envs;
+	int rc;
+
+	*page = JV_NONE;
+	if (p->o.list || p->o.ordered || (p->o.obj != OBJ_CONTACT && p->o.obj != OBJ_ACCOUNT))
+		return 1;
+	for (;;) {
+		if (p->done)
+			return 0;
+		buf_reset(&path);
+		ni = 0;
+		list_path(p, &path, &ni);
+		if (ni < json_array_size(p->names)) {
+			buf_release(&path);
+			return 1; /* split over several requests: list_page merges them */
+		}
+		struct buf url = BUF_INIT;
+		struct http_req q = { "GET", NULL, NULL, 0, NULL, B_MAIN, HTTP_IDEMPOTENT };
+		buf_addf(&url, "%s%s", p->c->base, path.buf);
+		q.url = url.buf;
+		rc = http_jv(p->c->http, &q, NULL, d, &ans, "HubSpot", err);
+		buf_release(&url);
+		if (rc < 0)
+			break;
+		res = jv_get(d, ans, "results");
+		if (jv_typeof(d, res) != JVT_ARR) {
+			rc = err_set(err, CRM_EUNAVAIL, "bad_response", "HubSpot's page has no results array");
+			break;
+		}
+		const char *a = jv_str(d, jv_get(d, jv_get(d, ans, "paging"), "next"), "after");
+		envs = jv_arr(d);
+		for (uint32_t m = jv_first(d, res); m; m = jv_next(d, m)) {
+			jv_t raw = jv_val(d, m), id = jv_get(d, raw, "id"), f;
+			char tmp[32];
+			if (!jv_is_str(d, id)) {
+				const char *t = jv_text(d, id, tmp, sizeof(tmp));
+				if (!t)
+					continue;
+				id = jv_string(d, t);
+			}
+			jv_t env = jv_obj(d);
+			jv_t ca = jv_get(d, raw, "createdAt"), ua = jv_get(d, raw, "updatedAt"), da = jv_get(d, raw, "archivedAt");
+			if (archived_too_old(p, jv_sval(d, da), jv_sval(d, ua)))
+				continue;
+			jv_add(d, env, "id", id);
+			jv_add(d, env, "created_at", ca ? ca : JV_NULL);
+			jv_add(d, env, "updated_at", ua ? ua : JV_NULL);
+			jv_add(d, env, "deleted", jv_bool(jv_is_true(d, jv_get(d, raw, "archived"))));
+			jv_add(d, env, "deleted_at", da ? da : JV_NULL);
+			f = jv_get(d, raw, "properties");
+			jv_add(d, env, "fields", jv_typeof(d, f) == JVT_OBJ ? f : jv_obj(d));
+			jv_add(d, env, "raw", raw);
+			jv_append(d, envs, env);
+		}
+		list_advance(p, a && *a ? strdup(a) : NULL);
+		if (jv_size(d, envs)) {
+			*page = envs;
+			break;
+		}
+	}
+	buf_release(&path);
+	return rc;
 }
 
 static int hs_pull_next(struct pull *p, json_t **page, struct crm_err *err)
@@ -1668,6 +1758,7 @@ const struct provider provider_hubspot = {
 	.fields = hs_fields,
 	.pull_open = hs_pull_open,
 	.pull_next = hs_pull_next,
+	.pull_next_jv = hs_pull_next_jv,
 	.pull_close = hs_pull_close,
 	.pull_fixup = hs_fixup,
 	.find = hs_find,

@@ -920,59 +920,52 @@ static json_t *envelope(struct conn *c, enum obj o, json_t *raw, const json_t *a
 	return env;
 }
 
-static void pd_fixup(struct conn *c, enum obj o, const json_t *env, json_t *rec)
+static void pd_fixup(struct conn *c, enum obj o, struct jv_doc *d, jv_t env, jv_t rec)
 {
 	(void)c;
 	if (o == OBJ_CONTACT) {
 		/* Every email and phone, with Pipedrive's labels, in its order
 		 * (the slots hold only the first of each label). */
-		json_t *emails = json_array(), *phones = json_array(), *e;
-		size_t i;
+		jv_t emails = jv_arr(d), phones = jv_arr(d), e;
 		for (int pass = 0; pass < 2; pass++)
-			json_array_foreach(json_object_get(env, "emails"), i, e) {
-				const char *val = jx_str(e, "value"), *l = jx_str(e, "label");
-				int prim = json_is_true(json_object_get(e, "primary"));
+			for (uint32_t m = jv_first(d, jv_get(d, env, "emails")); m; m = jv_next(d, m)) {
+				e = jv_val(d, m);
+				const char *val = jv_str(d, e, "value"), *l = jv_str(d, e, "label");
+				int prim = jv_is_true(d, jv_get(d, e, "primary"));
 				if (!val || !*val || prim != (pass == 0))
 					continue;
-				json_array_append_new(emails, json_pack("{s:s,s:s,s:b}", "email_address", val,
-					"email_address_type", !l || !strcmp(l, "work") ? "WORK" : !strcmp(l, "home") ? "PERSONAL" : "OTHER",
-					"primary", prim));
+				jv_t x = jv_obj(d);
+				jv_set(d, x, "email_address", jv_get(d, e, "value"));
+				jv_set(d, x, "email_address_type", jv_string_ref(d, !l || !strcmp(l, "work") ? "WORK"
+					: !strcmp(l, "home") ? "PERSONAL" : "OTHER"));
+				jv_set(d, x, "primary", jv_bool(prim));
+				jv_append(d, emails, x);
 			}
-		json_array_foreach(json_object_get(env, "phones"), i, e) {
-			const char *val = jx_str(e, "value"), *l = phone_slot(jx_str(e, "label"));
+		for (uint32_t m = jv_first(d, jv_get(d, env, "phones")); m; m = jv_next(d, m)) {
+			e = jv_val(d, m);
+			const char *val = jv_str(d, e, "value"), *l = phone_slot(jv_str(d, e, "label"));
 			if (!val || !*val)
 				continue;
-			json_array_append_new(phones, json_pack("{s:s,s:s}", "phone_number", val, "phone_number_type",
-				!strcmp(l, "work") ? "WORK" : !strcmp(l, "mobile") ? "MOBILE" : !strcmp(l, "home") ? "HOME" : "OTHER"));
+			jv_t x = jv_obj(d);
+			jv_set(d, x, "phone_number", jv_get(d, e, "value"));
+			jv_set(d, x, "phone_number_type", jv_string_ref(d, !strcmp(l, "work") ? "WORK" : !strcmp(l, "mobile") ? "MOBILE"
+				: !strcmp(l, "home") ? "HOME" : "OTHER"));
+			jv_append(d, phones, x);
 		}
-		json_object_set_new(rec, "email_addresses", emails);
-		json_object_set_new(rec, "phone_numbers", phones);
+		jv_set(d, rec, "email_addresses", emails);
+		jv_set(d, rec, "phone_numbers", phones);
 	} else if (o == OBJ_ACCOUNT) {
 		/* §3: no domain field; the website's host is the domain. */
-		const char *w = jx_str(json_object_get(env, "fields"), "website");
-		if (w && *w) {
-			const char *h = strstr(w, "://") ? strstr(w, "://") + 3 : w;
-			if (!strncasecmp(h, "www.", 4))
-				h += 4;
-			size_t n = strcspn(h, "/:?#");
-			char *d = strndup(h, n);
-			for (char *q = d; *q; q++)
-				if (*q >= 'A' && *q <= 'Z')
-					*q = (char)(*q - 'A' + 'a');
-			json_object_set_new(rec, "domain", n ? json_string(d) : json_null());
-			free(d);
-		} else {
-			json_object_set_new(rec, "domain", json_null());
-		}
+		char dom[256];
+		jv_set(d, rec, "domain", record_domain_of(jv_str(d, jv_get(d, env, "fields"), "website"), dom, sizeof(dom))
+			   ? jv_string(d, dom) : JV_NULL);
 	} else if (o == OBJ_USER) {
 		/* One name field (§4): split at the first space, as Pipedrive's UI does. */
-		const char *n = jx_str(json_object_get(env, "fields"), "name");
+		const char *n = jv_str(d, jv_get(d, env, "fields"), "name");
 		const char *sp = n ? strchr(n, ' ') : NULL;
 		if (n) {
-			char *first = strndup(n, sp ? (size_t)(sp - n) : strlen(n));
-			json_object_set_new(rec, "first_name", json_string(first));
-			json_object_set_new(rec, "last_name", sp && sp[1] ? json_string(sp + 1) : json_null());
-			free(first);
+			jv_set(d, rec, "first_name", jv_stringn(d, n, sp ? (size_t)(sp - n) : strlen(n)));
+			jv_set(d, rec, "last_name", sp && sp[1] ? jv_string_ref(d, sp + 1) : JV_NULL);
 		}
 	}
 }

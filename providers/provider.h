@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "jv.h"
 #include "map.h"
 #include "record.h"
 
@@ -104,9 +105,17 @@ struct provider {
 			 struct crm_err *err);
 	/* *page: array of envelopes (new), or NULL at the end. */
 	int (*pull_next)(struct pull *p, json_t **page, struct crm_err *err);
+	/* Optional fast path, asked before pull_next: the next page as an array
+	 * of envelopes in *page, values of d (which the caller resets before
+	 * each call); *page = JV_NONE at the end.  Returns 1, on its first call
+	 * only, when this pull cannot take it: pull_next then serves it all. */
+	int (*pull_next_jv)(struct pull *p, struct jv_doc *d, jv_t *page, struct crm_err *err);
 	void (*pull_close)(struct pull *p);
-	/* Derived unified values a table cannot express (deal status); may be NULL. */
-	void (*pull_fixup)(struct conn *c, enum obj o, const json_t *env, json_t *rec);
+	/* Derived unified values a table cannot express (deal status); may be
+	 * NULL.  env and rec are values of d (lib/jv); called from the thread
+	 * that writes records while pull_next may run on another: it reads
+	 * only what pull_open loaded. */
+	void (*pull_fixup)(struct conn *c, enum obj o, struct jv_doc *d, jv_t env, jv_t rec);
 
 	/* Records whose provider field `field` has one of `values` (array of
 	 * strings): *out maps each value (lowercased for emails) to an envelope. */

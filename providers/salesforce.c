@@ -964,14 +964,14 @@ static json_t *envelope(enum obj o, json_t *row, int with_raw)
 }
 
 /* §2: WON = IsWon; LOST = IsClosed and not IsWon; else OPEN. */
-static void sf_fixup(struct conn *c, enum obj o, const json_t *env, json_t *rec)
+static void sf_fixup(struct conn *c, enum obj o, struct jv_doc *d, jv_t env, jv_t rec)
 {
-	json_t *f = json_object_get(env, "fields");
+	jv_t f = jv_get(d, env, "fields");
 
 	(void)c;
-	if (o == OBJ_DEAL && json_object_get(f, "IsClosed"))
-		json_object_set_new(rec, "status", json_string(json_is_true(json_object_get(f, "IsWon")) ? "WON"
-			: json_is_true(json_object_get(f, "IsClosed")) ? "LOST" : "OPEN"));
+	if (o == OBJ_DEAL && jv_get(d, f, "IsClosed"))
+		jv_set(d, rec, "status", jv_string_ref(d, jv_is_true(d, jv_get(d, f, "IsWon")) ? "WON"
+			: jv_is_true(d, jv_get(d, f, "IsClosed")) ? "LOST" : "OPEN"));
 }
 
 /* ---- pull ---- */

@@ -754,30 +754,36 @@ static json_t *envelope(enum obj o, json_t *raw, int with_raw)
 	return env;
 }
 
-static void su_fixup(struct conn *c, enum obj o, const json_t *env, json_t *rec)
+static void su_fixup(struct conn *c, enum obj o, struct jv_doc *d, jv_t env, jv_t rec)
 {
-	json_t *f = json_object_get(env, "fields");
+	jv_t f = jv_get(d, env, "fields");
 
 	if (o == OBJ_DEAL) {
 		/* §2.2: Closed Won / Closed Lost; in RLI mode the sales_status roll-up. */
-		const char *st = c->rli && jx_str(f, "sales_status") ? jx_str(f, "sales_status") : jx_str(f, "sales_stage");
-		json_object_set_new(rec, "status", json_string(st && !strcmp(st, "Closed Won") ? "WON"
-							       : st && !strcmp(st, "Closed Lost") ? "LOST" : "OPEN"));
-	} else if (is_person(o) && json_is_array(json_object_get(env, "emails"))) {
+		const char *st = c->rli && jv_str(d, f, "sales_status") ? jv_str(d, f, "sales_status") : jv_str(d, f, "sales_stage");
+		jv_set(d, rec, "status", jv_string_ref(d, st && !strcmp(st, "Closed Won") ? "WON"
+						       : st && !strcmp(st, "Closed Lost") ? "LOST" : "OPEN"));
+	} else if (is_person(o) && jv_typeof(d, jv_get(d, env, "emails")) == JVT_ARR) {
 		/* Every address, primary first (the slots hold two). */
-		json_t *list = json_array(), *e;
-		size_t i;
-		const char *p = jx_str(f, "email1");
-		if (p && *p)
-			json_array_append_new(list, json_pack("{s:s,s:n,s:b}", "email_address", p,
-							      "email_address_type", "primary", 1));
-		json_array_foreach(json_object_get(env, "emails"), i, e) {
-			const char *a = jx_str(e, "email_address");
-			if (a && *a && (!p || strcmp(a, p)))
-				json_array_append_new(list, json_pack("{s:s,s:n,s:b}", "email_address", a,
-								      "email_address_type", "primary", 0));
+		jv_t list = jv_arr(d);
+		const char *p = jv_str(d, f, "email1");
+		jv_t all = jv_arr(d);
+		jv_append(d, all, jv_get(d, f, "email1") ? jv_get(d, f, "email1") : JV_NULL);
+		for (uint32_t m = jv_first(d, jv_get(d, env, "emails")); m; m = jv_next(d, m))
+			jv_append(d, all, jv_get(d, jv_val(d, m), "email_address"));
+		int first = 1;
+		for (uint32_t m = jv_first(d, all); m; m = jv_next(d, m), first = 0) {
+			jv_t addr = jv_val(d, m);
+			const char *a = jv_sval(d, addr);
+			if (a && *a && (first || !p || strcmp(a, p))) {
+				jv_t x = jv_obj(d);
+				jv_set(d, x, "email_address", addr);
+				jv_set(d, x, "email_address_type", JV_NULL);
+				jv_set(d, x, "primary", jv_bool(first));
+				jv_append(d, list, x);
+			}
 		}
-		json_object_set_new(rec, "email_addresses", list);
+		jv_set(d, rec, "email_addresses", list);
 	}
 }
 

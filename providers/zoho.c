@@ -941,39 +941,22 @@ static json_t *deleted_envelope(json_t *raw)
 	return env;
 }
 
-static void zo_fixup(struct conn *c, enum obj o, const json_t *env, json_t *rec)
+static void zo_fixup(struct conn *c, enum obj o, struct jv_doc *d, jv_t env, jv_t rec)
 {
-	json_t *f = json_object_get(env, "fields");
+	jv_t f = jv_get(d, env, "fields");
 
 	if (o == OBJ_DEAL) {
-		const char *st = jx_str(f, "Stage");
+		const char *st = jv_str(d, f, "Stage");
 		const char *ft = st ? jx_str(c->stages, st) : NULL;
-		if (!st)
-			json_object_set_new(rec, "status", json_null());
-		else
-			json_object_set_new(rec, "status", json_string(ft && !strcasecmp(ft, "Closed Won") ? "WON"
-								       : ft && !strcasecmp(ft, "Closed Lost") ? "LOST" : "OPEN"));
+		jv_set(d, rec, "status", !st ? JV_NULL : jv_string_ref(d, ft && !strcasecmp(ft, "Closed Won") ? "WON"
+					  : ft && !strcasecmp(ft, "Closed Lost") ? "LOST" : "OPEN"));
 	} else if (o == OBJ_USER) {
-		const char *st = jx_str(f, "status");
-		json_object_set_new(rec, "is_active", json_boolean(st && !strcmp(st, "active")));
+		const char *st = jv_str(d, f, "status");
+		jv_set(d, rec, "is_active", jv_bool(st && !strcmp(st, "active")));
 	} else if (o == OBJ_ACCOUNT) {
 		/* No domain field: the website's host, without "www." (§2). */
-		const char *w = jx_str(f, "Website");
-		if (w && *w) {
-			const char *p = strstr(w, "://");
-			p = p ? p + 3 : w;
-			if (!strncasecmp(p, "www.", 4))
-				p += 4;
-			size_t n = strcspn(p, "/:?#");
-			char *d = strndup(p, n);
-			for (char *q = d; *q; q++)
-				if (*q >= 'A' && *q <= 'Z')
-					*q = (char)(*q - 'A' + 'a');
-			json_object_set_new(rec, "domain", n ? json_string(d) : json_null());
-			free(d);
-		} else {
-			json_object_set_new(rec, "domain", json_null());
-		}
+		char dom[256];
+		jv_set(d, rec, "domain", record_domain_of(jv_str(d, f, "Website"), dom, sizeof(dom)) ? jv_string(d, dom) : JV_NULL);
 	}
 }
 

@@ -1,0 +1,851 @@
+#include "jv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "jx.h"
+#include "banned.h"
+
+struct jv_chunk {
+	struct jv_chunk *next;  /* older chunk */
+	size_t cap, used;
+	char data[];
+};
+
+#define CHUNK_MIN 16384
+
+void jv_init(struct jv_doc *d)
+{
+	memset(d, 0, sizeof(*d));
+	jv_reset(d);
+}
+
+static int grow_vals(struct jv_doc *d)
+{
+	size_t cap = d->capv ? d->capv * 2 : 1024;
+	struct jv_val *v = realloc(d->v, cap * sizeof(*v));
+	if (!v)
+		return -1;
+	d->v = v;
+	d->capv = cap;
+	return 0;
+}
+
+void jv_reset(struct jv_doc *d)
+{
+	if (!d->capv && grow_vals(d) < 0) {
+		/* No memory for even the constants: every value is JV_NONE. */
+		d->failed = 1;
+		return;
+	}
+	while (d->nowned)
+		free(d->owned[--d->nowned]);
+	memset(d->v, 0, 4 * sizeof(*d->v));
+	d->v[JV_NONE].type = JVT_NONE;
+	d->v[JV_NULL].type = JVT_NULL;
+	d->v[JV_TRUE].type = JVT_TRUE;
+	d->v[JV_FALSE].type = JVT_FALSE;
+	d->nv = 4;
+	d->nm = 1; /* cell 0 is "no cell" */
+	while (d->chunks && d->chunks->next) {
+		struct jv_chunk *c = d->chunks;
+		d->chunks = c->next;
+		free(c);
+	}
+	if (d->chunks)
+		d->chunks->used = 0;
+	d->failed = 0;
+}
+
+void jv_release(struct jv_doc *d)
+{
+	while (d->chunks) {
+		struct jv_chunk *c = d->chunks;
+		d->chunks = c->next;
+		free(c);
+	}
+	while (d->nowned)
+		free(d->owned[--d->nowned]);
+	free(d->owned);
+	free(d->v);
+	free(d->m);
+	memset(d, 0, sizeof(*d));
+}
+
+struct jv_mark jv_mark(const struct jv_doc *d)
+{
+	struct jv_mark m = { d->nv, d->nm, d->chunks, d->chunks ? d->chunks->used : 0 };
+	return m;
+}
+
+void jv_rewind(struct jv_doc *d, const struct jv_mark *m)
+{
+	while (d->chunks && d->chunks != m->chunk) {
+		struct jv_chunk *c = d->chunks;
+		d->chunks = c->next;
+		free(c);
+	}
+	if (d->chunks)
+		d->chunks->used = m->used;
+	d->nv = m->nv;
+	d->nm = m->nm;
+}
+
+static jv_t new_val(struct jv_doc *d, enum jv_type t)
+{
+	if (d->failed || (d->nv == d->capv && grow_vals(d) < 0) || d->nv >= UINT32_MAX) {
+		d->failed = 1;
+		return JV_NONE;
+	}
+	struct jv_val *v = &d->v[d->nv];
+	v->type = (uint8_t)t;
+	v->plain = 0;
+	v->len = 0;
+	v->first = v->last = 0;
+	v->u.i = 0;
+	return (jv_t)d->nv++;
+}
+
+static uint32_t new_mem(struct jv_doc *d, const char *key, size_t klen, jv_t val)
+{
+	if (d->nm >= d->capm) {
+		size_t cap = d->capm ? d->capm * 2 : 1024;
+		struct jv_mem *m = cap < UINT32_MAX ? realloc(d->m, cap * sizeof(*m)) : NULL;
+		if (!m) {
+			d->failed = 1;
+			return 0;
+		}
+		d->m = m;
+		d->capm = cap;
+	}
+	struct jv_mem *c = &d->m[d->nm];
+	c->key = key;
+	c->klen = (uint32_t)klen;
+	c->plain = 0;
+	c->mark = 0;
+	c->val = val;
+	c->next = 0;
+	return (uint32_t)d->nm++;
+}
+
+static void link_mem(struct jv_doc *d, jv_t c, uint32_t m)
+{
+	struct jv_val *v = &d->v[c];
+	if (v->last)
+		d->m[v->last].next = m;
+	else
+		v->first = m;
+	v->last = m;
+	v->len++;
+}
+
+static char *arena(struct jv_doc *d, size_t n)
+{
+	struct jv_chunk *c = d->chunks;
+	if (!c || c->cap - c->used < n) {
+		size_t cap = n > CHUNK_MIN ? n : CHUNK_MIN;
+		if (!(c = malloc(sizeof(*c) + cap))) {
+			d->failed = 1;
+			return NULL;
+		}
+		c->cap = cap;
+		c->used = 0;
+		c->next = d->chunks;
+		d->chunks = c;
+	}
+	char *p = c->data + c->used;
+	c->used += n;
+	return p;
+}
+
+int jv_adopt(struct jv_doc *d, char *p)
+{
+	if (d->nowned == d->capowned) {
+		size_t cap = d->capowned ? d->capowned * 2 : 4;
+		char **o = realloc(d->owned, cap * sizeof(*o));
+		if (!o) {
+			free(p);
+			d->failed = 1;
+			return -1;
+		}
+		d->owned = o;
+		d->capowned = cap;
+	}
+	d->owned[d->nowned++] = p;
+	return 0;
+}
+
+/* ---- getters ---- */
+
+static uint32_t find(const struct jv_doc *d, jv_t obj, const char *key, size_t klen)
+{
+	if (d->v[obj].type != JVT_OBJ)
+		return 0;
+	for (uint32_t m = d->v[obj].first; m; m = d->m[m].next) {
+		const struct jv_mem *c = &d->m[m];
+		if (c->klen == klen && c->key[0] == key[0] && !memcmp(c->key, key, klen))
+			return m;
+	}
+	return 0;
+}
+
+jv_t jv_get_hint(struct jv_doc *d, jv_t obj, const char *key, uint32_t *hint)
+{
+	size_t klen = strlen(key);
+	uint32_t start;
+
+	if (d->v[obj].type != JVT_OBJ)
+		return JV_NONE;
+	start = *hint && d->m[*hint].next ? d->m[*hint].next : d->v[obj].first;
+	for (int lap = 0; lap < 2; lap++) {
+		for (uint32_t m = lap ? d->v[obj].first : start; m && (!lap || m != start); m = d->m[m].next) {
+			const struct jv_mem *c = &d->m[m];
+			if (c->klen == klen && c->key[0] == key[0] && !memcmp(c->key, key, klen)) {
+				*hint = m;
+				return c->val;
+			}
+		}
+	}
+	return JV_NONE;
+}
+
+jv_t jv_get(const struct jv_doc *d, jv_t obj, const char *key)
+{
+	uint32_t m = find(d, obj, key, strlen(key));
+	return m ? d->m[m].val : JV_NONE;
+}
+
+const char *jv_str(const struct jv_doc *d, jv_t obj, const char *key)
+{
+	return jv_sval(d, jv_get(d, obj, key));
+}
+
+const char *jv_text(const struct jv_doc *d, jv_t v, char *out, size_t outsz)
+{
+	const struct jv_val *x = &d->v[v];
+	switch (x->type) {
+	case JVT_STR:
+		return x->u.s;
+	case JVT_INT:
+		snprintf(out, outsz, "%lld", x->u.i);
+		return out;
+	case JVT_REAL:
+		if (x->u.d < 1e15 && x->u.d > -1e15 && x->u.d == (double)(long long)x->u.d)
+			snprintf(out, outsz, "%lld", (long long)x->u.d);
+		else
+			snprintf(out, outsz, "%.17g", x->u.d);
+		return out;
+	case JVT_TRUE:
+		return "true";
+	case JVT_FALSE:
+		return "false";
+	default:
+		return NULL;
+	}
+}
+
+jv_t jv_at(const struct jv_doc *d, jv_t arr, size_t i)
+{
+	if (d->v[arr].type != JVT_ARR)
+		return JV_NONE;
+	for (uint32_t m = d->v[arr].first; m; m = d->m[m].next, i--)
+		if (!i)
+			return d->m[m].val;
+	return JV_NONE;
+}
+
+/* ---- building ---- */
+
+jv_t jv_obj(struct jv_doc *d) { return new_val(d, JVT_OBJ); }
+jv_t jv_arr(struct jv_doc *d) { return new_val(d, JVT_ARR); }
+
+jv_t jv_stringn(struct jv_doc *d, const char *s, size_t n)
+{
+	char *p = arena(d, n + 1);
+	jv_t v;
+	if (!p || !(v = new_val(d, JVT_STR)))
+		return JV_NONE;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	d->v[v].u.s = p;
+	d->v[v].len = (uint32_t)n;
+	return v;
+}
+
+jv_t jv_string(struct jv_doc *d, const char *s)
+{
+	return jv_stringn(d, s, strlen(s));
+}
+
+static jv_t str_ref(struct jv_doc *d, const char *s, size_t n)
+{
+	jv_t v = new_val(d, JVT_STR);
+	if (v) {
+		d->v[v].u.s = s;
+		d->v[v].len = (uint32_t)n;
+	}
+	return v;
+}
+
+jv_t jv_string_ref(struct jv_doc *d, const char *s)
+{
+	return str_ref(d, s, strlen(s));
+}
+
+jv_t jv_str_or_null(struct jv_doc *d, const char *s)
+{
+	return s ? jv_string_ref(d, s) : JV_NULL;
+}
+
+jv_t jv_int(struct jv_doc *d, long long i)
+{
+	jv_t v = new_val(d, JVT_INT);
+	if (v)
+		d->v[v].u.i = i;
+	return v;
+}
+
+jv_t jv_real(struct jv_doc *d, double x)
+{
+	jv_t v = new_val(d, JVT_REAL);
+	if (v)
+		d->v[v].u.d = x;
+	return v;
+}
+
+void jv_add(struct jv_doc *d, jv_t obj, const char *key, jv_t val)
+{
+	uint32_t m;
+	if (val && d->v[obj].type == JVT_OBJ && (m = new_mem(d, key, strlen(key), val)))
+		link_mem(d, obj, m);
+}
+
+uint32_t jv_cell(struct jv_doc *d, jv_t obj, const char *key)
+{
+	size_t klen = strlen(key);
+	uint32_t m;
+
+	if (d->v[obj].type != JVT_OBJ)
+		return 0;
+	if (!(m = find(d, obj, key, klen)) && (m = new_mem(d, key, klen, JV_NULL)))
+		link_mem(d, obj, m);
+	return m;
+}
+
+void jv_set(struct jv_doc *d, jv_t obj, const char *key, jv_t val)
+{
+	size_t klen = strlen(key);
+	uint32_t m;
+
+	if (!val || d->v[obj].type != JVT_OBJ)
+		return;
+	if ((m = find(d, obj, key, klen)))
+		d->m[m].val = val;
+	else if ((m = new_mem(d, key, klen, val)))
+		link_mem(d, obj, m);
+}
+
+/* Unlinks the cell after `prev` (0: the first) from container c. */
+static void unlink_after(struct jv_doc *d, jv_t c, uint32_t prev, uint32_t m)
+{
+	struct jv_val *v = &d->v[c];
+	if (prev)
+		d->m[prev].next = d->m[m].next;
+	else
+		v->first = d->m[m].next;
+	if (v->last == m)
+		v->last = prev;
+	v->len--;
+}
+
+void jv_del(struct jv_doc *d, jv_t obj, const char *key)
+{
+	size_t klen = strlen(key);
+	uint32_t prev = 0;
+
+	if (d->v[obj].type != JVT_OBJ)
+		return;
+	for (uint32_t m = d->v[obj].first; m; prev = m, m = d->m[m].next)
+		if (d->m[m].klen == klen && !memcmp(d->m[m].key, key, klen)) {
+			unlink_after(d, obj, prev, m);
+			return;
+		}
+}
+
+void jv_append(struct jv_doc *d, jv_t arr, jv_t val)
+{
+	uint32_t m;
+	if (val && d->v[arr].type == JVT_ARR && (m = new_mem(d, NULL, 0, val)))
+		link_mem(d, arr, m);
+}
+
+void jv_remove(struct jv_doc *d, jv_t arr, size_t i)
+{
+	uint32_t prev = 0;
+
+	if (d->v[arr].type != JVT_ARR)
+		return;
+	for (uint32_t m = d->v[arr].first; m; prev = m, m = d->m[m].next, i--)
+		if (!i) {
+			unlink_after(d, arr, prev, m);
+			return;
+		}
+}
+
+jv_t jv_from_json(struct jv_doc *d, const json_t *v)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+	jv_t out;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		out = jv_obj(d);
+		json_object_foreach((json_t *)v, k, x) {
+			uint32_t m = new_mem(d, k, strlen(k), jv_from_json(d, x));
+			if (m && out)
+				link_mem(d, out, m);
+		}
+		return out;
+	case JSON_ARRAY:
+		out = jv_arr(d);
+		json_array_foreach(v, i, x)
+			jv_append(d, out, jv_from_json(d, x));
+		return out;
+	case JSON_STRING:
+		return str_ref(d, json_string_value(v), json_string_length(v));
+	case JSON_INTEGER:
+		return jv_int(d, json_integer_value(v));
+	case JSON_REAL:
+		return jv_real(d, json_real_value(v));
+	case JSON_TRUE:
+		return JV_TRUE;
+	case JSON_FALSE:
+		return JV_FALSE;
+	default:
+		return JV_NULL;
+	}
+}
+
+/* ---- dumping ---- */
+
+static int add_str(struct buf *b, const char *s, size_t n, int plain)
+{
+	if (!plain)
+		return jx_add_string(b, s, n);
+	if (buf_grow(b, n + 2) < 0)
+		return -1;
+	char *o = b->buf + b->len;
+	o[0] = '"';
+	memcpy(o + 1, s, n);
+	o[n + 1] = '"';
+	o[n + 2] = '\0';
+	b->len += n + 2;
+	return 0;
+}
+
+int jv_dump(struct buf *b, const struct jv_doc *d, jv_t v)
+{
+	const struct jv_val *x = &d->v[v];
+	uint32_t m;
+
+	switch (x->type) {
+	case JVT_OBJ:
+		if (buf_addc(b, '{') < 0)
+			return -1;
+		for (m = x->first; m; m = d->m[m].next) {
+			if ((m != x->first && buf_addc(b, ',') < 0) ||
+			    add_str(b, d->m[m].key, d->m[m].klen, d->m[m].plain) < 0 || buf_addc(b, ':') < 0 ||
+			    jv_dump(b, d, d->m[m].val) < 0)
+				return -1;
+		}
+		return buf_addc(b, '}');
+	case JVT_ARR:
+		if (buf_addc(b, '[') < 0)
+			return -1;
+		for (m = x->first; m; m = d->m[m].next)
+			if ((m != x->first && buf_addc(b, ',') < 0) || jv_dump(b, d, d->m[m].val) < 0)
+				return -1;
+		return buf_addc(b, ']');
+	case JVT_STR:
+		return add_str(b, x->u.s, x->len, x->plain);
+	case JVT_INT:
+		return jx_add_int(b, x->u.i);
+	case JVT_REAL:
+		return jx_add_real(b, x->u.d);
+	case JVT_TRUE:
+		return buf_add(b, "true", 4);
+	case JVT_FALSE:
+		return buf_add(b, "false", 5);
+	default:
+		return buf_add(b, "null", 4);
+	}
+}
+
+/* ---- the in-situ parser ---- */
+
+struct jp {
+	struct jv_doc *d;
+	char *p, *end;
+	int depth;
+	const char *err;
+};
+
+static void ws(struct jp *j)
+{
+	while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
+		j->p++;
+}
+
+/* 1 for the bytes that end a run of plain string bytes. */
+static const unsigned char str_stop[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* '"' */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* '\\' */
+};
+
+/* A string at j->p (after the opening quote), decoded where it lies and
+ * NUL-terminated (the text never grows when decoded).  *plain: it had no
+ * escape, so it holds nothing that needs one when written out. */
+static int str(struct jp *j, char **s, size_t *n, int *plain)
+{
+	char *start = j->p, *w = NULL;
+
+	for (;;) {
+		char *q = j->p;
+		/* Eight bytes at a time while none is '"', '\\' or a control
+		 * character (the usual bit tricks for a zero byte). */
+		while (j->end - q >= 8) {
+			uint64_t x, ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+			memcpy(&x, q, 8);
+			uint64_t quote = x ^ (ones * '"'), bs = x ^ (ones * '\\');
+			if (((quote - ones) & ~quote & high) | ((bs - ones) & ~bs & high) |
+			    ((x - ones * 0x20) & ~x & high))
+				break;
+			q += 8;
+		}
+		while (q < j->end && !str_stop[(unsigned char)*q])
+			q++;
+		if (w) {
+			memmove(w, j->p, (size_t)(q - j->p));
+			w += q - j->p;
+		}
+		j->p = q;
+		if (q >= j->end || (unsigned char)*q < 0x20) {
+			j->err = "unterminated string or control character in string";
+			return -1;
+		}
+		if (*q == '"') {
+			j->p++;
+			if (!w)
+				w = q;
+			*w = '\0';
+			*s = start;
+			*n = (size_t)(w - start);
+			*plain = w == q;
+			return 0;
+		}
+		if (!w)
+			w = q;
+		if (j->end - q < 2) {
+			j->err = "bad escape";
+			return -1;
+		}
+		char c = q[1];
+		j->p = q + 2;
+		switch (c) {
+		case '"': *w++ = '"'; break;
+		case '\\': *w++ = '\\'; break;
+		case '/': *w++ = '/'; break;
+		case 'b': *w++ = '\b'; break;
+		case 'f': *w++ = '\f'; break;
+		case 'n': *w++ = '\n'; break;
+		case 'r': *w++ = '\r'; break;
+		case 't': *w++ = '\t'; break;
+		case 'u': {
+			unsigned cp, lo;
+			if (j->end - j->p < 4 || jx_hex4(j->p, &cp) < 0) {
+				j->err = "bad \\u escape";
+				return -1;
+			}
+			j->p += 4;
+			if (cp >= 0xD800 && cp <= 0xDBFF) {
+				if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' || jx_hex4(j->p + 2, &lo) < 0 ||
+				    lo < 0xDC00 || lo > 0xDFFF) {
+					j->err = "lone surrogate in \\u escape";
+					return -1;
+				}
+				j->p += 6;
+				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+			} else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+				j->err = "lone surrogate in \\u escape";
+				return -1;
+			}
+			if (cp == 0) {
+				j->err = "\\u0000 in a string";
+				return -1;
+			}
+			/* 6 or 12 bytes of escape make at most 4 of UTF-8. */
+			w += jx_utf8_put(w, cp);
+			break;
+		}
+		default:
+			j->err = "bad escape";
+			return -1;
+		}
+	}
+}
+
+static jv_t number(struct jp *j)
+{
+	const char *q = j->p, *digits;
+	int real = 0, neg = 0;
+	char num[64];
+
+	if (q < j->end && *q == '-')
+		q++, neg = 1;
+	digits = q;
+	if (q >= j->end || !(*q >= '0' && *q <= '9'))
+		goto bad;
+	if (*q == '0')
+		q++;
+	else
+		while (q < j->end && *q >= '0' && *q <= '9')
+			q++;
+	if (q < j->end && *q == '.') {
+		real = 1;
+		q++;
+		if (q >= j->end || !(*q >= '0' && *q <= '9'))
+			goto bad;
+		while (q < j->end && *q >= '0' && *q <= '9')
+			q++;
+	}
+	if (q < j->end && (*q == 'e' || *q == 'E')) {
+		real = 1;
+		q++;
+		if (q < j->end && (*q == '+' || *q == '-'))
+			q++;
+		if (q >= j->end || !(*q >= '0' && *q <= '9'))
+			goto bad;
+		while (q < j->end && *q >= '0' && *q <= '9')
+			q++;
+	}
+	if (!real && q - digits <= 18) {
+		/* Fits: no strtoll. */
+		long long v = 0;
+		for (const char *c = digits; c < q; c++)
+			v = v * 10 + (*c - '0');
+		j->p = (char *)q;
+		return jv_int(j->d, neg ? -v : v);
+	}
+	if ((size_t)(q - j->p) >= sizeof(num)) {
+		j->err = "number too long";
+		return JV_NONE;
+	}
+	memcpy(num, j->p, (size_t)(q - j->p));
+	num[q - j->p] = '\0';
+	j->p = (char *)q;
+	errno = 0;
+	if (!real) {
+		long long v = strtoll(num, NULL, 10);
+		if (errno == ERANGE) {
+			j->err = "integer too big";
+			return JV_NONE;
+		}
+		return jv_int(j->d, v);
+	}
+	double x = strtod(num, NULL);
+	if (errno == ERANGE && (x > 1 || x < -1)) {
+		j->err = "real number too big";
+		return JV_NONE;
+	}
+	return jv_real(j->d, x);
+bad:
+	j->err = "invalid number";
+	return JV_NONE;
+}
+
+static jv_t value(struct jp *j);
+
+/* A repeated key takes the first place with the last value (jansson).  A
+ * 64-bit filter on (length, first, last byte) spares the scan for keys
+ * that cannot be there. */
+static jv_t object(struct jp *j)
+{
+	struct jv_doc *d = j->d;
+	jv_t o = jv_obj(d);
+	uint64_t seen = 0;
+
+	j->p++;
+	ws(j);
+	if (j->p < j->end && *j->p == '}') {
+		j->p++;
+		return o;
+	}
+	for (;;) {
+		char *key;
+		size_t klen;
+		int plain;
+		jv_t v;
+		ws(j);
+		if (j->p >= j->end || *j->p != '"') {
+			j->err = "expected a string key";
+			return JV_NONE;
+		}
+		j->p++;
+		if (str(j, &key, &klen, &plain) < 0)
+			return JV_NONE;
+		if (memchr(key, '\0', klen)) {
+			j->err = "NUL in a key";
+			return JV_NONE;
+		}
+		ws(j);
+		if (j->p >= j->end || *j->p != ':') {
+			j->err = "expected ':'";
+			return JV_NONE;
+		}
+		j->p++;
+		if (!(v = value(j)))
+			return JV_NONE;
+		if (!o)
+			return JV_NONE; /* out of memory */
+		unsigned h = (unsigned)(klen * 0x9E37u + (klen ? (unsigned char)key[0] * 0x85EBu +
+					(unsigned char)key[klen / 2] * 0xC2B3u + (unsigned char)key[klen - 1] * 0x27D4u : 0));
+		h = (h ^ (h >> 7) ^ (h >> 13)) & 63;
+		uint32_t m = 0;
+		if (seen & (1ULL << h))
+			m = find(d, o, key, klen);
+		seen |= 1ULL << h;
+		if (m)
+			d->m[m].val = v;
+		else if ((m = new_mem(d, key, klen, v))) {
+			d->m[m].plain = (uint8_t)plain;
+			link_mem(d, o, m);
+		}
+		ws(j);
+		if (j->p < j->end && *j->p == ',') {
+			j->p++;
+			continue;
+		}
+		if (j->p < j->end && *j->p == '}') {
+			j->p++;
+			return o;
+		}
+		j->err = "expected ',' or '}'";
+		return JV_NONE;
+	}
+}
+
+static jv_t array(struct jp *j)
+{
+	jv_t a = jv_arr(j->d);
+
+	j->p++;
+	ws(j);
+	if (j->p < j->end && *j->p == ']') {
+		j->p++;
+		return a;
+	}
+	for (;;) {
+		jv_t v = value(j);
+		if (!v || !a)
+			return JV_NONE;
+		jv_append(j->d, a, v);
+		ws(j);
+		if (j->p < j->end && *j->p == ',') {
+			j->p++;
+			continue;
+		}
+		if (j->p < j->end && *j->p == ']') {
+			j->p++;
+			return a;
+		}
+		j->err = "expected ',' or ']'";
+		return JV_NONE;
+	}
+}
+
+static jv_t value(struct jp *j)
+{
+	char *s;
+	size_t n;
+	int plain;
+	jv_t v;
+
+	ws(j);
+	if (j->p >= j->end) {
+		j->err = "unexpected end of input";
+		return JV_NONE;
+	}
+	switch (*j->p) {
+	case '{':
+	case '[':
+		if (++j->depth > 2048) {
+			j->err = "nested too deeply";
+			return JV_NONE;
+		}
+		v = *j->p == '{' ? object(j) : array(j);
+		j->depth--;
+		return v;
+	case '"':
+		j->p++;
+		if (str(j, &s, &n, &plain) < 0)
+			return JV_NONE;
+		if ((v = str_ref(j->d, s, n)))
+			j->d->v[v].plain = (uint8_t)plain;
+		return v;
+	case 't':
+		if (j->end - j->p >= 4 && !memcmp(j->p, "true", 4)) {
+			j->p += 4;
+			return JV_TRUE;
+		}
+		break;
+	case 'f':
+		if (j->end - j->p >= 5 && !memcmp(j->p, "false", 5)) {
+			j->p += 5;
+			return JV_FALSE;
+		}
+		break;
+	case 'n':
+		if (j->end - j->p >= 4 && !memcmp(j->p, "null", 4)) {
+			j->p += 4;
+			return JV_NULL;
+		}
+		break;
+	default:
+		return number(j);
+	}
+	j->err = "invalid literal";
+	return JV_NONE;
+}
+
+jv_t jv_parse(struct jv_doc *d, char *s, size_t n, char *errbuf, size_t errsz)
+{
+	struct jp j = { d, s, s + n, 0, NULL };
+	jv_t v;
+
+	if (!utf8_valid_bytes(s, n)) {
+		snprintf(errbuf, errsz, "not valid UTF-8");
+		return JV_NONE;
+	}
+	v = value(&j);
+	if (v) {
+		ws(&j);
+		if (j.p != j.end) {
+			v = JV_NONE;
+			j.err = "end of file expected";
+		}
+	}
+	if (!v && !j.err)
+		j.err = d->failed ? "out of memory" : "invalid JSON";
+	if (!v)
+		snprintf(errbuf, errsz, "%s near byte %zu", j.err, (size_t)(j.p - s));
+	return v;
+}

@@ -1,0 +1,158 @@
+/* jv.h: JSON values in one arena per document, for the pull hot path.
+ *
+ * jansson spends most of a pull in malloc, free and hashing: one allocation
+ * per value and per key, a hash table per object, and the same again to
+ * free it.  A jv_doc holds every value of a page (or a record being built)
+ * in two flat arrays and one string arena, so parsing a page allocates
+ * nothing once the arrays have grown, and forgetting it is one store.
+ *
+ * Values are 32-bit handles into their document (jv_t); JV_NONE (0) is
+ * "absent" and every getter accepts it.  A value may sit in several
+ * containers at once (members are separate cells), so building a record
+ * from a page shares the page's strings instead of copying them.
+ *
+ * The parser works in situ: jv_parse decodes strings inside the caller's
+ * buffer, which must outlive the document's use.  It accepts exactly what
+ * jx_parse accepts (UTF-8 checked, no \u0000, no trailing garbage, depth
+ * 2048, integers that fit 64 bits), and a repeated key keeps its first
+ * place with the last value, as jansson does.  jv_dump writes exactly what
+ * jx_dump writes for the same value. */
+#ifndef CRM_JV_H
+#define CRM_JV_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf;
+
+typedef uint32_t jv_t;
+
+#define JV_NONE  ((jv_t)0)
+#define JV_NULL  ((jv_t)1)
+#define JV_TRUE  ((jv_t)2)
+#define JV_FALSE ((jv_t)3)
+
+enum jv_type { JVT_NONE, JVT_NULL, JVT_TRUE, JVT_FALSE, JVT_INT, JVT_REAL, JVT_STR, JVT_ARR, JVT_OBJ };
+
+struct jv_val {
+	uint8_t type;
+	uint8_t plain;         /* a string known to need no escaping */
+	uint32_t len;          /* string bytes, or members of a container */
+	uint32_t first, last;  /* containers: member cells */
+	union {
+		const char *s;
+		long long i;
+		double d;
+	} u;
+};
+
+struct jv_mem {
+	const char *key;       /* NULL in arrays */
+	uint32_t klen;
+	uint8_t plain;         /* the key needs no escaping */
+	uint8_t mark;          /* for lib/map: the field was taken */
+	jv_t val;
+	uint32_t next;         /* next cell, 0 at the end */
+};
+
+struct jv_chunk;
+
+struct jv_doc {
+	struct jv_val *v;
+	size_t nv, capv;
+	struct jv_mem *m;
+	size_t nm, capm;
+	struct jv_chunk *chunks; /* string storage; pointers into it stay valid */
+	int failed;              /* memory ran out: values built since are JV_NONE */
+	char **owned;            /* texts parsed in place, freed with the values */
+	size_t nowned, capowned;
+};
+
+struct jv_mark {
+	size_t nv, nm;
+	struct jv_chunk *chunk;
+	size_t used;
+};
+
+void jv_init(struct jv_doc *d);
+/* Forgets every value (keeps the memory for the next page). */
+void jv_reset(struct jv_doc *d);
+void jv_release(struct jv_doc *d);
+/* A point to come back to: values made after it are forgotten by jv_rewind
+ * (a record built from a page, once it is written). */
+struct jv_mark jv_mark(const struct jv_doc *d);
+void jv_rewind(struct jv_doc *d, const struct jv_mark *m);
+
+/* Parses s[0..n) in place (s is changed and must stay alive).  Returns the
+ * value, or JV_NONE with a message in errbuf. */
+jv_t jv_parse(struct jv_doc *d, char *s, size_t n, char *errbuf, size_t errsz);
+/* Hands malloc'd text p (parsed in place) to the document, which frees it
+ * at jv_reset or jv_release.  Returns -1 (and frees p) when out of memory. */
+int jv_adopt(struct jv_doc *d, char *p);
+/* A jansson value as jv: strings are borrowed from v, which must outlive
+ * the document's use. */
+jv_t jv_from_json(struct jv_doc *d, const json_t *v);
+/* Serialises v compactly, as jx_dump does, and appends to b. */
+int jv_dump(struct buf *b, const struct jv_doc *d, jv_t v);
+
+static inline enum jv_type jv_typeof(const struct jv_doc *d, jv_t v) { return (enum jv_type)d->v[v].type; }
+static inline int jv_is_null(const struct jv_doc *d, jv_t v) { return v == JV_NONE || d->v[v].type == JVT_NULL; }
+static inline int jv_is_true(const struct jv_doc *d, jv_t v) { return d->v[v].type == JVT_TRUE; }
+static inline int jv_is_str(const struct jv_doc *d, jv_t v) { return d->v[v].type == JVT_STR; }
+static inline size_t jv_size(const struct jv_doc *d, jv_t v) { return d->v[v].len; }
+/* A string's bytes (NUL-terminated), or NULL when v is not a string. */
+static inline const char *jv_sval(const struct jv_doc *d, jv_t v)
+{
+	return d->v[v].type == JVT_STR ? d->v[v].u.s : NULL;
+}
+
+/* Member `key` of an object, or JV_NONE. */
+jv_t jv_get(const struct jv_doc *d, jv_t obj, const char *key);
+/* The same, scanning from the member after *hint (a cell from the last
+ * call, 0 at first): lookups in the order of the object cost one step.
+ * *hint is set to the cell found. */
+jv_t jv_get_hint(struct jv_doc *d, jv_t obj, const char *key, uint32_t *hint);
+/* String value of key, or NULL when absent, null or not a string (jx_str). */
+const char *jv_str(const struct jv_doc *d, jv_t obj, const char *key);
+/* A scalar as text (jx_text): strings as-is, numbers and booleans printed,
+ * NULL for null, absent, arrays and objects. */
+const char *jv_text(const struct jv_doc *d, jv_t v, char *out, size_t outsz);
+/* Element i of an array, or JV_NONE. */
+jv_t jv_at(const struct jv_doc *d, jv_t arr, size_t i);
+
+/* Iteration over members: for (uint32_t m = jv_first(d, c); m; m = jv_next(d, m)) */
+static inline uint32_t jv_first(const struct jv_doc *d, jv_t c)
+{
+	return d->v[c].type == JVT_ARR || d->v[c].type == JVT_OBJ ? d->v[c].first : 0;
+}
+static inline uint32_t jv_next(const struct jv_doc *d, uint32_t m) { return d->m[m].next; }
+static inline const char *jv_key(const struct jv_doc *d, uint32_t m) { return d->m[m].key; }
+static inline jv_t jv_val(const struct jv_doc *d, uint32_t m) { return d->m[m].val; }
+
+/* New values.  jv_string copies s into the document; jv_string_ref keeps
+ * the pointer (a literal, or text that outlives the document's use). */
+jv_t jv_obj(struct jv_doc *d);
+jv_t jv_arr(struct jv_doc *d);
+jv_t jv_string(struct jv_doc *d, const char *s);
+jv_t jv_stringn(struct jv_doc *d, const char *s, size_t n);
+jv_t jv_string_ref(struct jv_doc *d, const char *s);
+/* jv_string_ref of s, or JV_NULL when s is NULL (jx_str_new). */
+jv_t jv_str_or_null(struct jv_doc *d, const char *s);
+jv_t jv_int(struct jv_doc *d, long long i);
+jv_t jv_real(struct jv_doc *d, double x);
+static inline jv_t jv_bool(int b) { return b ? JV_TRUE : JV_FALSE; }
+
+/* Sets key (kept by pointer, like jv_string_ref) to val: in place when the
+ * key is there, else at the end.  JV_NONE as val does nothing. */
+void jv_set(struct jv_doc *d, jv_t obj, const char *key, jv_t val);
+/* Appends key: val without looking for key (the caller knows it is new). */
+void jv_add(struct jv_doc *d, jv_t obj, const char *key, jv_t val);
+/* The cell holding key's value, made (holding JV_NULL) when absent; 0 when
+ * out of memory.  Cells stay put while values are added. */
+uint32_t jv_cell(struct jv_doc *d, jv_t obj, const char *key);
+void jv_del(struct jv_doc *d, jv_t obj, const char *key);
+void jv_append(struct jv_doc *d, jv_t arr, jv_t val);
+void jv_remove(struct jv_doc *d, jv_t arr, size_t i);
+
+#endif
