@@ -67,7 +67,7 @@ static int members(struct ctx *c, const char *list, int raw)
 		time_format(time_now_ms(), now);
 		jv_reset(&d);
 		jv_t envs = jv_from_json(&d, page);
-		for (uint32_t m = jv_first(&d, envs); m && rc >= 0; m = jv_next(&d, m)) {
+		for (uint32_t m = jv_items(&d, envs); m && rc >= 0; m = jv_next(&d, m)) {
 			jv_t rec = record_build(c, OBJ_CONTACT, &d, jv_val(&d, m), NULL, raw, ns, now);
 			rc = ndjson_write_jv(&c->out, &d, rec, &err);
 		}

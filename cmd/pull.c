@@ -373,7 +373,7 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 		}
 		time_format(time_now_ms(), now);
 		struct jv_doc *d = &cur_pg->d;
-		for (uint32_t m = jv_first(d, cur_pg->arr); m; m = jv_next(d, m)) {
+		for (uint32_t m = jv_items(d, cur_pg->arr); m; m = jv_next(d, m)) {
 			jv_t env = jv_val(d, m);
 			struct jv_mark mk = jv_mark(d);
 			if (limit >= 0 && sum.records >= limit)

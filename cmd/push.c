@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "common.h"
 #include "http.h"
+#include "jv.h"
 #include "jx.h"
 #include "map.h"
 #include "provider.h"
@@ -71,6 +72,7 @@ struct pitem {
 
 struct push {
 	struct ctx *c;
+	struct jv_doc line;        /* emit()'s result line (main thread) */
 	enum obj o;
 	const struct prov_object *po;
 	enum mode mode;
@@ -539,38 +541,49 @@ static int emit(struct push *p, struct pitem *it)
 {
 	struct ctx *c = p->c;
 	struct crm_err e = CRM_ERR_INIT;
-	json_t *out;
+	struct jv_doc *d = &p->line;
+	jv_t out;
 	int rc;
 
 	if (it->status == PENDING)
 		return 0; /* outcome unknown (interrupted): no line */
-	out = it->rec ? json_deep_copy(it->rec) : json_object();
-	json_object_set_new(out, "provider", json_string(c->prov->name));
-	json_object_set_new(out, "remote_id", jx_str_new(it->remote_id));
-	json_object_set_new(out, "remote_namespace", jx_str_new(p->ns && *p->ns ? p->ns : NULL));
+	/* The result line is the input record and the outcome, built in a
+	 * reused document that borrows the record's values (no copy). */
+	if (!d->v)
+		jv_init(d);
+	else
+		jv_reset(d);
+	out = it->rec ? jv_from_json(d, it->rec) : jv_obj(d);
+	jv_set(d, out, "provider", jv_string_ref(d, c->prov->name));
+	jv_set(d, out, "remote_id", jv_str_or_null(d, it->remote_id));
+	jv_set(d, out, "remote_namespace", jv_str_or_null(d, p->ns && *p->ns ? p->ns : NULL));
 	if (it->source)
-		json_object_set(out, "source", it->source);
-	json_object_set_new(out, "sync_status", json_string(status_names[it->status]));
+		jv_set(d, out, "source", jv_from_json(d, it->source));
+	jv_set(d, out, "sync_status", jv_string_ref(d, status_names[it->status]));
 	if (it->status == SUM_FAILED || it->status == SUM_SKIPPED) {
-		json_t *se = json_pack("{s:s,s:s}", "code", it->err.code[0] ? it->err.code : "failed",
-				       "message", it->err.message);
+		jv_t se = jv_obj(d);
+		jv_add(d, se, "code", jv_string_ref(d, it->err.code[0] ? it->err.code : "failed"));
+		jv_add(d, se, "message", jv_string_ref(d, it->err.message));
 		if (it->err.http_status)
-			json_object_set_new(se, "http_status", json_integer(it->err.http_status));
+			jv_add(d, se, "http_status", jv_int(d, it->err.http_status));
 		if (it->err.field[0])
-			json_object_set_new(se, "field", json_string(it->err.field));
-		json_object_set_new(out, "sync_error", se);
+			jv_add(d, se, "field", jv_string_ref(d, it->err.field));
+		jv_set(d, out, "sync_error", se);
 	}
 	if (it->warnings)
-		json_object_set(out, "sync_warnings", it->warnings);
+		jv_set(d, out, "sync_warnings", jv_from_json(d, it->warnings));
 	if (p->dry_run && it->status != SUM_FAILED && it->status != SUM_SKIPPED) {
-		json_object_set_new(out, "sync_dry_run", json_true());
-		json_object_set(out, "sync_payload", it->status == SUM_UPDATED && it->send ? it->send
-				 : it->status == SUM_UNCHANGED || it->status == SUM_DELETED ? json_null() : it->fields);
+		const json_t *pl = it->status == SUM_UPDATED && it->send ? it->send
+				 : it->status == SUM_UNCHANGED || it->status == SUM_DELETED ? NULL : it->fields;
+		jv_set(d, out, "sync_dry_run", JV_TRUE);
+		jv_set(d, out, "sync_payload", pl ? jv_from_json(d, pl) : JV_NULL);
 	}
-	json_object_set_new(out, "sync_line", json_integer(it->line));
+	jv_set(d, out, "sync_line", jv_int(d, it->line));
 	p->sum.counts[it->status]++;
-	rc = c->out.status ? c->out.status : ndjson_write(&c->out, out, &e);
-	json_decref(out);
+	if (d->failed)
+		rc = err_set(&e, CRM_EOUTPUT, "out_of_memory", "out of memory");
+	else
+		rc = c->out.status ? c->out.status : ndjson_write_jv(&c->out, d, out, &e);
 	if (rc < 0 && e.status)
 		set_fatal(p, &e);
 	if (it->status == SUM_FAILED && p->have_rejects) {
@@ -1056,5 +1069,6 @@ done:
 	json_decref(p.idmap);
 	json_decref(p.writable);
 	json_decref(fields);
+	jv_release(&p.line);
 	return rc;
 }

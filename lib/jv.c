@@ -431,6 +431,37 @@ jv_t jv_from_json(struct jv_doc *d, const json_t *v)
 	}
 }
 
+json_t *jv_to_json(const struct jv_doc *d, jv_t v)
+{
+	const struct jv_val *x = &d->v[v];
+	json_t *out;
+
+	switch (x->type) {
+	case JVT_OBJ:
+		out = json_object();
+		for (uint32_t m = x->first; m; m = d->m[m].next)
+			json_object_set_new(out, d->m[m].key, jv_to_json(d, d->m[m].val));
+		return out;
+	case JVT_ARR:
+		out = json_array();
+		for (uint32_t m = x->first; m; m = d->m[m].next)
+			json_array_append_new(out, jv_to_json(d, d->m[m].val));
+		return out;
+	case JVT_STR:
+		return json_stringn(x->u.s, x->len);
+	case JVT_INT:
+		return json_integer(x->u.i);
+	case JVT_REAL:
+		return json_real(x->u.d);
+	case JVT_TRUE:
+		return json_true();
+	case JVT_FALSE:
+		return json_false();
+	default:
+		return json_null();
+	}
+}
+
 /* ---- dumping ---- */
 
 static int add_str(struct buf *b, const char *s, size_t n, int plain)

@@ -93,6 +93,8 @@ int jv_adopt(struct jv_doc *d, char *p);
 /* A jansson value as jv: strings are borrowed from v, which must outlive
  * the document's use. */
 jv_t jv_from_json(struct jv_doc *d, const json_t *v);
+/* v as a new jansson value (tests, and callers that need jansson). */
+json_t *jv_to_json(const struct jv_doc *d, jv_t v);
 /* Serialises v compactly, as jx_dump does, and appends to b. */
 int jv_dump(struct buf *b, const struct jv_doc *d, jv_t v);
 
@@ -121,10 +123,16 @@ const char *jv_text(const struct jv_doc *d, jv_t v, char *out, size_t outsz);
 /* Element i of an array, or JV_NONE. */
 jv_t jv_at(const struct jv_doc *d, jv_t arr, size_t i);
 
-/* Iteration over members: for (uint32_t m = jv_first(d, c); m; m = jv_next(d, m)) */
-static inline uint32_t jv_first(const struct jv_doc *d, jv_t c)
+/* Iteration: for (uint32_t m = jv_items(d, arr); m; m = jv_next(d, m))
+ * visits an array's elements (none when arr is not an array), jv_members
+ * an object's members (none when obj is not an object). */
+static inline uint32_t jv_items(const struct jv_doc *d, jv_t arr)
 {
-	return d->v[c].type == JVT_ARR || d->v[c].type == JVT_OBJ ? d->v[c].first : 0;
+	return d->v[arr].type == JVT_ARR ? d->v[arr].first : 0;
+}
+static inline uint32_t jv_members(const struct jv_doc *d, jv_t obj)
+{
+	return d->v[obj].type == JVT_OBJ ? d->v[obj].first : 0;
 }
 static inline uint32_t jv_next(const struct jv_doc *d, uint32_t m) { return d->m[m].next; }
 static inline const char *jv_key(const struct jv_doc *d, uint32_t m) { return d->m[m].key; }

@@ -89,7 +89,7 @@ static jv_t addr_slot(struct jv_doc *d, jv_t addrs, const char *type)
 {
 	jv_t a;
 
-	for (uint32_t m = jv_first(d, addrs); m; m = jv_next(d, m)) {
+	for (uint32_t m = jv_items(d, addrs); m; m = jv_next(d, m)) {
 		const char *t = jv_str(d, a = jv_val(d, m), "address_type");
 		if ((!t && !type) || (t && type && !strcmp(t, type)))
 			return a;
@@ -105,7 +105,7 @@ static jv_t addr_slot(struct jv_doc *d, jv_t addrs, const char *type)
 
 static int addr_empty(const struct jv_doc *d, jv_t a)
 {
-	for (uint32_t m = jv_first(d, a); m; m = jv_next(d, m))
+	for (uint32_t m = jv_members(d, a); m; m = jv_next(d, m))
 		if (strcmp(jv_key(d, m), "address_type") && !jv_is_null(d, jv_val(d, m)))
 			return 0;
 	return 1;
@@ -197,7 +197,7 @@ void map_pull(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t fiel
 	}
 	/* The rest, not null, as they are (keys of one object: no repeats). */
 	rf = jv_obj(d);
-	for (uint32_t c = jv_first(d, fields); c; c = jv_next(d, c)) {
+	for (uint32_t c = jv_members(d, fields); c; c = jv_next(d, c)) {
 		if (!d->m[c].mark && !jv_is_null(d, jv_val(d, c)))
 			jv_add(d, rf, jv_key(d, c), jv_val(d, c));
 		d->m[c].mark = 0;

@@ -916,7 +916,7 @@ static void cu_fixup(struct conn *c, enum obj o, struct jv_doc *d, jv_t env, jv_
 			jv_append(d, one, list ? list : JV_NULL);
 			list = one;
 		}
-		for (uint32_t m = jv_first(d, list); m; m = jv_next(d, m)) {
+		for (uint32_t m = jv_items(d, list); m; m = jv_next(d, m)) {
 			e = jv_val(d, m);
 			const char *val = jv_str(d, e, "email"), *cat = jv_str(d, e, "category");
 			if (!val || !*val)
@@ -932,7 +932,7 @@ static void cu_fixup(struct conn *c, enum obj o, struct jv_doc *d, jv_t env, jv_
 	}
 	if (o != OBJ_DEAL) {
 		jv_t phones = jv_arr(d);
-		for (uint32_t m = jv_first(d, jv_get(d, raw, "phone_numbers")); m; m = jv_next(d, m)) {
+		for (uint32_t m = jv_items(d, jv_get(d, raw, "phone_numbers")); m; m = jv_next(d, m)) {
 			e = jv_val(d, m);
 			const char *val = jv_str(d, e, "number"), *s = phone_slot(jv_str(d, e, "category"));
 			if (!val || !*val)

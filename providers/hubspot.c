@@ -295,6 +295,22 @@ static int call(struct conn *c, const char *method, const char *path, const json
 	return rc;
 }
 
+/* call() with the answer parsed into d (lib/jv): for answers that are
+ * large and read once (pages, batch results). */
+static int call_jv(struct conn *c, const char *method, const char *path, const json_t *body,
+		   int bucket, unsigned flags, struct jv_doc *d, jv_t *out, struct crm_err *err)
+{
+	struct buf url = BUF_INIT;
+	struct http_req q = { method, NULL, NULL, 0, NULL, bucket, flags };
+	int rc;
+
+	buf_addf(&url, "%s%s", c->base, path);
+	q.url = url.buf;
+	rc = http_jv(c->http, &q, body, d, out, "HubSpot", err);
+	buf_release(&url);
+	return rc;
+}
+
 static int hs_refresh(void *ctx, struct crm_err *err)
 {
 	struct conn *c = ctx;
@@ -1090,6 +1106,34 @@ static int owners_sorted(struct pull *p, json_t **page, struct crm_err *err)
 	return 0;
 }
 
+/* envelope() for a contact or company of a list page, made of the page's
+ * own values (lib/jv); JV_NONE for a record without an id. */
+static jv_t envelope_jv(struct jv_doc *d, jv_t raw)
+{
+	jv_t id = jv_get(d, raw, "id"), env, f, ca, ua, da;
+	char tmp[32];
+
+	if (!jv_is_str(d, id)) {
+		const char *t = jv_text(d, id, tmp, sizeof(tmp));
+		if (!t)
+			return JV_NONE;
+		id = jv_string(d, t);
+	}
+	env = jv_obj(d);
+	ca = jv_get(d, raw, "createdAt");
+	ua = jv_get(d, raw, "updatedAt");
+	da = jv_get(d, raw, "archivedAt");
+	f = jv_get(d, raw, "properties");
+	jv_add(d, env, "id", id);
+	jv_add(d, env, "created_at", ca ? ca : JV_NULL);
+	jv_add(d, env, "updated_at", ua ? ua : JV_NULL);
+	jv_add(d, env, "deleted", jv_bool(jv_is_true(d, jv_get(d, raw, "archived"))));
+	jv_add(d, env, "deleted_at", da ? da : JV_NULL);
+	jv_add(d, env, "fields", f ? f : jv_obj(d));
+	jv_add(d, env, "raw", raw);
+	return env;
+}
+
 /* The fast path (lib/jv) for the common pull: every contact or company by
  * list page, all properties in one request.  The envelope is the one
  * envelope() builds, made of the page's own values. */
@@ -1103,22 +1147,32 @@ static int hs_pull_next_jv(struct pull *p, struct jv_doc *d, jv_t *page, struct 
 	*page = JV_NONE;
 	if (p->o.list || p->o.ordered || (p->o.obj != OBJ_CONTACT && p->o.obj != OBJ_ACCOUNT))
 		return 1;
-	for (;;) {
-		if (p->done)
-			return 0;
+	for (rc = 0; !p->done;) {
 		buf_reset(&path);
 		ni = 0;
 		list_path(p, &path, &ni);
 		if (ni < json_array_size(p->names)) {
+			/* Split over several requests: list_page merges them.  Known at
+			 * the first page, the whole pull takes that path; should a later
+			 * cursor make the URL too long, that page goes through list_page
+			 * and is handed over as text. */
+			json_t *pg = NULL;
 			buf_release(&path);
-			return 1; /* split over several requests: list_page merges them */
+			if (!p->after && !p->phase)
+				return 1;
+			if ((rc = list_page(p, &pg, err)) < 0)
+				return rc;
+			struct buf text = BUF_INIT;
+			char why[160];
+			jx_dump(&text, pg);
+			json_decref(pg);
+			size_t len;
+			char *t = buf_detach(&text, &len);
+			if (jv_adopt(d, t) < 0 || !(*page = jv_parse(d, t, len, why, sizeof(why))))
+				return err_set(err, CRM_EOUTPUT, "out_of_memory", "out of memory");
+			return 0;
 		}
-		struct buf url = BUF_INIT;
-		struct http_req q = { "GET", NULL, NULL, 0, NULL, B_MAIN, HTTP_IDEMPOTENT };
-		buf_addf(&url, "%s%s", p->c->base, path.buf);
-		q.url = url.buf;
-		rc = http_jv(p->c->http, &q, NULL, d, &ans, "HubSpot", err);
-		buf_release(&url);
+		rc = call_jv(p->c, "GET", path.buf, NULL, B_MAIN, HTTP_IDEMPOTENT, d, &ans, err);
 		if (rc < 0)
 			break;
 		res = jv_get(d, ans, "results");
@@ -1128,28 +1182,10 @@ static int hs_pull_next_jv(struct pull *p, struct jv_doc *d, jv_t *page, struct 
 		}
 		const char *a = jv_str(d, jv_get(d, jv_get(d, ans, "paging"), "next"), "after");
 		envs = jv_arr(d);
-		for (uint32_t m = jv_first(d, res); m; m = jv_next(d, m)) {
-			jv_t raw = jv_val(d, m), id = jv_get(d, raw, "id"), f;
-			char tmp[32];
-			if (!jv_is_str(d, id)) {
-				const char *t = jv_text(d, id, tmp, sizeof(tmp));
-				if (!t)
-					continue;
-				id = jv_string(d, t);
-			}
-			jv_t env = jv_obj(d);
-			jv_t ca = jv_get(d, raw, "createdAt"), ua = jv_get(d, raw, "updatedAt"), da = jv_get(d, raw, "archivedAt");
-			if (archived_too_old(p, jv_sval(d, da), jv_sval(d, ua)))
-				continue;
-			jv_add(d, env, "id", id);
-			jv_add(d, env, "created_at", ca ? ca : JV_NULL);
-			jv_add(d, env, "updated_at", ua ? ua : JV_NULL);
-			jv_add(d, env, "deleted", jv_bool(jv_is_true(d, jv_get(d, raw, "archived"))));
-			jv_add(d, env, "deleted_at", da ? da : JV_NULL);
-			f = jv_get(d, raw, "properties");
-			jv_add(d, env, "fields", jv_typeof(d, f) == JVT_OBJ ? f : jv_obj(d));
-			jv_add(d, env, "raw", raw);
-			jv_append(d, envs, env);
+		for (uint32_t m = jv_items(d, res); m; m = jv_next(d, m)) {
+			jv_t env = envelope_jv(d, jv_val(d, m));
+			if (env && !archived_too_old(p, jv_str(d, env, "deleted_at"), jv_str(d, env, "updated_at")))
+				jv_append(d, envs, env);
 		}
 		list_advance(p, a && *a ? strdup(a) : NULL);
 		if (jv_size(d, envs)) {
@@ -1430,7 +1466,7 @@ static int hs_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 		    size_t n, struct crm_err *err)
 {
 	char path[128];
-	json_t *inputs = json_array(), *body, *ans = NULL, *r;
+	json_t *inputs = json_array(), *body, *r;
 	size_t i;
 	int rc, upsert = 0;
 
@@ -1524,15 +1560,22 @@ static int hs_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 	body = json_pack("{s:o}", "inputs", inputs);
 	snprintf(path, sizeof(path), "/crm/v3/objects/%s/batch/%s", plural_path(o),
 		 op == WR_UPDATE ? "update" : upsert ? "upsert" : "create");
-	rc = call(c, "POST", path, body, B_MAIN, upsert || op == WR_UPDATE ? HTTP_IDEMPOTENT : 0, &ans, err);
+	/* The answer repeats every property of every record: read it in a jv
+	 * document (no jansson value per property). */
+	struct jv_doc d;
+	jv_t ans, res;
+	jv_init(&d);
+	rc = call_jv(c, "POST", path, body, B_MAIN, upsert || op == WR_UPDATE ? HTTP_IDEMPOTENT : 0, &d, &ans, err);
 	json_decref(body);
 	if (rc < 0) {
+		jv_release(&d);
 		json_decref(post_assoc);
 		return rc;
 	}
-	/* Per-record errors of a 207. */
-	apply_errors(json_object_get(ans, "errors"), items, n,
-		     op == WR_UPDATE ? "ids" : upsert ? "email" : "objectWriteTraceId");
+	/* Per-record errors of a 207 (few: as jansson values). */
+	json_t *errs = jv_to_json(&d, jv_get(&d, ans, "errors"));
+	apply_errors(errs, items, n, op == WR_UPDATE ? "ids" : upsert ? "email" : "objectWriteTraceId");
+	json_decref(errs);
 	/* Results: match by id (update), email (upsert) or trace id (create),
 	 * through an index of the items (no scan per result). */
 	json_t *index = json_object();
@@ -1550,11 +1593,13 @@ static int hs_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 			free(low);
 		}
 	}
-	json_array_foreach(json_object_get(ans, "results"), i, r) {
-		const char *id = jx_str(r, "id");
+	res = jv_get(&d, ans, "results");
+	for (uint32_t m = jv_items(&d, res); m; m = jv_next(&d, m)) {
+		jv_t r1 = jv_val(&d, m);
+		const char *id = jv_str(&d, r1, "id");
 		const char *key = op == WR_UPDATE ? id
-				: upsert ? jx_str(json_object_get(r, "properties"), "email")
-				: jx_str(r, "objectWriteTraceId");
+				: upsert ? jv_str(&d, jv_get(&d, r1, "properties"), "email")
+				: jv_str(&d, r1, "objectWriteTraceId");
 		char *low = upsert && key ? jx_lower_dup(key) : NULL;
 		json_t *xi = key ? json_object_get(index, low ? low : key) : NULL;
 		free(low);
@@ -1563,23 +1608,24 @@ static int hs_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 		size_t x = (size_t)json_integer_value(xi);
 		if (!items[x].id_out[0]) {
 			snprintf(items[x].id_out, sizeof(items[x].id_out), "%s", id);
-			items[x].created = op == WR_CREATE && (!upsert || json_is_true(json_object_get(r, "new")));
+			items[x].created = op == WR_CREATE && (!upsert || jv_is_true(&d, jv_get(&d, r1, "new")));
 		}
 	}
 	json_decref(index);
 	/* Without trace ids in the answer, results come in input order. */
 	if (op == WR_CREATE && !upsert) {
 		size_t k = 0;
-		json_array_foreach(json_object_get(ans, "results"), i, r) {
+		for (uint32_t m = jv_items(&d, res); m; m = jv_next(&d, m)) {
+			jv_t r1 = jv_val(&d, m);
 			while (k < n && (items[k].id_out[0] || items[k].err.status))
 				k++;
-			if (k < n && !jx_str(r, "objectWriteTraceId") && jx_str(r, "id")) {
-				snprintf(items[k].id_out, sizeof(items[k].id_out), "%s", jx_str(r, "id"));
+			if (k < n && !jv_str(&d, r1, "objectWriteTraceId") && jv_str(&d, r1, "id")) {
+				snprintf(items[k].id_out, sizeof(items[k].id_out), "%s", jv_str(&d, r1, "id"));
 				items[k].created = 1;
 			}
 		}
 	}
-	json_decref(ans);
+	jv_release(&d);
 	/* Associations of updated records (§6, PUT labelled). */
 	json_array_foreach(post_assoc, i, r) {
 		size_t x = (size_t)json_integer_value(json_object_get(r, "i"));

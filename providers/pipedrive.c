@@ -928,7 +928,7 @@ static void pd_fixup(struct conn *c, enum obj o, struct jv_doc *d, jv_t env, jv_
 		 * (the slots hold only the first of each label). */
 		jv_t emails = jv_arr(d), phones = jv_arr(d), e;
 		for (int pass = 0; pass < 2; pass++)
-			for (uint32_t m = jv_first(d, jv_get(d, env, "emails")); m; m = jv_next(d, m)) {
+			for (uint32_t m = jv_items(d, jv_get(d, env, "emails")); m; m = jv_next(d, m)) {
 				e = jv_val(d, m);
 				const char *val = jv_str(d, e, "value"), *l = jv_str(d, e, "label");
 				int prim = jv_is_true(d, jv_get(d, e, "primary"));
@@ -941,7 +941,7 @@ static void pd_fixup(struct conn *c, enum obj o, struct jv_doc *d, jv_t env, jv_
 				jv_set(d, x, "primary", jv_bool(prim));
 				jv_append(d, emails, x);
 			}
-		for (uint32_t m = jv_first(d, jv_get(d, env, "phones")); m; m = jv_next(d, m)) {
+		for (uint32_t m = jv_items(d, jv_get(d, env, "phones")); m; m = jv_next(d, m)) {
 			e = jv_val(d, m);
 			const char *val = jv_str(d, e, "value"), *l = phone_slot(jv_str(d, e, "label"));
 			if (!val || !*val)

@@ -769,10 +769,10 @@ static void su_fixup(struct conn *c, enum obj o, struct jv_doc *d, jv_t env, jv_
 		const char *p = jv_str(d, f, "email1");
 		jv_t all = jv_arr(d);
 		jv_append(d, all, jv_get(d, f, "email1") ? jv_get(d, f, "email1") : JV_NULL);
-		for (uint32_t m = jv_first(d, jv_get(d, env, "emails")); m; m = jv_next(d, m))
+		for (uint32_t m = jv_items(d, jv_get(d, env, "emails")); m; m = jv_next(d, m))
 			jv_append(d, all, jv_get(d, jv_val(d, m), "email_address"));
 		int first = 1;
-		for (uint32_t m = jv_first(d, all); m; m = jv_next(d, m), first = 0) {
+		for (uint32_t m = jv_items(d, all); m; m = jv_next(d, m), first = 0) {
 			jv_t addr = jv_val(d, m);
 			const char *a = jv_sval(d, addr);
 			if (a && *a && (first || !p || strcmp(a, p))) {

@@ -1,0 +1,49 @@
+/* Fuzz target: lib/jv's in-situ parser and writer against lib/jx (itself
+ * fuzzed against jansson).  Both accept the same texts; for an accepted
+ * one, jv_dump writes byte for byte what jx_dump writes, jv_from_json of
+ * jx's value writes the same again, and jv_to_json gives back an equal
+ * value. */
+#include <assert.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "jv.h"
+#include "jx.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char why[160], why2[160];
+	json_t *a = jx_parse((const char *)data, size, 0, why, sizeof(why));
+	char *copy = malloc(size + 1);
+	struct jv_doc d;
+	jv_t v;
+
+	memcpy(copy, data, size);
+	jv_init(&d);
+	v = jv_parse(&d, copy, size, why2, sizeof(why2));
+	assert(!a == !v);
+	if (a) {
+		struct buf x = BUF_INIT, y = BUF_INIT, z = BUF_INIT;
+		assert(jx_dump(&x, a) == 0);
+		assert(jv_dump(&y, &d, v) == 0);
+		assert(x.len == y.len && !memcmp(x.buf, y.buf, x.len));
+		jv_t w = jv_from_json(&d, a);
+		assert(jv_dump(&z, &d, w) == 0);
+		assert(x.len == z.len && !memcmp(x.buf, z.buf, x.len));
+		json_t *back = jv_to_json(&d, v);
+		assert(json_equal(a, back));
+		json_decref(back);
+		buf_release(&x);
+		buf_release(&y);
+		buf_release(&z);
+	}
+	jv_release(&d);
+	free(copy);
+	json_decref(a);
+	return 0;
+}
