@@ -260,22 +260,24 @@ jv_t record_build(struct ctx *c, enum obj o, struct jv_doc *d, jv_t env, const j
 	map_pull(o, po->map, d, jv_get(d, env, "fields"), user_map, r);
 	if (c->prov->pull_fixup)
 		c->prov->pull_fixup(c->conn, o, d, env, r);
-	/* Metadata after the body, in the contract's order. */
+	/* Metadata after the body, in the contract's order.  Only --map can
+	 * have put one of these keys in the body already. */
+	void (*put)(struct jv_doc *, jv_t, const char *, jv_t) = user_map ? jv_set : jv_add;
 	jv_t rf = jv_get(d, r, "remote_fields");
 	jv_del(d, r, "remote_fields");
-	jv_set(d, r, "remote_created_at", time_val(d, jv_str(d, env, "created_at")));
-	jv_set(d, r, "remote_updated_at", time_val(d, jv_str(d, env, "updated_at")));
-	jv_set(d, r, "remote_deleted", jv_bool(jv_is_true(d, jv_get(d, env, "deleted"))));
+	put(d, r, "remote_created_at", time_val(d, jv_str(d, env, "created_at")));
+	put(d, r, "remote_updated_at", time_val(d, jv_str(d, env, "updated_at")));
+	put(d, r, "remote_deleted", jv_bool(jv_is_true(d, jv_get(d, env, "deleted"))));
 	jv_t da = time_val(d, jv_str(d, env, "deleted_at"));
 	if (da != JV_NULL)
-		jv_set(d, r, "remote_deleted_at", da);
-	jv_set(d, r, "remote_fields", rf);
+		put(d, r, "remote_deleted_at", da);
+	put(d, r, "remote_fields", rf);
 	if (raw)
-		jv_set(d, r, "remote_raw", jv_get(d, env, "raw") ? jv_get(d, env, "raw") : JV_NULL);
-	jv_set(d, r, "synced_at", jv_string(d, synced_at));
-	jv_set(d, r, "sync_run_id", jv_string_ref(d, c->run_id));
+		put(d, r, "remote_raw", jv_get(d, env, "raw") ? jv_get(d, env, "raw") : JV_NULL);
+	put(d, r, "synced_at", jv_string(d, synced_at));
+	put(d, r, "sync_run_id", jv_string_ref(d, c->run_id));
 	if (c->profile)
-		jv_set(d, r, "sync_profile", jv_string_ref(d, c->profile));
+		put(d, r, "sync_profile", jv_string_ref(d, c->profile));
 	return r;
 }
 

@@ -124,6 +124,7 @@ static uint32_t new_mem(struct jv_doc *d, const char *key, size_t klen, jv_t val
 	struct jv_mem *c = &d->m[d->nm];
 	c->key = key;
 	c->klen = (uint32_t)klen;
+	c->k0 = klen ? key[0] : 0;
 	c->plain = 0;
 	c->mark = 0;
 	c->val = val;
@@ -186,7 +187,7 @@ static uint32_t find(const struct jv_doc *d, jv_t obj, const char *key, size_t k
 		return 0;
 	for (uint32_t m = d->v[obj].first; m; m = d->m[m].next) {
 		const struct jv_mem *c = &d->m[m];
-		if (c->klen == klen && c->key[0] == key[0] && !memcmp(c->key, key, klen))
+		if (c->klen == klen && c->k0 == key[0] && !memcmp(c->key, key, klen))
 			return m;
 	}
 	return 0;
@@ -203,7 +204,7 @@ jv_t jv_get_hint(struct jv_doc *d, jv_t obj, const char *key, uint32_t *hint)
 	for (int lap = 0; lap < 2; lap++) {
 		for (uint32_t m = lap ? d->v[obj].first : start; m && (!lap || m != start); m = d->m[m].next) {
 			const struct jv_mem *c = &d->m[m];
-			if (c->klen == klen && c->key[0] == key[0] && !memcmp(c->key, key, klen)) {
+			if (c->klen == klen && c->k0 == key[0] && !memcmp(c->key, key, klen)) {
 				*hint = m;
 				return c->val;
 			}
@@ -554,11 +555,9 @@ static int str(struct jp *j, char **s, size_t *n, int *plain)
 		/* Eight bytes at a time while none is '"', '\\' or a control
 		 * character (the usual bit tricks for a zero byte). */
 		while (j->end - q >= 8) {
-			uint64_t x, ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+			uint64_t x;
 			memcpy(&x, q, 8);
-			uint64_t quote = x ^ (ones * '"'), bs = x ^ (ones * '\\');
-			if (((quote - ones) & ~quote & high) | ((bs - ones) & ~bs & high) |
-			    ((x - ones * 0x20) & ~x & high))
+			if (jx_swar_special(x))
 				break;
 			q += 8;
 		}
@@ -733,10 +732,7 @@ static jv_t object(struct jp *j)
 		j->p++;
 		if (str(j, &key, &klen, &plain) < 0)
 			return JV_NONE;
-		if (memchr(key, '\0', klen)) {
-			j->err = "NUL in a key";
-			return JV_NONE;
-		}
+		/* No NUL can be in a key: str() refuses \u0000 and raw control bytes. */
 		ws(j);
 		if (j->p >= j->end || *j->p != ':') {
 			j->err = "expected ':'";

@@ -50,6 +50,7 @@ struct jv_val {
 struct jv_mem {
 	const char *key;       /* NULL in arrays */
 	uint32_t klen;
+	char k0;               /* the key's first byte: most lookups stop here */
 	uint8_t plain;         /* the key needs no escaping */
 	uint8_t mark;          /* for lib/map: the field was taken */
 	jv_t val;

@@ -71,11 +71,22 @@ int jx_add_string(struct buf *b, const char *s, size_t n)
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 
 	/* One pass, straight into the buffer; an escape asks for more room. */
-	if (buf_grow(b, n + 2) < 0)
+	if ((b->alloc < b->len + n + 3) && buf_grow(b, n + 2) < 0)
 		return -1;
 	char *o = b->buf + b->len, *lim = b->buf + b->alloc - 2;
 	*o++ = '"';
 	while (p < end) {
+		/* Eight plain bytes at a time (room for them is there). */
+		if (end - p >= 8) {
+			uint64_t x;
+			memcpy(&x, p, 8);
+			if (!jx_swar_special(x)) {
+				memcpy(o, &x, 8);
+				o += 8;
+				p += 8;
+				continue;
+			}
+		}
 		unsigned char ch = *p;
 		if (!needs_escape[ch]) {
 			*o++ = (char)ch;

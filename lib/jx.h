@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct buf;
 
@@ -25,6 +26,15 @@ int jx_dump(struct buf *b, const json_t *v);
 int jx_add_string(struct buf *b, const char *s, size_t n);
 int jx_add_int(struct buf *b, long long n);
 int jx_add_real(struct buf *b, double d);
+/* Does any of the eight bytes in x need care in a JSON string: '"', '\\'
+ * or a control character?  (The usual bit tricks for a zero byte; a byte
+ * of 0x80 or more never counts.) */
+static inline int jx_swar_special(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+	return (((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x)) & high ? 1 : 0;
+}
 /* Four hex digits at p (no bounds check: the caller has 4 bytes). */
 int jx_hex4(const char *p, unsigned *out);
 /* Writes code point cp as UTF-8 into u (4 bytes room); returns its length. */

@@ -341,14 +341,15 @@ static void pd_learn(void *ctx, struct http *h, const struct http_req *req, cons
 	long dl = header_long(resp, "x-daily-ratelimit-token-limit", -1);
 	long dr = header_long(resp, "x-daily-ratelimit-token-remaining", -1);
 
-	/* Pace evenly at 90% of the limit.  The window is rolling and only 2 s
-	 * long: bursting into the room the header reports overshoots with four
-	 * workers in flight and then spaced calls land in a full window, so
-	 * the room is passed on only when it is nearly gone (which makes
+	/* The limit less one call: lib/http keeps our own calls under it in
+	 * any window (stretched by its slack for jitter), which is what the
+	 * CRM counts.  The window is rolling and only 2 s long: bursting into
+	 * the room the header reports overshoots with four workers in flight,
+	 * so that room is passed on only when it is nearly gone (which makes
 	 * lib/http wait for it), never as room to burst into. */
 	if (req->bucket == B_MAIN && rem >= 0)
 		http_bucket_learn(h, B_MAIN, lim > 0 && rem <= lim / 10 ? rem : -1,
-				  lim > 0 ? (lim * 9 / 10 > 0 ? lim * 9 / 10 : 1) : -1, lim > 0 ? 2000 : -1);
+				  lim > 1 ? lim - 1 : lim > 0 ? 1 : -1, lim > 0 ? 2000 : -1);
 	pthread_mutex_lock(&c->bmu);
 	if (lim > 0) {
 		c->burst_max = lim;
@@ -541,7 +542,7 @@ static int pd_open(struct conn **out, const struct session *s, struct crm_err *e
 	 * 480; start at the lowest plan and learn the real limit from the first
 	 * answer's x-ratelimit-limit.  Search: 10 per 2 s, its own bucket. */
 	http_bucket(c->http, B_MAIN, c->api_token ? 18 : 72, 2000);
-	http_bucket(c->http, B_SEARCH, 9, 2000);
+	http_bucket(c->http, B_SEARCH, 10, 2000);
 	*out = c;
 	return 0;
 fail:
