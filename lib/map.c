@@ -85,14 +85,18 @@ static jv_t email_new(struct jv_doc *d, jv_t addr, const char *type, int primary
 	return o;
 }
 
-static jv_t addr_slot(struct jv_doc *d, jv_t addrs, const char *type)
+static jv_t addr_slot(struct jv_doc *d, jv_t addrs, const char *type, jv_t *last, const char **last_type)
 {
 	jv_t a;
 
+	/* The table lists an address's parts together: the last slot is it. */
+	if (*last && (*last_type == type || (type && *last_type && !strcmp(type, *last_type))))
+		return *last;
+	*last_type = type;
 	for (uint32_t m = jv_items(d, addrs); m; m = jv_next(d, m)) {
 		const char *t = jv_str(d, a = jv_val(d, m), "address_type");
 		if ((!t && !type) || (t && type && !strcmp(t, type)))
-			return a;
+			return *last = a;
 	}
 	static const char *const parts[] = { "street_1", "street_2", "city", "state", "postal_code", "country" };
 	a = jv_obj(d);
@@ -100,7 +104,7 @@ static jv_t addr_slot(struct jv_doc *d, jv_t addrs, const char *type)
 		jv_add(d, a, parts[k], JV_NULL);
 	jv_add(d, a, "address_type", jv_str_or_null(d, type));
 	jv_append(d, addrs, a);
-	return a;
+	return *last = a;
 }
 
 static int addr_empty(const struct jv_doc *d, jv_t a)
@@ -128,6 +132,8 @@ void map_pull(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t fiel
 	/* Lookups in the order of the answer cost a step each (jv_get_hint);
 	 * each field found is marked taken, for remote_fields below. */
 	uint32_t hint = 0;
+	jv_t last_addr = JV_NONE;
+	const char *last_type = NULL;
 	for (const struct map_entry *e = m; e && e->key; e++) {
 		jv_t val = jv_get_hint(d, fields, e->remote, &hint);
 		char tmp[64];
@@ -161,9 +167,10 @@ void map_pull(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t fiel
 			break;
 		case MK_ADDR:
 			if ((s = text_of(d, val, tmp, sizeof(tmp))) && addrs)
-				jv_set(d, addr_slot(d, addrs, e->type), e->sub, jv_is_str(d, val) ? val : jv_string(d, s));
+				jv_set(d, addr_slot(d, addrs, e->type, &last_addr, &last_type), e->sub,
+				       jv_is_str(d, val) ? val : jv_string(d, s));
 			else if (addrs)
-				addr_slot(d, addrs, e->type);
+				addr_slot(d, addrs, e->type, &last_addr, &last_type);
 			break;
 		default: {
 			/* The first non-null of the fields mapped to one key wins. */
