@@ -991,6 +991,12 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 				}
 				sl->items[sl->n++] = it;
 			}
+			if (sl->n && seq % 64 == 63) {
+				/* The heap's free holes (batches of varying sizes) are given
+				 * back now and then: otherwise its resident size creeps up
+				 * with the length of the input. */
+				malloc_trim(0);
+			}
 			if (sl->n) {
 				const char *k;
 				json_t *v;

@@ -562,7 +562,7 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 		curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
 		/* Bigger reads: a pull's pages in fewer system calls. */
-		curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
+		curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 64L * 1024);
 		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 		if (h->o.cacert)
 			curl_easy_setopt(c, CURLOPT_CAINFO, h->o.cacert);
