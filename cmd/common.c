@@ -236,15 +236,17 @@ int map_file_check(struct ctx *c, enum obj o, json_t *map, struct crm_err *err)
 }
 
 /* A time value in the contract's spelling, or JV_NULL. */
-static jv_t time_val(struct jv_doc *d, const char *s)
+static jv_t time_val(struct jv_doc *d, jv_t v)
 {
+	const char *s = jv_sval(d, v);
 	char t[TIME_BUFSZ];
 	long long ms;
 
 	if (!s || time_parse(s, &ms) < 0)
 		return JV_NULL;
 	time_format(ms, t);
-	return jv_string(d, t);
+	/* Already in the contract's spelling (the usual case): shared. */
+	return strcmp(s, t) ? jv_string(d, t) : v;
 }
 
 jv_t record_build(struct ctx *c, enum obj o, struct jv_doc *d, jv_t env, const json_t *user_map,
@@ -265,16 +267,16 @@ jv_t record_build(struct ctx *c, enum obj o, struct jv_doc *d, jv_t env, const j
 	void (*put)(struct jv_doc *, jv_t, const char *, jv_t) = user_map ? jv_set : jv_add;
 	jv_t rf = jv_get(d, r, "remote_fields");
 	jv_del(d, r, "remote_fields");
-	put(d, r, "remote_created_at", time_val(d, jv_str(d, env, "created_at")));
-	put(d, r, "remote_updated_at", time_val(d, jv_str(d, env, "updated_at")));
+	put(d, r, "remote_created_at", time_val(d, jv_get(d, env, "created_at")));
+	put(d, r, "remote_updated_at", time_val(d, jv_get(d, env, "updated_at")));
 	put(d, r, "remote_deleted", jv_bool(jv_is_true(d, jv_get(d, env, "deleted"))));
-	jv_t da = time_val(d, jv_str(d, env, "deleted_at"));
+	jv_t da = time_val(d, jv_get(d, env, "deleted_at"));
 	if (da != JV_NULL)
 		put(d, r, "remote_deleted_at", da);
 	put(d, r, "remote_fields", rf);
 	if (raw)
 		put(d, r, "remote_raw", jv_get(d, env, "raw") ? jv_get(d, env, "raw") : JV_NULL);
-	put(d, r, "synced_at", jv_string(d, synced_at));
+	put(d, r, "synced_at", jv_string_ref(d, synced_at)); /* the caller's, for the page */
 	put(d, r, "sync_run_id", jv_string_ref(d, c->run_id));
 	if (c->profile)
 		put(d, r, "sync_profile", jv_string_ref(d, c->profile));

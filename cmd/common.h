@@ -54,7 +54,8 @@ int map_file_load(const char *path, json_t **out, struct crm_err *err);
 int map_file_check(struct ctx *c, enum obj o, json_t *map, struct crm_err *err);
 
 /* Builds the unified record of an envelope, both in document d (the
- * record shares the envelope's values: write it before d is rewound). */
+ * record shares the envelope's values, and ns and synced_at by pointer:
+ * write it before d is rewound or they change). */
 jv_t record_build(struct ctx *c, enum obj o, struct jv_doc *d, jv_t env, const json_t *user_map,
 		  int raw, const char *ns, const char *synced_at);
 
