@@ -204,6 +204,27 @@ void http_bucket_learn(struct http *h, int idx, long remaining, long max, long w
 	}
 }
 
+static void log_add(struct bucket *b, long long t);
+
+/* Called from the learn hook, with h->mu held. */
+void http_bucket_used(struct http *h, int idx, long used)
+{
+	struct bucket *b = &h->b[idx];
+	long long now = time_mono_ms(), win = b->window_ms;
+	long ours = 0;
+
+	if (!b->log || used <= 0)
+		return;
+	for (size_t i = 0; i < b->count; i++)
+		if (b->log[(b->head + i) % (size_t)b->max] > now - win)
+			ours++;
+	/* Calls the CRM counts that are not ours (an earlier run, another
+	 * client): count them as made now, so the log leaves room for them
+	 * until they have surely left the CRM's window. */
+	for (long k = ours; k < used && k < b->max; k++)
+		log_add(b, now);
+}
+
 static void pause_locked(struct http *h, long long ms)
 {
 	long long t = time_mono_ms() + ms;

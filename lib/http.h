@@ -101,6 +101,10 @@ void http_set_hooks(struct http *h, const struct http_hooks *hooks);
 void http_bucket(struct http *h, int idx, long max, long window_ms);
 /* Corrects bucket idx from the CRM's figures (-1 = unknown). */
 void http_bucket_learn(struct http *h, int idx, long remaining, long max, long window_ms);
+/* The CRM counts `used` calls in bucket idx's current window (its limit
+ * less what it says is left): calls beyond those in our own log were
+ * made by others, and are waited out.  From the learn hook. */
+void http_bucket_used(struct http *h, int idx, long used);
 /* Holds every request of the run for ms milliseconds. */
 void http_pause(struct http *h, long long ms);
 const struct http_stats *http_stats(const struct http *h);

@@ -527,8 +527,11 @@ struct jp {
 	const char *err;
 };
 
-static void ws(struct jp *j)
+static inline void ws(struct jp *j)
 {
+	/* Usually no space at all, or one (", " and ": " as Python writes). */
+	if (j->p < j->end && (unsigned char)*j->p > ' ')
+		return;
 	while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
 		j->p++;
 }
@@ -546,7 +549,7 @@ static const unsigned char str_stop[256] = {
 /* A string at j->p (after the opening quote), decoded where it lies and
  * NUL-terminated (the text never grows when decoded).  *plain: it had no
  * escape, so it holds nothing that needs one when written out. */
-static int str(struct jp *j, char **s, size_t *n, int *plain)
+static inline __attribute__((always_inline)) int str(struct jp *j, char **s, size_t *n, int *plain)
 {
 	char *start = j->p, *w = NULL;
 

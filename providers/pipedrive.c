@@ -347,9 +347,14 @@ static void pd_learn(void *ctx, struct http *h, const struct http_req *req, cons
 	 * the room the header reports overshoots with four workers in flight,
 	 * so that room is passed on only when it is nearly gone (which makes
 	 * lib/http wait for it), never as room to burst into. */
-	if (req->bucket == B_MAIN && rem >= 0)
+	if (req->bucket == B_MAIN && rem >= 0) {
 		http_bucket_learn(h, B_MAIN, lim > 0 && rem <= lim / 10 ? rem : -1,
 				  lim > 1 ? lim - 1 : lim > 0 ? 1 : -1, lim > 0 ? 2000 : -1);
+		/* What the window already holds that is not ours (a run just
+		 * before this one) is waited out, not burst into. */
+		if (lim > 0)
+			http_bucket_used(h, B_MAIN, lim - rem);
+	}
 	pthread_mutex_lock(&c->bmu);
 	if (lim > 0) {
 		c->burst_max = lim;
