@@ -255,31 +255,31 @@ jv_t record_build(struct ctx *c, enum obj o, struct jv_doc *d, jv_t env, const j
 	jv_t r = jv_obj(d);
 	const struct prov_object *po = c->prov->obj[o];
 
-	jv_add(d, r, "object", jv_string_ref(d, obj_name(o)));
-	jv_add(d, r, "provider", jv_string_ref(d, c->prov->name));
-	jv_add(d, r, "remote_id", jv_get(d, env, "id"));
-	jv_add(d, r, "remote_namespace", jv_str_or_null(d, ns && *ns ? ns : NULL));
+	jv_add_key(d, r, JV_LIT("object"), jv_string_ref(d, obj_name(o)));
+	jv_add_key(d, r, JV_LIT("provider"), jv_string_ref(d, c->prov->name));
+	jv_add_key(d, r, JV_LIT("remote_id"), jv_get(d, env, "id"));
+	jv_add_key(d, r, JV_LIT("remote_namespace"), jv_str_or_null(d, ns && *ns ? ns : NULL));
 	map_pull(o, po->map, d, jv_get(d, env, "fields"), user_map, r);
 	if (c->prov->pull_fixup)
 		c->prov->pull_fixup(c->conn, o, d, env, r);
 	/* Metadata after the body, in the contract's order.  Only --map can
 	 * have put one of these keys in the body already. */
-	void (*put)(struct jv_doc *, jv_t, const char *, jv_t) = user_map ? jv_set : jv_add;
+	void (*put)(struct jv_doc *, jv_t, const char *, size_t, int, jv_t) = user_map ? jv_set_key : jv_add_key;
 	jv_t rf = jv_get(d, r, "remote_fields");
 	jv_del(d, r, "remote_fields");
-	put(d, r, "remote_created_at", time_val(d, jv_get(d, env, "created_at")));
-	put(d, r, "remote_updated_at", time_val(d, jv_get(d, env, "updated_at")));
-	put(d, r, "remote_deleted", jv_bool(jv_is_true(d, jv_get(d, env, "deleted"))));
+	put(d, r, JV_LIT("remote_created_at"), time_val(d, jv_get(d, env, "created_at")));
+	put(d, r, JV_LIT("remote_updated_at"), time_val(d, jv_get(d, env, "updated_at")));
+	put(d, r, JV_LIT("remote_deleted"), jv_bool(jv_is_true(d, jv_get(d, env, "deleted"))));
 	jv_t da = time_val(d, jv_get(d, env, "deleted_at"));
 	if (da != JV_NULL)
-		put(d, r, "remote_deleted_at", da);
-	put(d, r, "remote_fields", rf);
+		put(d, r, JV_LIT("remote_deleted_at"), da);
+	put(d, r, JV_LIT("remote_fields"), rf);
 	if (raw)
-		put(d, r, "remote_raw", jv_get(d, env, "raw") ? jv_get(d, env, "raw") : JV_NULL);
-	put(d, r, "synced_at", jv_string_ref(d, synced_at)); /* the caller's, for the page */
-	put(d, r, "sync_run_id", jv_string_ref(d, c->run_id));
+		put(d, r, JV_LIT("remote_raw"), jv_get(d, env, "raw") ? jv_get(d, env, "raw") : JV_NULL);
+	put(d, r, JV_LIT("synced_at"), jv_string_ref(d, synced_at)); /* the caller's, for the page */
+	put(d, r, JV_LIT("sync_run_id"), jv_string_ref(d, c->run_id));
 	if (c->profile)
-		put(d, r, "sync_profile", jv_string_ref(d, c->profile));
+		put(d, r, JV_LIT("sync_profile"), jv_string_ref(d, c->profile));
 	return r;
 }
 

@@ -317,6 +317,27 @@ jv_t jv_real(struct jv_doc *d, double x)
 	return v;
 }
 
+void jv_add_key(struct jv_doc *d, jv_t obj, const char *key, size_t klen, int plain, jv_t val)
+{
+	uint32_t m;
+	if (val && d->v[obj].type == JVT_OBJ && (m = new_mem(d, key, klen, val))) {
+		d->m[m].plain = (uint8_t)plain;
+		link_mem(d, obj, m);
+	}
+}
+
+void jv_set_key(struct jv_doc *d, jv_t obj, const char *key, size_t klen, int plain, jv_t val)
+{
+	uint32_t m;
+
+	if (!val || d->v[obj].type != JVT_OBJ)
+		return;
+	if ((m = find(d, obj, key, klen)))
+		d->m[m].val = val;
+	else
+		jv_add_key(d, obj, key, klen, plain, val);
+}
+
 void jv_add(struct jv_doc *d, jv_t obj, const char *key, jv_t val)
 {
 	uint32_t m;
@@ -324,15 +345,16 @@ void jv_add(struct jv_doc *d, jv_t obj, const char *key, jv_t val)
 		link_mem(d, obj, m);
 }
 
-uint32_t jv_cell(struct jv_doc *d, jv_t obj, const char *key)
+uint32_t jv_cell(struct jv_doc *d, jv_t obj, const char *key, size_t klen, int plain)
 {
-	size_t klen = strlen(key);
 	uint32_t m;
 
 	if (d->v[obj].type != JVT_OBJ)
 		return 0;
-	if (!(m = find(d, obj, key, klen)) && (m = new_mem(d, key, klen, JV_NULL)))
+	if (!(m = find(d, obj, key, klen)) && (m = new_mem(d, key, klen, JV_NULL))) {
+		d->m[m].plain = (uint8_t)plain;
 		link_mem(d, obj, m);
+	}
 	return m;
 }
 
@@ -469,7 +491,7 @@ static int add_str(struct buf *b, const char *s, size_t n, int plain)
 {
 	if (!plain)
 		return jx_add_string(b, s, n);
-	if (buf_grow(b, n + 2) < 0)
+	if (b->alloc < b->len + n + 3 && buf_grow(b, n + 2) < 0)
 		return -1;
 	char *o = b->buf + b->len;
 	o[0] = '"';
@@ -708,13 +730,13 @@ bad:
 static jv_t value(struct jp *j);
 
 /* A repeated key takes the first place with the last value (jansson).  A
- * 64-bit filter on (length, first, last byte) spares the scan for keys
+ * 256-bit filter on (length, first, middle, last byte) spares the scan for keys
  * that cannot be there. */
 static jv_t object(struct jp *j)
 {
 	struct jv_doc *d = j->d;
 	jv_t o = jv_obj(d);
-	uint64_t seen = 0;
+	uint64_t seen[4] = { 0, 0, 0, 0 };
 
 	j->p++;
 	ws(j);
@@ -748,11 +770,11 @@ static jv_t object(struct jp *j)
 			return JV_NONE; /* out of memory */
 		unsigned h = (unsigned)(klen * 0x9E37u + (klen ? (unsigned char)key[0] * 0x85EBu +
 					(unsigned char)key[klen / 2] * 0xC2B3u + (unsigned char)key[klen - 1] * 0x27D4u : 0));
-		h = (h ^ (h >> 7) ^ (h >> 13)) & 63;
+		h = (h ^ (h >> 7) ^ (h >> 13)) & 255;
 		uint32_t m = 0;
-		if (seen & (1ULL << h))
+		if (seen[h >> 6] & (1ULL << (h & 63)))
 			m = find(d, o, key, klen);
-		seen |= 1ULL << h;
+		seen[h >> 6] |= 1ULL << (h & 63);
 		if (m)
 			d->m[m].val = v;
 		else if ((m = new_mem(d, key, klen, v))) {

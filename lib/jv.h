@@ -155,11 +155,17 @@ static inline jv_t jv_bool(int b) { return b ? JV_TRUE : JV_FALSE; }
 /* Sets key (kept by pointer, like jv_string_ref) to val: in place when the
  * key is there, else at the end.  JV_NONE as val does nothing. */
 void jv_set(struct jv_doc *d, jv_t obj, const char *key, jv_t val);
+/* jv_add and jv_set with the key's length and whether it needs no
+ * escaping given: JV_LIT("name") for a literal identifier, the hot path's
+ * keys (a key that is not plain is still written correctly with plain 0). */
+#define JV_LIT(s) (s), sizeof(s) - 1, 1
+void jv_add_key(struct jv_doc *d, jv_t obj, const char *key, size_t klen, int plain, jv_t val);
+void jv_set_key(struct jv_doc *d, jv_t obj, const char *key, size_t klen, int plain, jv_t val);
 /* Appends key: val without looking for key (the caller knows it is new). */
 void jv_add(struct jv_doc *d, jv_t obj, const char *key, jv_t val);
 /* The cell holding key's value, made (holding JV_NULL) when absent; 0 when
- * out of memory.  Cells stay put while values are added. */
-uint32_t jv_cell(struct jv_doc *d, jv_t obj, const char *key);
+ * out of memory.  klen and plain as for jv_add_key.  Cells stay put while values are added. */
+uint32_t jv_cell(struct jv_doc *d, jv_t obj, const char *key, size_t klen, int plain);
 void jv_del(struct jv_doc *d, jv_t obj, const char *key);
 void jv_append(struct jv_doc *d, jv_t arr, jv_t val);
 void jv_remove(struct jv_doc *d, jv_t arr, size_t i);

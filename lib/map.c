@@ -79,9 +79,9 @@ static jv_t scalar_pull(struct jv_doc *d, enum map_kind k, jv_t v)
 static jv_t email_new(struct jv_doc *d, jv_t addr, const char *type, int primary)
 {
 	jv_t o = jv_obj(d);
-	jv_add(d, o, "email_address", addr);
-	jv_add(d, o, "email_address_type", jv_str_or_null(d, type));
-	jv_add(d, o, "primary", jv_bool(primary));
+	jv_add_key(d, o, JV_LIT("email_address"), addr);
+	jv_add_key(d, o, JV_LIT("email_address_type"), jv_str_or_null(d, type));
+	jv_add_key(d, o, JV_LIT("primary"), jv_bool(primary));
 	return o;
 }
 
@@ -101,8 +101,8 @@ static jv_t addr_slot(struct jv_doc *d, jv_t addrs, const char *type, jv_t *last
 	static const char *const parts[] = { "street_1", "street_2", "city", "state", "postal_code", "country" };
 	a = jv_obj(d);
 	for (size_t k = 0; k < sizeof(parts) / sizeof(parts[0]); k++)
-		jv_add(d, a, parts[k], JV_NULL);
-	jv_add(d, a, "address_type", jv_str_or_null(d, type));
+		jv_add_key(d, a, parts[k], strlen(parts[k]), 1, JV_NULL);
+	jv_add_key(d, a, JV_LIT("address_type"), jv_str_or_null(d, type));
 	jv_append(d, addrs, a);
 	return *last = a;
 }
@@ -160,21 +160,21 @@ void map_pull(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t fiel
 		case MK_PHONE:
 			if ((s = text_of(d, val, tmp, sizeof(tmp))) && phones) {
 				jv_t ph = jv_obj(d);
-				jv_add(d, ph, "phone_number", jv_is_str(d, val) ? val : jv_string(d, s));
-				jv_add(d, ph, "phone_number_type", jv_str_or_null(d, e->type));
+				jv_add_key(d, ph, JV_LIT("phone_number"), jv_is_str(d, val) ? val : jv_string(d, s));
+				jv_add_key(d, ph, JV_LIT("phone_number_type"), jv_str_or_null(d, e->type));
 				jv_append(d, phones, ph);
 			}
 			break;
 		case MK_ADDR:
 			if ((s = text_of(d, val, tmp, sizeof(tmp))) && addrs)
-				jv_set(d, addr_slot(d, addrs, e->type, &last_addr, &last_type), e->sub,
-				       jv_is_str(d, val) ? val : jv_string(d, s));
+				jv_set_key(d, addr_slot(d, addrs, e->type, &last_addr, &last_type), e->sub, strlen(e->sub), 1,
+					   jv_is_str(d, val) ? val : jv_string(d, s));
 			else if (addrs)
 				addr_slot(d, addrs, e->type, &last_addr, &last_type);
 			break;
 		default: {
 			/* The first non-null of the fields mapped to one key wins. */
-			uint32_t cell = jv_cell(d, out, e->key);
+			uint32_t cell = jv_cell(d, out, e->key, strlen(e->key), 1); /* unified keys are identifiers */
 			if (cell && jv_is_null(d, d->m[cell].val)) {
 				jv_t x = scalar_pull(d, e->kind, val);
 				if (x)
@@ -184,15 +184,15 @@ void map_pull(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t fiel
 		}
 	}
 	if (emails)
-		jv_set(d, out, "email_addresses", emails);
+		jv_set_key(d, out, JV_LIT("email_addresses"), emails);
 	if (phones)
-		jv_set(d, out, "phone_numbers", phones);
+		jv_set_key(d, out, JV_LIT("phone_numbers"), phones);
 	if (addrs) {
 		/* Drop address slots the CRM left empty. */
 		for (size_t i = jv_size(d, addrs); i-- > 0;)
 			if (addr_empty(d, jv_at(d, addrs, i)))
 				jv_remove(d, addrs, i);
-		jv_set(d, out, "addresses", addrs);
+		jv_set_key(d, out, JV_LIT("addresses"), addrs);
 	}
 	json_object_foreach((json_t *)user_map, k, v) {
 		if (!json_is_string(v))
@@ -206,10 +206,10 @@ void map_pull(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t fiel
 	rf = jv_obj(d);
 	for (uint32_t c = jv_members(d, fields); c; c = jv_next(d, c)) {
 		if (!d->m[c].mark && !jv_is_null(d, jv_val(d, c)))
-			jv_add(d, rf, jv_key(d, c), jv_val(d, c));
+			jv_add_key(d, rf, jv_key(d, c), d->m[c].klen, d->m[c].plain, jv_val(d, c));
 		d->m[c].mark = 0;
 	}
-	jv_set(d, out, "remote_fields", rf);
+	jv_set_key(d, out, JV_LIT("remote_fields"), rf);
 }
 
 static json_t *scalar_push(enum map_kind k, const json_t *v)
