@@ -25,7 +25,7 @@ void jv_init(struct jv_doc *d)
 
 static int grow_vals(struct jv_doc *d)
 {
-	size_t cap = d->capv ? d->capv * 2 : 1024;
+	size_t cap = d->capv ? d->capv * 2 : 64;
 	struct jv_val *v = realloc(d->v, cap * sizeof(*v));
 	if (!v)
 		return -1;
@@ -112,7 +112,7 @@ static jv_t new_val(struct jv_doc *d, enum jv_type t)
 static uint32_t new_mem(struct jv_doc *d, const char *key, size_t klen, jv_t val)
 {
 	if (d->nm >= d->capm) {
-		size_t cap = d->capm ? d->capm * 2 : 1024;
+		size_t cap = d->capm ? d->capm * 2 : 64;
 		struct jv_mem *m = cap < UINT32_MAX ? realloc(d->m, cap * sizeof(*m)) : NULL;
 		if (!m) {
 			d->failed = 1;
@@ -463,7 +463,7 @@ json_t *jv_to_json(const struct jv_doc *d, jv_t v)
 	case JVT_OBJ:
 		out = json_object();
 		for (uint32_t m = x->first; m; m = d->m[m].next)
-			json_object_set_new(out, d->m[m].key, jv_to_json(d, d->m[m].val));
+			json_object_set_new_nocheck(out, d->m[m].key, jv_to_json(d, d->m[m].val));
 		return out;
 	case JVT_ARR:
 		out = json_array();
@@ -471,7 +471,8 @@ json_t *jv_to_json(const struct jv_doc *d, jv_t v)
 			json_array_append_new(out, jv_to_json(d, d->m[m].val));
 		return out;
 	case JVT_STR:
-		return json_stringn(x->u.s, x->len);
+		/* Parsed text was checked as UTF-8 whole; the rest is ours. */
+		return json_stringn_nocheck(x->u.s, x->len);
 	case JVT_INT:
 		return json_integer(x->u.i);
 	case JVT_REAL:
@@ -546,6 +547,7 @@ struct jp {
 	struct jv_doc *d;
 	char *p, *end;
 	int depth;
+	int no_dups;
 	const char *err;
 };
 
@@ -775,6 +777,10 @@ static jv_t object(struct jp *j)
 		if (seen[h >> 6] & (1ULL << (h & 63)))
 			m = find(d, o, key, klen);
 		seen[h >> 6] |= 1ULL << (h & 63);
+		if (m && j->no_dups) {
+			j->err = "duplicate object key";
+			return JV_NONE;
+		}
 		if (m)
 			d->m[m].val = v;
 		else if ((m = new_mem(d, key, klen, v))) {
@@ -880,7 +886,12 @@ static jv_t value(struct jp *j)
 
 jv_t jv_parse(struct jv_doc *d, char *s, size_t n, char *errbuf, size_t errsz)
 {
-	struct jp j = { d, s, s + n, 0, NULL };
+	return jv_parse_flags(d, s, n, 0, errbuf, errsz);
+}
+
+jv_t jv_parse_flags(struct jv_doc *d, char *s, size_t n, unsigned flags, char *errbuf, size_t errsz)
+{
+	struct jp j = { d, s, s + n, 0, (flags & JV_NO_DUPLICATES) != 0, NULL };
 	jv_t v;
 
 	if (!utf8_valid_bytes(s, n)) {

@@ -88,6 +88,9 @@ void jv_rewind(struct jv_doc *d, const struct jv_mark *m);
 /* Parses s[0..n) in place (s is changed and must stay alive).  Returns the
  * value, or JV_NONE with a message in errbuf. */
 jv_t jv_parse(struct jv_doc *d, char *s, size_t n, char *errbuf, size_t errsz);
+/* The same with flags: JV_NO_DUPLICATES makes a repeated key an error. */
+#define JV_NO_DUPLICATES 1u
+jv_t jv_parse_flags(struct jv_doc *d, char *s, size_t n, unsigned flags, char *errbuf, size_t errsz);
 /* Hands malloc'd text p (parsed in place) to the document, which frees it
  * at jv_reset or jv_release.  Returns -1 (and frees p) when out of memory. */
 int jv_adopt(struct jv_doc *d, char *p);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "jv.h"
 #include "banned.h"
 
 const char *jx_str(const json_t *obj, const char *key)
@@ -273,27 +274,14 @@ int utf8_valid_bytes(const char *s, size_t len)
 	return 1;
 }
 
-/* ---- a fast parser for CRM answers ----
+/* ---- parsing ----
  *
  * jansson's json_loadb reads through a character stream with a UTF-8 check
- * per character; on a pull it was half of all instructions.  This parser
- * scans the buffer directly (strings by runs of plain bytes), validates
- * UTF-8 once for the whole text, and builds the same jansson values.  It
- * refuses what jansson refuses: trailing garbage, bad escapes, lone
- * surrogates, control characters in strings, nesting deeper than 2048. */
-
-struct jp {
-	const char *p, *end;
-	int depth;
-	int no_dups;
-	const char *err;
-};
-
-static void ws(struct jp *j)
-{
-	while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
-		j->p++;
-}
+ * per character; on a pull it was half of all instructions.  jx_parse is
+ * lib/jv's parser (one pass over a copy of the text, UTF-8 checked once)
+ * turned into jansson values; it refuses what jansson refuses: trailing
+ * garbage, bad escapes, lone surrogates, control characters in strings,
+ * nesting deeper than 2048. */
 
 int jx_hex4(const char *p, unsigned *out)
 {
@@ -338,327 +326,26 @@ size_t jx_utf8_put(char *u, unsigned cp)
 	return 4;
 }
 
-static void put_utf8(struct buf *b, unsigned cp)
-{
-	char u[4];
-	buf_add(b, u, jx_utf8_put(u, cp));
-}
-
-/* Parses a string at j->p (after the opening quote).  Returns the bytes in
- * s and n: a pointer into the input when there is no escape, else into tmp. */
-static int str(struct jp *j, struct buf *tmp, const char **s, size_t *n)
-{
-	const char *start = j->p;
-	int esc = 0;
-
-	buf_reset(tmp);
-	for (;;) {
-		const char *q = j->p;
-		while (q < j->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
-			q++;
-		if (esc)
-			buf_add(tmp, j->p, (size_t)(q - j->p));
-		j->p = q;
-		if (q >= j->end || (unsigned char)*q < 0x20) {
-			j->err = "unterminated string or control character in string";
-			return -1;
-		}
-		if (*q == '"') {
-			j->p++;
-			if (esc) {
-				*s = tmp->buf;
-				*n = tmp->len;
-			} else {
-				*s = start;
-				*n = (size_t)(q - start);
-			}
-			return 0;
-		}
-		/* A backslash. */
-		if (!esc) {
-			buf_add(tmp, start, (size_t)(q - start));
-			esc = 1;
-		}
-		if (j->end - q < 2) {
-			j->err = "bad escape";
-			return -1;
-		}
-		char c = q[1];
-		j->p = q + 2;
-		switch (c) {
-		case '"': buf_addc(tmp, '"'); break;
-		case '\\': buf_addc(tmp, '\\'); break;
-		case '/': buf_addc(tmp, '/'); break;
-		case 'b': buf_addc(tmp, '\b'); break;
-		case 'f': buf_addc(tmp, '\f'); break;
-		case 'n': buf_addc(tmp, '\n'); break;
-		case 'r': buf_addc(tmp, '\r'); break;
-		case 't': buf_addc(tmp, '\t'); break;
-		case 'u': {
-			unsigned cp, lo;
-			if (j->end - j->p < 4 || jx_hex4(j->p, &cp) < 0) {
-				j->err = "bad \\u escape";
-				return -1;
-			}
-			j->p += 4;
-			if (cp >= 0xD800 && cp <= 0xDBFF) {
-				if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' || jx_hex4(j->p + 2, &lo) < 0 ||
-				    lo < 0xDC00 || lo > 0xDFFF) {
-					j->err = "lone surrogate in \\u escape";
-					return -1;
-				}
-				j->p += 6;
-				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-			} else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-				j->err = "lone surrogate in \\u escape";
-				return -1;
-			}
-			if (cp == 0) {
-				j->err = "\\u0000 in a string";
-				return -1;
-			}
-			put_utf8(tmp, cp);
-			break;
-		}
-		default:
-			j->err = "bad escape";
-			return -1;
-		}
-	}
-}
-
-static json_t *value(struct jp *j, struct buf *tmp);
-
-static json_t *number(struct jp *j)
-{
-	const char *q = j->p;
-	int real = 0;
-	char num[64];
-
-	if (q < j->end && *q == '-')
-		q++;
-	if (q >= j->end || !(*q >= '0' && *q <= '9'))
-		goto bad;
-	if (*q == '0')
-		q++;
-	else
-		while (q < j->end && *q >= '0' && *q <= '9')
-			q++;
-	if (q < j->end && *q == '.') {
-		real = 1;
-		q++;
-		if (q >= j->end || !(*q >= '0' && *q <= '9'))
-			goto bad;
-		while (q < j->end && *q >= '0' && *q <= '9')
-			q++;
-	}
-	if (q < j->end && (*q == 'e' || *q == 'E')) {
-		real = 1;
-		q++;
-		if (q < j->end && (*q == '+' || *q == '-'))
-			q++;
-		if (q >= j->end || !(*q >= '0' && *q <= '9'))
-			goto bad;
-		while (q < j->end && *q >= '0' && *q <= '9')
-			q++;
-	}
-	if ((size_t)(q - j->p) >= sizeof(num)) {
-		j->err = "number too long";
-		return NULL;
-	}
-	memcpy(num, j->p, (size_t)(q - j->p));
-	num[q - j->p] = '\0';
-	j->p = q;
-	if (!real) {
-		char *e;
-		errno = 0;
-		long long v = strtoll(num, &e, 10);
-		if (errno == ERANGE) {
-			j->err = "integer too big";
-			return NULL;
-		}
-		return json_integer(v);
-	}
-	{
-		char *e;
-		errno = 0;
-		double d = strtod(num, &e);
-		if (errno == ERANGE && (d > 1 || d < -1)) {
-			j->err = "real number too big";
-			return NULL;
-		}
-		return json_real(d);
-	}
-bad:
-	j->err = "invalid number";
-	return NULL;
-}
-
-static json_t *value(struct jp *j, struct buf *tmp)
-{
-	const char *s;
-	size_t n;
-
-	ws(j);
-	if (j->p >= j->end) {
-		j->err = "unexpected end of input";
-		return NULL;
-	}
-	switch (*j->p) {
-	case '{': {
-		json_t *o;
-		if (++j->depth > 2048) {
-			j->err = "nested too deeply";
-			return NULL;
-		}
-		o = json_object();
-		j->p++;
-		ws(j);
-		if (j->p < j->end && *j->p == '}') {
-			j->p++;
-			j->depth--;
-			return o;
-		}
-		for (;;) {
-			char *key;
-			json_t *v;
-			ws(j);
-			if (j->p >= j->end || *j->p != '"') {
-				j->err = "expected a string key";
-				goto obj_fail;
-			}
-			j->p++;
-			if (str(j, tmp, &s, &n) < 0)
-				goto obj_fail;
-			if (memchr(s, '\0', n)) {
-				j->err = "NUL in a key";
-				goto obj_fail;
-			}
-			key = strndup(s, n);
-			ws(j);
-			if (j->p >= j->end || *j->p != ':') {
-				free(key);
-				j->err = "expected ':'";
-				goto obj_fail;
-			}
-			j->p++;
-			if (j->no_dups && json_object_get(o, key)) {
-				free(key);
-				j->err = "duplicate object key";
-				goto obj_fail;
-			}
-			if (!(v = value(j, tmp))) {
-				free(key);
-				goto obj_fail;
-			}
-			json_object_set_new_nocheck(o, key, v);
-			free(key);
-			ws(j);
-			if (j->p < j->end && *j->p == ',') {
-				j->p++;
-				continue;
-			}
-			if (j->p < j->end && *j->p == '}') {
-				j->p++;
-				j->depth--;
-				return o;
-			}
-			j->err = "expected ',' or '}'";
-			goto obj_fail;
-		}
-obj_fail:
-		json_decref(o);
-		return NULL;
-	}
-	case '[': {
-		json_t *a;
-		if (++j->depth > 2048) {
-			j->err = "nested too deeply";
-			return NULL;
-		}
-		a = json_array();
-		j->p++;
-		ws(j);
-		if (j->p < j->end && *j->p == ']') {
-			j->p++;
-			j->depth--;
-			return a;
-		}
-		for (;;) {
-			json_t *v = value(j, tmp);
-			if (!v) {
-				json_decref(a);
-				return NULL;
-			}
-			json_array_append_new(a, v);
-			ws(j);
-			if (j->p < j->end && *j->p == ',') {
-				j->p++;
-				continue;
-			}
-			if (j->p < j->end && *j->p == ']') {
-				j->p++;
-				j->depth--;
-				return a;
-			}
-			j->err = "expected ',' or ']'";
-			json_decref(a);
-			return NULL;
-		}
-	}
-	case '"':
-		j->p++;
-		if (str(j, tmp, &s, &n) < 0)
-			return NULL;
-		return json_stringn_nocheck(s, n);
-	case 't':
-		if (j->end - j->p >= 4 && !memcmp(j->p, "true", 4)) {
-			j->p += 4;
-			return json_true();
-		}
-		break;
-	case 'f':
-		if (j->end - j->p >= 5 && !memcmp(j->p, "false", 5)) {
-			j->p += 5;
-			return json_false();
-		}
-		break;
-	case 'n':
-		if (j->end - j->p >= 4 && !memcmp(j->p, "null", 4)) {
-			j->p += 4;
-			return json_null();
-		}
-		break;
-	default:
-		return number(j);
-	}
-	j->err = "invalid literal";
-	return NULL;
-}
-
 json_t *jx_parse(const char *s, size_t n, unsigned flags, char *errbuf, size_t errsz)
 {
-	struct jp j = { s, s + n, 0, (flags & JX_NO_DUPLICATES) != 0, NULL };
-	struct buf tmp = BUF_INIT;
-	json_t *v = NULL;
+	struct jv_doc d;
+	json_t *out = NULL;
+	char *copy = malloc(n + 1);
+	jv_t v;
 
-	if (!utf8_valid_bytes(s, n)) {
-		snprintf(errbuf, errsz, "not valid UTF-8");
+	if (!copy) {
+		snprintf(errbuf, errsz, "out of memory");
 		return NULL;
 	}
-	v = value(&j, &tmp);
-	if (v) {
-		ws(&j);
-		if (j.p != j.end) {
-			json_decref(v);
-			v = NULL;
-			j.err = "end of file expected";
-		}
-	}
-	if (!v)
-		snprintf(errbuf, errsz, "%s near byte %zu", j.err ? j.err : "invalid JSON", (size_t)(j.p - s));
-	buf_release(&tmp);
-	return v;
+	memcpy(copy, s, n);
+	copy[n] = '\0';
+	jv_init(&d);
+	v = jv_parse_flags(&d, copy, n, flags & JX_NO_DUPLICATES ? JV_NO_DUPLICATES : 0, errbuf, errsz);
+	if (v && !(out = jv_to_json(&d, v)))
+		snprintf(errbuf, errsz, "out of memory");
+	jv_release(&d);
+	free(copy);
+	return out;
 }
 
 char *jx_lower_dup(const char *s)

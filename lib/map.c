@@ -76,7 +76,15 @@ static jv_t scalar_pull(struct jv_doc *d, enum map_kind k, jv_t v)
 	}
 }
 
-static jv_t email_new(struct jv_doc *d, jv_t addr, const char *type, int primary)
+jv_t map_phone(struct jv_doc *d, jv_t number, const char *type)
+{
+	jv_t o = jv_obj(d);
+	jv_add_key(d, o, JV_LIT("phone_number"), number);
+	jv_add_key(d, o, JV_LIT("phone_number_type"), jv_str_or_null(d, type));
+	return o;
+}
+
+jv_t map_email(struct jv_doc *d, jv_t addr, const char *type, int primary)
 {
 	jv_t o = jv_obj(d);
 	jv_add_key(d, o, JV_LIT("email_address"), addr);
@@ -144,7 +152,7 @@ void map_pull(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t fiel
 		switch (e->kind) {
 		case MK_EMAIL:
 			if ((s = text_of(d, val, tmp, sizeof(tmp))) && emails)
-				jv_append(d, emails, email_new(d, jv_is_str(d, val) ? val : jv_string(d, s), e->type,
+				jv_append(d, emails, map_email(d, jv_is_str(d, val) ? val : jv_string(d, s), e->type,
 							       (e->flags & MF_PRIMARY) != 0));
 			break;
 		case MK_EMAILS:
@@ -152,17 +160,14 @@ void map_pull(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t fiel
 				for (const char *t = s; *t;) {
 					size_t n = strcspn(t, ";");
 					if (n)
-						jv_append(d, emails, email_new(d, jv_stringn(d, t, n), e->type, 0));
+						jv_append(d, emails, map_email(d, jv_stringn(d, t, n), e->type, 0));
 					t += n + (t[n] == ';');
 				}
 			}
 			break;
 		case MK_PHONE:
 			if ((s = text_of(d, val, tmp, sizeof(tmp))) && phones) {
-				jv_t ph = jv_obj(d);
-				jv_add_key(d, ph, JV_LIT("phone_number"), jv_is_str(d, val) ? val : jv_string(d, s));
-				jv_add_key(d, ph, JV_LIT("phone_number_type"), jv_str_or_null(d, e->type));
-				jv_append(d, phones, ph);
+				jv_append(d, phones, map_phone(d, jv_is_str(d, val) ? val : jv_string(d, s), e->type));
 			}
 			break;
 		case MK_ADDR:

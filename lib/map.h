@@ -52,6 +52,11 @@ const struct map_entry *map_find_remote(const struct map_entry *m, const char *r
 void map_pull(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t fields,
 	      const json_t *user_map, jv_t out);
 
+/* One entry of email_addresses[] / phone_numbers[] in the unified shape,
+ * for providers that list every address or number (pull_fixup). */
+jv_t map_email(struct jv_doc *d, jv_t addr, const char *type, int primary);
+jv_t map_phone(struct jv_doc *d, jv_t number, const char *type);
+
 /* Builds the flat provider fields to write from a unified record.
  * native: the record's remote_fields belong to this CRM and are sent;
  * writable(name) says whether a remote field may be written (NULL: all).

@@ -921,12 +921,8 @@ static void cu_fixup(struct conn *c, enum obj o, struct jv_doc *d, jv_t env, jv_
 			const char *val = jv_str(d, e, "email"), *cat = jv_str(d, e, "category");
 			if (!val || !*val)
 				continue;
-			jv_t x = jv_obj(d);
-			jv_set(d, x, "email_address", jv_get(d, e, "email"));
-			jv_set(d, x, "email_address_type", !cat ? JV_NULL : jv_string_ref(d, !strcmp(cat, "work") ? "WORK"
-				: !strcmp(cat, "personal") ? "PERSONAL" : "OTHER"));
-			jv_set(d, x, "primary", jv_bool(jv_size(d, emails) == 0));
-			jv_append(d, emails, x);
+			jv_append(d, emails, map_email(d, jv_get(d, e, "email"), !cat ? NULL : !strcmp(cat, "work") ? "WORK"
+				: !strcmp(cat, "personal") ? "PERSONAL" : "OTHER", jv_size(d, emails) == 0));
 		}
 		jv_set(d, rec, "email_addresses", emails);
 	}
@@ -937,11 +933,8 @@ static void cu_fixup(struct conn *c, enum obj o, struct jv_doc *d, jv_t env, jv_
 			const char *val = jv_str(d, e, "number"), *s = phone_slot(jv_str(d, e, "category"));
 			if (!val || !*val)
 				continue;
-			jv_t x = jv_obj(d);
-			jv_set(d, x, "phone_number", jv_get(d, e, "number"));
-			jv_set(d, x, "phone_number_type", jv_string_ref(d, !strcmp(s, "mobile") ? "MOBILE" : !strcmp(s, "home") ? "HOME"
-				: !strcmp(s, "other") ? "OTHER" : "WORK"));
-			jv_append(d, phones, x);
+			jv_append(d, phones, map_phone(d, jv_get(d, e, "number"), !strcmp(s, "mobile") ? "MOBILE"
+				: !strcmp(s, "home") ? "HOME" : !strcmp(s, "other") ? "OTHER" : "WORK"));
 		}
 		jv_set(d, rec, "phone_numbers", phones);
 	}

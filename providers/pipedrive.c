@@ -940,23 +940,16 @@ static void pd_fixup(struct conn *c, enum obj o, struct jv_doc *d, jv_t env, jv_
 				int prim = jv_is_true(d, jv_get(d, e, "primary"));
 				if (!val || !*val || prim != (pass == 0))
 					continue;
-				jv_t x = jv_obj(d);
-				jv_set(d, x, "email_address", jv_get(d, e, "value"));
-				jv_set(d, x, "email_address_type", jv_string_ref(d, !l || !strcmp(l, "work") ? "WORK"
-					: !strcmp(l, "home") ? "PERSONAL" : "OTHER"));
-				jv_set(d, x, "primary", jv_bool(prim));
-				jv_append(d, emails, x);
+				jv_append(d, emails, map_email(d, jv_get(d, e, "value"), !l || !strcmp(l, "work") ? "WORK"
+					: !strcmp(l, "home") ? "PERSONAL" : "OTHER", prim));
 			}
 		for (uint32_t m = jv_items(d, jv_get(d, env, "phones")); m; m = jv_next(d, m)) {
 			e = jv_val(d, m);
 			const char *val = jv_str(d, e, "value"), *l = phone_slot(jv_str(d, e, "label"));
 			if (!val || !*val)
 				continue;
-			jv_t x = jv_obj(d);
-			jv_set(d, x, "phone_number", jv_get(d, e, "value"));
-			jv_set(d, x, "phone_number_type", jv_string_ref(d, !strcmp(l, "work") ? "WORK" : !strcmp(l, "mobile") ? "MOBILE"
-				: !strcmp(l, "home") ? "HOME" : "OTHER"));
-			jv_append(d, phones, x);
+			jv_append(d, phones, map_phone(d, jv_get(d, e, "value"), !strcmp(l, "work") ? "WORK"
+				: !strcmp(l, "mobile") ? "MOBILE" : !strcmp(l, "home") ? "HOME" : "OTHER"));
 		}
 		jv_set(d, rec, "email_addresses", emails);
 		jv_set(d, rec, "phone_numbers", phones);

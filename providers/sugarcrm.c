@@ -776,11 +776,7 @@ static void su_fixup(struct conn *c, enum obj o, struct jv_doc *d, jv_t env, jv_
 			jv_t addr = jv_val(d, m);
 			const char *a = jv_sval(d, addr);
 			if (a && *a && (first || !p || strcmp(a, p))) {
-				jv_t x = jv_obj(d);
-				jv_set(d, x, "email_address", addr);
-				jv_set(d, x, "email_address_type", JV_NULL);
-				jv_set(d, x, "primary", jv_bool(first));
-				jv_append(d, list, x);
+				jv_append(d, list, map_email(d, addr, NULL, first));
 			}
 		}
 		jv_set(d, rec, "email_addresses", list);
