@@ -56,14 +56,10 @@ def contacts_file(n, path, tag):
                                 "email_addresses": [{"email_address": f"{tag}{i}@bench.example", "primary": True}]}) + "\n")
 
 
-def node_client(tmp):
-    """Installs the official SDK (npm registry) into a scratch folder."""
-    d = os.path.join(tmp, "node")
-    os.makedirs(d, exist_ok=True)
-    shutil.copy(os.path.join(ROOT, "bench", "hubspot_node.mjs"), d)
-    with open(os.path.join(d, "package.json"), "w") as f:
-        json.dump({"name": "crmsync-bench", "private": True, "type": "module",
-                   "dependencies": {"@hubspot/api-client": "13.5.0"}}, f)
+def node_client():
+    """The official SDK (npm registry), installed into bench/node_modules
+    from bench/package.json; returns the folder, or None without npm."""
+    d = os.path.join(ROOT, "bench")
     r = subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund"], cwd=d, capture_output=True, text=True)
     return d if r.returncode == 0 else None
 
@@ -86,13 +82,27 @@ def main():
         fields = subprocess.run(crm(emu, "fields", "contacts"), env=emu.env, capture_output=True, text=True).stdout
         names = [json.loads(l)["name"] for l in fields.splitlines()]
         url = emu.url + "/crm/v3/objects/contacts?limit=100&properties=" + "%2C".join(names)
-        measure([RAW, url], emu.env)  # warm the emulator's page cache
-        raw = min(measure([RAW, url], emu.env)[1] for _ in range(2))
-        runs = [measure(crm(emu, "pull", "contacts"), emu.env) for _ in range(2)]
+        # Warm the emulator's page cache; the loop prints what it fetched.
+        r0 = subprocess.run([RAW, url], env=emu.env, capture_output=True, text=True)
+        fetched = re.match(r"(\d+) pages, (\d+) bytes", r0.stdout)
+        # Alternate the two, three times each, and keep the best of each: the
+        # machine's speed drifts (other tenants), and both should see it alike.
+        raws, runs = [], []
+        for _ in range(3):
+            raws.append(measure([RAW, url], emu.env)[1])
+            runs.append(measure(crm(emu, "pull", "contacts"), emu.env))
+        raw = min(raws)
         best = min(runs, key=lambda r: r[1])
         res["pull_100k"] = {"crmsync_s": best[1], "raw_loop_s": raw, "ratio": best[1] / raw,
-                            "crmsync_cpu_s": best[2], "rss_kib": best[3], "exit": best[0]}
+                            "crmsync_cpu_s": best[2], "rss_kib": best[3], "exit": best[0],
+                            "raw_runs_s": raws, "crmsync_runs_s": [r[1] for r in runs]}
         rows.append(("pull 100k: crmsync / raw loop wall time", f"{best[1]:.2f}s / {raw:.2f}s = {best[1] / raw:.2f}", "<= 1.10"))
+        if fetched:
+            pages, nbytes = int(fetched.group(1)), int(fetched.group(2))
+            res["emulator_serves"] = {"pages_per_s": pages / raw, "mb_per_s": nbytes / raw / 1e6,
+                                      "records_per_s": 100000 / raw}
+            rows.append(("  emulator serves (raw loop)", f"{pages / raw:.0f} pages/s, {nbytes / raw / 1e6:.0f} MB/s, "
+                         f"{100000 / raw / 1000:.0f}k records/s", "(the floor)"))
 
         # 2. CPU per record vs the official Node SDK.
         cpu_pull = best[2] / 100000
@@ -100,7 +110,7 @@ def main():
         r = measure(crm(emu, "push", "contacts"), emu.env, stdin=os.path.join(tmp, "push10k"))
         cpu_push = r[2] / 10000
         res["cpu_per_record_us"] = {"crmsync_pull": cpu_pull * 1e6, "crmsync_push": cpu_push * 1e6}
-        nd = None if a.no_node or not shutil.which("npm") else node_client(tmp)
+        nd = None if a.no_node or not shutil.which("npm") else node_client()
         if nd:
             env = dict(emu.env, PROPS=",".join(names))
             out = subprocess.run(["node", "hubspot_node.mjs", "pull", emu.url], cwd=nd, env=env, capture_output=True, text=True)

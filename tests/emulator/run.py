@@ -31,8 +31,10 @@ def known_providers():
                   if f.endswith(".py") and f[:-3] not in NOT_PROVIDERS and re.match(r"^[a-z]+\.py$", f))
 
 
-class _Stop(Exception):
-    pass
+class _Stop(BaseException):
+    """Raised by SIGTERM/SIGINT.  Not an Exception: socketserver catches
+    those around accepting a request (and would swallow the stop when the
+    signal lands there, leaving the emulator running)."""
 
 
 def _stop(signum, frame):
