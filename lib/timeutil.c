@@ -172,6 +172,14 @@ void time_format(long long ms, char out[TIME_BUFSZ])
 	*o = '\0';
 }
 
+int time_from_secs(double secs, long long *ms)
+{
+	if (!(secs > -3.2e12 && secs < 3.2e12))
+		return -1;
+	*ms = (long long)secs * 1000;
+	return 0;
+}
+
 void time_format_date(long long ms, char out[TIME_BUFSZ])
 {
 	char full[TIME_BUFSZ];

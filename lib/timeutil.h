@@ -12,6 +12,9 @@
 int time_parse(const char *s, long long *ms);
 /* Writes "YYYY-MM-DDTHH:MM:SS[.mmm]Z" (fraction only when non-zero). */
 void time_format(long long ms, char out[TIME_BUFSZ]);
+/* Unix seconds (a CRM's number) as milliseconds; -1 when the number is not
+ * finite or beyond year ±100,000 (no overflow on hostile input). */
+int time_from_secs(double secs, long long *ms);
 /* Writes "YYYY-MM-DD". */
 void time_format_date(long long ms, char out[TIME_BUFSZ]);
 /* Wall clock in epoch milliseconds (used for synced_at, never for cursors). */

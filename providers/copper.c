@@ -729,10 +729,11 @@ static int cu_fields(struct conn *c, enum obj o, json_t **out, struct crm_err *e
 static json_t *secs_time(const json_t *v)
 {
 	char out[TIME_BUFSZ];
+	long long ms;
 
-	if (!json_is_integer(v) && !json_is_real(v))
+	if ((!json_is_integer(v) && !json_is_real(v)) || time_from_secs(json_number_value(v), &ms) < 0)
 		return json_null();
-	time_format((long long)json_number_value(v) * 1000, out);
+	time_format(ms, out);
 	return json_string(out);
 }
 
@@ -744,8 +745,11 @@ static json_t *copper_date(const json_t *v)
 	char out[TIME_BUFSZ];
 	int m, d, y;
 
+	long long ms;
 	if (json_is_integer(v)) {
-		time_format_date((long long)json_integer_value(v) * 1000, out);
+		if (time_from_secs((double)json_integer_value(v), &ms) < 0)
+			return json_null();
+		time_format_date(ms, out);
 		return json_string(out);
 	}
 	if (s && sscanf(s, "%2d/%2d/%4d", &m, &d, &y) == 3) {

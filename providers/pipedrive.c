@@ -435,7 +435,9 @@ static int pd_refresh(void *ctx, struct crm_err *err)
 				memset(c->token, 0, strlen(c->token));
 			free(c->token);
 			c->token = strdup(at);
-			c->token_expires = json_is_integer(ex) ? time_mono_ms() + json_integer_value(ex) * 1000 : 0;
+			/* expires_in as sent, within a day's worth (no overflow on a hostile value). */
+			c->token_expires = json_is_integer(ex) && json_integer_value(ex) > 0 && json_integer_value(ex) <= 86400
+					   ? time_mono_ms() + json_integer_value(ex) * 1000 : 0;
 			/* §1: a refresh may rotate the refresh token: keep the new one. */
 			if (rt && strcmp(rt, c->refresh_token)) {
 				memset(c->refresh_token, 0, strlen(c->refresh_token));
