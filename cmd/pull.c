@@ -355,6 +355,7 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 	}
 	pager_init(&pg, c, p, limit < 0);
 	paging = 1;
+	int said_path = 0;
 	while (limit < 0 || sum.records < limit) {
 		struct page *cur_pg;
 		char now[TIME_BUFSZ];
@@ -370,6 +371,11 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 		if (!cur_pg->arr) {
 			pager_give_back(&pg, cur_pg);
 			break;
+		}
+		if (c->verbose && !said_path) {
+			/* g->fast is settled by the first page, taken under the lock. */
+			msg(c, "pages are read %s", pg.fast ? "in place (the fast path)" : "through jansson values");
+			said_path = 1;
 		}
 		time_format(time_now_ms(), now);
 		struct jv_doc *d = &cur_pg->d;
