@@ -53,17 +53,22 @@ enum action { A_NONE, A_CREATE, A_UPDATE, A_FIND, A_DELETE };
 
 #define PENDING (-1)
 
+/* A line of input and what becomes of it.  Its values live in the
+ * document of its batch (struct slot), which one thread uses at a time:
+ * the main thread while it prepares and writes results, a worker while it
+ * looks up and writes. */
 struct pitem {
 	long line;
-	char *raw;
+	struct jv_doc *doc;   /* the batch's document */
+	const char *raw;      /* the line as read (in doc) */
 	size_t rawlen;
-	json_t *rec;          /* the parsed input, or NULL */
-	json_t *source;       /* where a foreign record came from, or NULL */
-	json_t *fields;       /* provider fields mapped from the input */
-	json_t *send;         /* provider fields to write */
-	json_t *warnings;
-	char *remote_id;      /* the record's id in this CRM, if known */
-	char *match;          /* match value (emails lowercased) */
+	jv_t rec;             /* the parsed input, or JV_NONE */
+	jv_t source;          /* where a foreign record came from, or JV_NONE */
+	jv_t fields;          /* provider fields mapped from the input */
+	jv_t send;            /* provider fields to write (an update's changes) */
+	json_t *warnings;     /* [{"code","field"}] (rare), or NULL */
+	const char *remote_id; /* the record's id in this CRM, if known (in doc) */
+	const char *match;    /* match value, emails lowercased (in doc) */
 	enum action action;
 	json_t *existing;     /* the CRM's copy (envelope), if read */
 	int status;           /* SUM_*, or PENDING */
@@ -72,7 +77,6 @@ struct pitem {
 
 struct push {
 	struct ctx *c;
-	struct jv_doc line;        /* emit()'s result line (main thread) */
 	enum obj o;
 	const struct prov_object *po;
 	enum mode mode;
@@ -131,33 +135,37 @@ static void item_set(struct pitem *it, int status, const char *code, const char 
 
 static void item_release(struct pitem *it)
 {
-	free(it->raw);
-	json_decref(it->rec);
-	json_decref(it->source);
-	json_decref(it->fields);
-	json_decref(it->send);
 	json_decref(it->warnings);
 	json_decref(it->existing);
-	free(it->remote_id);
-	free(it->match);
 	memset(it, 0, sizeof(*it));
 }
 
-static char *lower_dup(const char *s)
+/* A copy of s in the item's document (lowercased with `lower`), or NULL
+ * when out of memory. */
+static const char *doc_dup(struct jv_doc *d, const char *s, int lower)
 {
-	char *d = strdup(s);
-	for (char *q = d; *q; q++)
-		if (*q >= 'A' && *q <= 'Z')
-			*q = (char)(*q - 'A' + 'a');
-	return d;
+	size_t n = strlen(s);
+	char *o = jv_alloc(d, n + 1);
+	if (!o)
+		return NULL;
+	for (size_t i = 0; i <= n; i++)
+		o[i] = (char)(lower && s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+	return o;
+}
+
+static void add_warning(struct pitem *it, const char *code, const char *field)
+{
+	if (!it->warnings)
+		it->warnings = json_array();
+	json_array_append_new(it->warnings, json_pack("{s:s,s:s}", "code", code, "field", field));
 }
 
 /* Translates a relation of a foreign record through --id-map. */
 static void map_relation(struct push *p, struct pitem *it, const char *key, const char *src_provider)
 {
-	json_t *v = json_object_get(it->rec, key);
+	struct jv_doc *d = it->doc;
 	char tmp[64];
-	const char *id = jx_text(v, tmp, sizeof(tmp));
+	const char *id = jv_text(d, jv_get(d, it->rec, key), tmp, sizeof(tmp));
 	struct buf k = BUF_INIT;
 
 	if (!id || !*id)
@@ -166,72 +174,87 @@ static void map_relation(struct push *p, struct pitem *it, const char *key, cons
 	json_t *to = json_object_get(p->idmap, k.buf);
 	buf_release(&k);
 	if (to) {
-		json_object_set(it->rec, key, to);
+		jv_set(d, it->rec, key, jv_from_json(d, to)); /* the id map lives for the run */
 		return;
 	}
 	/* Never send another CRM's id. */
-	json_object_del(it->rec, key);
-	if (!it->warnings)
-		it->warnings = json_array();
-	json_array_append_new(it->warnings, json_pack("{s:s,s:s}", "code", "unmapped_relation", "field", key));
+	jv_del(d, it->rec, key);
+	add_warning(it, "unmapped_relation", key);
 }
 
-static void prepare(struct push *p, struct pitem *it, struct ndjson_reader *r)
+/* Parses and maps one line (text[0..len), line number lineno) into the
+ * batch's document d, and decides what to do with it. */
+static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const char *text, size_t len,
+		    long lineno, int too_long)
 {
 	struct crm_err e = CRM_ERR_INIT;
 	const char *prov, *ns_in;
 	char tmp[64];
 	int native;
+	char *raw;
 
 	it->status = PENDING;
-	it->line = r->lineno;
-	it->raw = malloc(r->line.len + 1);
-	memcpy(it->raw, r->line.buf, r->line.len + 1);
-	it->rawlen = r->line.len;
-	if (!(it->rec = ndjson_parse_line(r, &e))) {
+	it->line = lineno;
+	it->doc = d;
+	if ((raw = jv_alloc(d, len + 1)))
+		memcpy(raw, text, len + 1);
+	it->raw = raw ? raw : "";
+	it->rawlen = raw ? len : 0;
+	if (too_long)
+		err_set(&e, CRM_ERECORD, "line_too_long", "line %ld is longer than %zu bytes", lineno,
+			(size_t)NDJSON_LINE_MAX);
+	else
+		it->rec = ndjson_parse_jv(d, text, len, lineno, &e);
+	if (!it->rec) {
 		item_fail(it, SUM_FAILED, &e);
 		return;
 	}
-	const char *objname = jx_str(it->rec, "object");
+	const char *objname = jv_str(d, it->rec, "object");
 	if (objname && obj_parse(objname) != (int)p->o) {
-		item_set(it, SUM_FAILED, "wrong_object", "the record is a%s, this run pushes %s", objname);
-		snprintf(it->err.message, sizeof(it->err.message), "the record is a %s; this run pushes %s",
-			 objname, obj_plural(p->o));
+		it->status = SUM_FAILED;
+		err_set(&it->err, CRM_ERECORD, "wrong_object", "the record is a %s; this run pushes %s",
+			objname, obj_plural(p->o));
 		return;
 	}
-	if (record_validate(p->o, it->rec, &e) < 0) {
+	if (record_validate(p->o, d, it->rec, &e) < 0) {
 		item_fail(it, SUM_FAILED, &e);
 		return;
 	}
-	prov = jx_str(it->rec, "provider");
-	ns_in = jx_str(it->rec, "remote_namespace");
+	prov = jv_str(d, it->rec, "provider");
+	ns_in = jv_str(d, it->rec, "remote_namespace");
 	native = (!prov || !strcmp(prov, p->c->prov->name)) && (!ns_in || !p->ns || !*p->ns || !strcmp(ns_in, p->ns));
 	if (!native) {
-		it->source = json_pack("{s:s,s:O?,s:O?}", "provider", prov ? prov : p->c->prov->name,
-				       "remote_id", json_object_get(it->rec, "remote_id"),
-				       "remote_namespace", json_object_get(it->rec, "remote_namespace"));
+		jv_t rid = jv_get(d, it->rec, "remote_id"), rns = jv_get(d, it->rec, "remote_namespace");
+		it->source = jv_obj(d);
+		jv_add_key(d, it->source, JV_LIT("provider"), jv_string_ref(d, prov ? prov : p->c->prov->name));
+		jv_add_key(d, it->source, JV_LIT("remote_id"), rid ? rid : JV_NULL);
+		jv_add_key(d, it->source, JV_LIT("remote_namespace"), rns ? rns : JV_NULL);
 		static const char *const rels[] = { "account", "owner", "converted_contact", "converted_account", NULL };
 		for (int i = 0; rels[i]; i++)
 			if (record_key(p->o, rels[i]))
 				map_relation(p, it, rels[i], prov ? prov : p->c->prov->name);
 	} else {
-		const char *id = jx_text(json_object_get(it->rec, "remote_id"), tmp, sizeof(tmp));
+		const char *id = jv_text(d, jv_get(d, it->rec, "remote_id"), tmp, sizeof(tmp));
 		if (id && *id)
-			it->remote_id = strdup(id);
+			it->remote_id = doc_dup(d, id, 0);
 	}
-	it->fields = map_push(p->o, p->po->map, it->rec, p->user_map, native, is_writable, p);
+	it->fields = map_push(p->o, p->po->map, d, it->rec, p->user_map, native, is_writable, p);
 
 	/* The match value. */
 	if (p->match_key) {
 		const char *mv = NULL;
 		if (p->match_email)
-			mv = record_primary_email(it->rec);
+			mv = record_primary_email(d, it->rec);
 		else if (record_key(p->o, p->match_key))
-			mv = jx_text(json_object_get(it->rec, p->match_key), tmp, sizeof(tmp));
+			mv = jv_text(d, jv_get(d, it->rec, p->match_key), tmp, sizeof(tmp));
 		if (!mv && p->match_remote)
-			mv = jx_text(json_object_get(it->fields, p->match_remote), tmp, sizeof(tmp));
+			mv = jv_text(d, jv_get(d, it->fields, p->match_remote), tmp, sizeof(tmp));
 		if (mv && *mv)
-			it->match = p->match_email ? lower_dup(mv) : strdup(mv);
+			it->match = doc_dup(d, mv, p->match_email);
+	}
+	if (d->failed) {
+		item_set(it, SUM_FAILED, "out_of_memory", "%s", "out of memory");
+		return;
 	}
 	switch (p->mode) {
 	case M_DELETE:
@@ -260,32 +283,34 @@ static void prepare(struct push *p, struct pitem *it, struct ndjson_reader *r)
 	}
 }
 
-/* Fields of `want` that differ from the CRM's copy, after --conflict. */
-static json_t *diff(struct push *p, const json_t *want, const json_t *existing)
+/* Fields of the item's input that differ from the CRM's copy, after --conflict. */
+static jv_t diff(struct push *p, struct pitem *it)
 {
-	json_t *have = json_object_get(existing, "fields"), *out = json_object(), *v;
-	const char *k;
+	struct jv_doc *d = it->doc;
+	/* The copy's strings are borrowed from it->existing, kept until the item is released. */
+	jv_t have = jv_from_json(d, json_object_get(it->existing, "fields")), out = jv_obj(d);
 
-	json_object_foreach((json_t *)want, k, v) {
-		json_t *ev = json_object_get(have, k);
-		if (p->conflict == C_FILL && !jx_is_empty(ev))
+	for (uint32_t c = jv_members(d, it->fields); c; c = jv_next(d, c)) {
+		const struct jv_mem m = d->m[c];
+		jv_t ev = jv_get(d, have, m.key);
+		if (p->conflict == C_FILL && !jv_is_empty(d, ev))
 			continue;
-		if (!map_value_equal(p->po->map, k, v, ev))
-			json_object_set(out, k, v);
+		if (!map_value_equal(p->po->map, m.key, d, m.val, ev))
+			jv_add_key(d, out, m.key, m.klen, m.plain, m.val);
 	}
 	return out;
 }
 
 static void decide_update(struct push *p, struct pitem *it)
 {
-	it->send = diff(p, it->fields, it->existing);
-	if (!json_object_size(it->send)) {
+	it->send = diff(p, it);
+	if (!jv_size(it->doc, it->send)) {
 		/* The same values (whatever their age): nothing to write, no echo. */
 		it->status = SUM_UNCHANGED;
 		return;
 	}
 	if (p->conflict == C_NEWER) {
-		const char *in = jx_str(it->rec, "remote_updated_at"), *ex = jx_str(it->existing, "updated_at");
+		const char *in = jv_str(it->doc, it->rec, "remote_updated_at"), *ex = jx_str(it->existing, "updated_at");
 		long long a, b;
 		if (!in || time_parse(in, &a) < 0 || (ex && time_parse(ex, &b) == 0 && a <= b)) {
 			item_set(it, SUM_SKIPPED, "conflict_older", "%s",
@@ -339,8 +364,7 @@ static int lookups(struct push *p, struct pitem *items, size_t n)
 		} else if (it->action == A_FIND) {
 			if ((env = json_object_get(bymatch, it->match))) {
 				it->existing = json_incref(env);
-				free(it->remote_id);
-				it->remote_id = strdup(jx_str(env, "id"));
+				it->remote_id = doc_dup(it->doc, jx_str(env, "id"), 0);
 				decide_update(p, it);
 			} else if (p->mode == M_UPSERT) {
 				it->action = A_CREATE;
@@ -381,8 +405,7 @@ static size_t confirm_creates(struct push *p, struct pitem **its, size_t n, stru
 		json_t *env = its[i]->match ? json_object_get(found, its[i]->match) : NULL;
 		if (env) {
 			its[i]->status = SUM_CREATED;
-			free(its[i]->remote_id);
-			its[i]->remote_id = strdup(jx_str(env, "id"));
+			its[i]->remote_id = doc_dup(its[i]->doc, jx_str(env, "id"), 0);
 			err_clear(&its[i]->err);
 		} else if (looked && its[i]->match) {
 			again[k++] = its[i];
@@ -430,8 +453,10 @@ static int resend(struct push *p, enum write_op op, struct pitem **its, size_t n
 
 static void free_writes(struct write_item *w, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		json_decref(w[i].warnings);
+		json_decref(w[i].fields);
+	}
 	free(w);
 }
 
@@ -446,7 +471,10 @@ static int send_group(struct push *p, enum write_op op, struct pitem **its, size
 	for (size_t i = 0; i < n; i++) {
 		w[i].line = its[i]->line;
 		w[i].remote_id = its[i]->remote_id;
-		w[i].fields = op == WR_UPDATE ? its[i]->send : its[i]->fields;
+		w[i].doc = its[i]->doc;
+		w[i].vfields = op == WR_UPDATE ? its[i]->send : its[i]->fields;
+		if (!c->prov->write_jv && w[i].vfields)
+			w[i].fields = jv_to_json(w[i].doc, w[i].vfields);
 	}
 	rc = c->prov->write(c->conn, p->o, op, w, n, &e);
 	if (rc == CRM_ERECORD && n > 1) {
@@ -505,10 +533,8 @@ static int send_group(struct push *p, enum write_op op, struct pitem **its, size
 			item_fail(it, SUM_FAILED, &w[i].err);
 			continue;
 		}
-		if (w[i].id_out[0]) {
-			free(it->remote_id);
-			it->remote_id = strdup(w[i].id_out);
-		}
+		if (w[i].id_out[0])
+			it->remote_id = doc_dup(it->doc, w[i].id_out, 0);
 		it->status = op == WR_DELETE ? SUM_DELETED : op == WR_UPDATE ? SUM_UPDATED
 			   : op == WR_CREATE || w[i].created ? SUM_CREATED : SUM_UPDATED;
 	}
@@ -541,44 +567,40 @@ static int emit(struct push *p, struct pitem *it)
 {
 	struct ctx *c = p->c;
 	struct crm_err e = CRM_ERR_INIT;
-	struct jv_doc *d = &p->line;
+	struct jv_doc *d = it->doc;
 	jv_t out;
 	int rc;
 
 	if (it->status == PENDING)
 		return 0; /* outcome unknown (interrupted): no line */
-	/* The result line is the input record and the outcome, built in a
-	 * reused document that borrows the record's values (no copy). */
-	if (!d->v)
-		jv_init(d);
-	else
-		jv_reset(d);
-	out = it->rec ? jv_from_json(d, it->rec) : jv_obj(d);
-	jv_set(d, out, "provider", jv_string_ref(d, c->prov->name));
-	jv_set(d, out, "remote_id", jv_str_or_null(d, it->remote_id));
-	jv_set(d, out, "remote_namespace", jv_str_or_null(d, p->ns && *p->ns ? p->ns : NULL));
+	/* The result line is the input record and the outcome: the record's
+	 * own object, in its batch's document, with the outcome's keys set. */
+	out = it->rec ? it->rec : jv_obj(d);
+	jv_set_key(d, out, JV_LIT("provider"), jv_string_ref(d, c->prov->name));
+	jv_set_key(d, out, JV_LIT("remote_id"), jv_str_or_null(d, it->remote_id));
+	jv_set_key(d, out, JV_LIT("remote_namespace"), jv_str_or_null(d, p->ns && *p->ns ? p->ns : NULL));
 	if (it->source)
-		jv_set(d, out, "source", jv_from_json(d, it->source));
-	jv_set(d, out, "sync_status", jv_string_ref(d, status_names[it->status]));
+		jv_set_key(d, out, JV_LIT("source"), it->source);
+	jv_set_key(d, out, JV_LIT("sync_status"), jv_string_ref(d, status_names[it->status]));
 	if (it->status == SUM_FAILED || it->status == SUM_SKIPPED) {
 		jv_t se = jv_obj(d);
-		jv_add(d, se, "code", jv_string_ref(d, it->err.code[0] ? it->err.code : "failed"));
-		jv_add(d, se, "message", jv_string_ref(d, it->err.message));
+		jv_add_key(d, se, JV_LIT("code"), jv_string_ref(d, it->err.code[0] ? it->err.code : "failed"));
+		jv_add_key(d, se, JV_LIT("message"), jv_string_ref(d, it->err.message));
 		if (it->err.http_status)
-			jv_add(d, se, "http_status", jv_int(d, it->err.http_status));
+			jv_add_key(d, se, JV_LIT("http_status"), jv_int(d, it->err.http_status));
 		if (it->err.field[0])
-			jv_add(d, se, "field", jv_string_ref(d, it->err.field));
-		jv_set(d, out, "sync_error", se);
+			jv_add_key(d, se, JV_LIT("field"), jv_string_ref(d, it->err.field));
+		jv_set_key(d, out, JV_LIT("sync_error"), se);
 	}
 	if (it->warnings)
-		jv_set(d, out, "sync_warnings", jv_from_json(d, it->warnings));
+		jv_set_key(d, out, JV_LIT("sync_warnings"), jv_from_json(d, it->warnings));
 	if (p->dry_run && it->status != SUM_FAILED && it->status != SUM_SKIPPED) {
-		const json_t *pl = it->status == SUM_UPDATED && it->send ? it->send
-				 : it->status == SUM_UNCHANGED || it->status == SUM_DELETED ? NULL : it->fields;
-		jv_set(d, out, "sync_dry_run", JV_TRUE);
-		jv_set(d, out, "sync_payload", pl ? jv_from_json(d, pl) : JV_NULL);
+		jv_t pl = it->status == SUM_UPDATED && it->send ? it->send
+			: it->status == SUM_UNCHANGED || it->status == SUM_DELETED ? JV_NONE : it->fields;
+		jv_set_key(d, out, JV_LIT("sync_dry_run"), JV_TRUE);
+		jv_set_key(d, out, JV_LIT("sync_payload"), pl ? pl : JV_NULL);
 	}
-	jv_set(d, out, "sync_line", jv_int(d, it->line));
+	jv_set_key(d, out, JV_LIT("sync_line"), jv_int(d, it->line));
 	p->sum.counts[it->status]++;
 	if (d->failed)
 		rc = err_set(&e, CRM_EOUTPUT, "out_of_memory", "out of memory");
@@ -645,6 +667,82 @@ static int finish(struct push *p, struct pitem *items, size_t n)
 	return rc;
 }
 
+/* The match keys of the batches in flight, each with the seq of its
+ * batch: an open-addressing table whose keys live in one arena, so a
+ * record costs no allocation here. */
+struct kent {
+	const char *key;      /* NULL: empty */
+	uint64_t h;
+	long seq;
+};
+
+struct keyset {
+	struct kent *e;
+	size_t cap, n;        /* cap: a power of two */
+	struct jv_doc mem;    /* the keys' text */
+};
+
+static uint64_t ks_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static struct kent *ks_at(struct kent *e, size_t cap, const char *k, uint64_t h)
+{
+	for (size_t i = h & (cap - 1);; i = (i + 1) & (cap - 1))
+		if (!e[i].key || (e[i].h == h && !strcmp(e[i].key, k)))
+			return &e[i];
+}
+
+/* The seq of key k's batch, or -1. */
+static long ks_get(const struct keyset *ks, const char *k)
+{
+	struct kent *e = ks->cap ? ks_at(ks->e, ks->cap, k, ks_hash(k)) : NULL;
+	return e && e->key ? e->seq : -1;
+}
+
+static void ks_put(struct keyset *ks, const char *k, long seq)
+{
+	uint64_t h = ks_hash(k);
+	if ((ks->n + 1) * 2 > ks->cap) {
+		size_t cap = ks->cap ? ks->cap * 2 : 256;
+		struct kent *e = calloc(cap, sizeof(*e));
+		if (!e && ks->n + 1 >= ks->cap)
+			return; /* out of memory with the table full: the key goes unrecorded */
+		for (size_t i = 0; e && i < ks->cap; i++)
+			if (ks->e[i].key)
+				*ks_at(e, cap, ks->e[i].key, ks->e[i].h) = ks->e[i];
+		if (e) {
+			free(ks->e);
+			ks->e = e;
+			ks->cap = cap;
+		}
+	}
+	struct kent *e = ks_at(ks->e, ks->cap, k, h);
+	if (!e->key) {
+		size_t n = strlen(k) + 1;
+		char *c = jv_alloc(&ks->mem, n);
+		if (!c)
+			return;
+		memcpy(c, k, n);
+		e->key = c;
+		e->h = h;
+		ks->n++;
+	}
+	e->seq = seq;
+}
+
+static void ks_clear(struct keyset *ks)
+{
+	if (ks->e)
+		memset(ks->e, 0, ks->cap * sizeof(*ks->e));
+	ks->n = 0;
+	jv_reset(&ks->mem);
+}
+
 /* Batches in flight: worker threads run work(); the main thread reads
  * input, hands out batches and writes results strictly in input order.
  * Memory: at most `nslots` batches of lines. */
@@ -653,6 +751,7 @@ enum slot_state { S_FREE, S_QUEUED, S_RUNNING, S_DONE };
 struct slot {
 	struct pitem *items;
 	size_t n;
+	struct jv_doc doc;    /* the values of its items */
 	long seq;
 	enum slot_state state;
 };
@@ -782,12 +881,11 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 	long batch = 0, conc = 1;
 	int conc_given = 0;
 	struct ndjson_reader r;
-	struct pitem carry;
+	struct { char *text; size_t len; long line; } carry = { NULL, 0, 0 };
 	int have_carry = 0;
 	json_t *fields = NULL;
 
 	memset(&p, 0, sizeof(p));
-	memset(&carry, 0, sizeof(carry));
 	p.c = c;
 	optind = 0;
 	opterr = 0;
@@ -913,7 +1011,9 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		pthread_t *th;
 		long seq = 0, emit_seq = 0;
 		int eof = 0, loop_rc = 0;
-		json_t *inflight = json_object(); /* match key -> seq of its batch */
+		struct keyset inflight = { NULL, 0, 0, { 0 } }; /* match key -> seq of its batch */
+
+		jv_init(&inflight.mem);
 
 		memset(&pl, 0, sizeof(pl));
 		pl.p = &p;
@@ -921,8 +1021,10 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		 * order results wait at most that long. */
 		pl.nslots = (size_t)conc + 2;
 		pl.slots = calloc(pl.nslots, sizeof(*pl.slots));
-		for (size_t i = 0; i < pl.nslots; i++)
+		for (size_t i = 0; i < pl.nslots; i++) {
 			pl.slots[i].items = calloc(p.batch, sizeof(struct pitem));
+			jv_init(&pl.slots[i].doc);
+		}
 		pthread_mutex_init(&pl.mu, NULL);
 		pthread_cond_init(&pl.work_cv, NULL);
 		pthread_cond_init(&pl.done_cv, NULL);
@@ -939,12 +1041,10 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 
 		while (!eof || have_carry) {
 			struct slot *sl = NULL;
-			json_t *keys;
 			int must_drain = 0;
 
 			if (has_fatal(&p) || sig_stop || loop_rc)
 				break;
-			keys = json_object();
 			/* A free slot (writing out what is finished meanwhile). */
 			while (drain(&pl, &emit_seq, 0, &loop_rc) >= (int)pl.nslots)
 				;
@@ -953,19 +1053,24 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 				if (pl.slots[i].state == S_FREE)
 					sl = &pl.slots[i];
 			pthread_mutex_unlock(&pl.mu);
-			if (!sl) {
-				json_decref(keys);
+			if (!sl)
 				continue;
-			}
 			sl->n = 0;
+			jv_reset(&sl->doc);
 			if (have_carry) {
-				sl->items[sl->n++] = carry;
-				if (carry.match)
-					json_object_set_new(keys, carry.match, json_true());
+				/* The line that waited is read again into this batch. */
+				struct pitem *it = &sl->items[sl->n++];
+				memset(it, 0, sizeof(*it));
+				prepare(&p, it, &sl->doc, carry.text, carry.len, carry.line, 0);
+				if (it->match)
+					ks_put(&inflight, it->match, seq);
+				free(carry.text);
+				carry.text = NULL;
 				have_carry = 0;
 			}
 			while (sl->n < p.batch && !sig_stop && !eof) {
 				struct pitem it;
+				struct jv_mark mk = jv_mark(&sl->doc);
 				memset(&it, 0, sizeof(it));
 				rc = ndjson_read_line(&r, &err);
 				if (rc <= 0) {
@@ -975,19 +1080,24 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 					break;
 				}
 				p.sum.records++;
-				prepare(&p, &it, &r);
+				prepare(&p, &it, &sl->doc, r.line.buf, r.line.len, r.lineno, r.too_long);
 				/* Two new records with one match key: the second waits until the
-				 * first is written, so it finds it instead of creating a twin. */
+				 * first is written, so it finds it instead of creating a twin.
+				 * (This batch's keys have its seq, which is >= emit_seq.) */
 				if (it.status == PENDING && it.match && (it.action == A_FIND || it.action == A_CREATE)) {
-					json_t *prev = json_object_get(inflight, it.match);
-					if (json_object_get(keys, it.match) ||
-					    (prev && json_integer_value(prev) >= emit_seq)) {
-						carry = it;
+					if (ks_get(&inflight, it.match) >= emit_seq) {
+						/* It waits as text: its values go with this batch's. */
+						carry.text = malloc(r.line.len + 1);
+						memcpy(carry.text, r.line.buf, r.line.len + 1);
+						carry.len = r.line.len;
+						carry.line = r.lineno;
+						item_release(&it);
+						jv_rewind(&sl->doc, &mk);
 						have_carry = 1;
 						must_drain = 1;
 						break;
 					}
-					json_object_set_new(keys, it.match, json_true());
+					ks_put(&inflight, it.match, seq);
 				}
 				sl->items[sl->n++] = it;
 			}
@@ -998,25 +1108,20 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 				malloc_trim(0);
 			}
 			if (sl->n) {
-				const char *k;
-				json_t *v;
-				json_object_foreach(keys, k, v)
-					json_object_set_new(inflight, k, json_integer(seq));
 				pthread_mutex_lock(&pl.mu);
 				sl->seq = seq++;
 				sl->state = S_QUEUED;
 				pthread_cond_signal(&pl.work_cv);
 				pthread_mutex_unlock(&pl.mu);
 			}
-			json_decref(keys);
 			if (must_drain) {
 				drain(&pl, &emit_seq, 1, &loop_rc);
-				json_object_clear(inflight);
+				ks_clear(&inflight);
 			}
 			/* Keep the key table small: forget batches already written. */
-			if (json_object_size(inflight) > p.batch * pl.nslots * 4) {
+			if (inflight.n > p.batch * pl.nslots * 4) {
 				drain(&pl, &emit_seq, 1, &loop_rc);
-				json_object_clear(inflight);
+				ks_clear(&inflight);
 			}
 		}
 		drain(&pl, &emit_seq, 1, &loop_rc);
@@ -1031,17 +1136,18 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 			for (size_t j = 0; j < pl.slots[i].n; j++)
 				item_release(&pl.slots[i].items[j]);
 			free(pl.slots[i].items);
+			jv_release(&pl.slots[i].doc);
 		}
 		free(pl.slots);
 		free(th);
 		pthread_mutex_destroy(&pl.mu);
 		pthread_cond_destroy(&pl.work_cv);
 		pthread_cond_destroy(&pl.done_cv);
-		json_decref(inflight);
+		free(inflight.e);
+		jv_release(&inflight.mem);
 		rc = 0;
 	}
-	if (have_carry)
-		item_release(&carry);
+	free(carry.text);
 	ndjson_reader_release(&r);
 	if (c->progress)
 		fputs("\r\033[K", stderr);
@@ -1075,6 +1181,5 @@ done:
 	json_decref(p.idmap);
 	json_decref(p.writable);
 	json_decref(fields);
-	jv_release(&p.line);
 	return rc;
 }

@@ -748,18 +748,16 @@ int http_url_is_loopback(const char *url)
  * (which may take the body's buffer). */
 typedef int (*body_parser)(void *ctx, struct buf *body, char *why, size_t whysz);
 
-static int call_parse(struct http *h, const struct http_req *req, const json_t *body, long *status,
+static int call_parse(struct http *h, const struct http_req *req, struct buf *b, long *status,
 		      const char *crm, body_parser parse, void *ctx, struct crm_err *err)
 {
 	struct http_req q = *req;
-	struct buf b = BUF_INIT;
 	struct http_resp r;
 	int rc;
 
-	if (body) {
-		jx_dump(&b, body);
-		q.body = b.buf;
-		q.body_len = b.len;
+	if (b->len) {
+		q.body = b->buf;
+		q.body_len = b->len;
 	}
 	http_resp_init(&r);
 	rc = http_do(h, &q, &r, err);
@@ -779,7 +777,6 @@ static int call_parse(struct http *h, const struct http_req *req, const json_t *
 		}
 	}
 	http_resp_release(&r);
-	buf_release(&b);
 	return rc;
 }
 
@@ -792,9 +789,18 @@ static int parse_json(void *ctx, struct buf *body, char *why, size_t whysz)
 int http_json(struct http *h, const struct http_req *req, const json_t *body,
 	      json_t **out, long *status, const char *crm, struct crm_err *err)
 {
+	struct buf b = BUF_INIT;
+	int rc;
+
 	if (out)
 		*out = NULL;
-	return call_parse(h, req, body, status, crm, out ? parse_json : NULL, out, err);
+	if (body && jx_dump(&b, body) < 0) {
+		buf_release(&b);
+		return err_set(err, CRM_EFAIL, "out_of_memory", "out of memory");
+	}
+	rc = call_parse(h, req, &b, status, crm, out ? parse_json : NULL, out, err);
+	buf_release(&b);
+	return rc;
 }
 
 struct jv_target {
@@ -814,12 +820,21 @@ static int parse_jv(void *ctx, struct buf *body, char *why, size_t whysz)
 	return (*t->out = jv_parse(t->d, text, n, why, whysz)) ? 0 : -1;
 }
 
-int http_jv(struct http *h, const struct http_req *req, const json_t *body, struct jv_doc *d,
+int http_jv(struct http *h, const struct http_req *req, jv_t body, struct jv_doc *d,
 	    jv_t *out, const char *crm, struct crm_err *err)
 {
 	struct jv_target t = { d, out };
+	struct buf b = BUF_INIT;
+	int rc;
+
 	*out = JV_NONE;
-	return call_parse(h, req, body, NULL, crm, parse_jv, &t, err);
+	if (body && (d->failed || jv_dump(&b, d, body) < 0)) {
+		buf_release(&b);
+		return err_set(err, CRM_EFAIL, "out_of_memory", "out of memory");
+	}
+	rc = call_parse(h, req, &b, NULL, crm, parse_jv, &t, err);
+	buf_release(&b);
+	return rc;
 }
 
 int http_check_secure(const char *url, const char *crm, struct crm_err *err)

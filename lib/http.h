@@ -129,11 +129,11 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 int http_json(struct http *h, const struct http_req *req, const struct json_t *body,
 	      struct json_t **out, long *status, const char *crm, struct crm_err *err);
 
-/* The same, parsing the answer into document d (lib/jv) for the pull hot
- * path: *out is the value, JV_NONE for 204, 304 or an empty body.  The
- * body's text is handed to d. */
+/* The same in document d (lib/jv), for the hot paths: body is a value of
+ * d (or JV_NONE: none); *out is the answer's value, JV_NONE for 204, 304
+ * or an empty body.  The answer's text is handed to d. */
 struct jv_doc;
-int http_jv(struct http *h, const struct http_req *req, const struct json_t *body, struct jv_doc *d,
+int http_jv(struct http *h, const struct http_req *req, uint32_t body, struct jv_doc *d,
 	    uint32_t *out, const char *crm, struct crm_err *err);
 
 /* Is the URL's host a loopback address (plain http allowed for tokens)? */

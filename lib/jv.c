@@ -454,6 +454,82 @@ jv_t jv_from_json(struct jv_doc *d, const json_t *v)
 	}
 }
 
+char *jv_alloc(struct jv_doc *d, size_t n)
+{
+	return arena(d, n ? n : 1);
+}
+
+int jv_is_empty(const struct jv_doc *d, jv_t v)
+{
+	switch (d->v[v].type) {
+	case JVT_NONE:
+	case JVT_NULL:
+		return 1;
+	case JVT_STR:
+	case JVT_ARR:
+	case JVT_OBJ:
+		return d->v[v].len == 0;
+	default:
+		return 0;
+	}
+}
+
+int jv_equal(const struct jv_doc *d, jv_t a, jv_t b)
+{
+	const struct jv_val *x = &d->v[a], *y = &d->v[b];
+
+	if (a == b)
+		return 1;
+	if (x->type != y->type)
+		return 0;
+	switch (x->type) {
+	case JVT_STR:
+		return x->len == y->len && !memcmp(x->u.s, y->u.s, x->len);
+	case JVT_INT:
+		return x->u.i == y->u.i;
+	case JVT_REAL:
+		return x->u.d == y->u.d;
+	case JVT_ARR: {
+		uint32_t m = x->first, n = y->first;
+		if (x->len != y->len)
+			return 0;
+		for (; m && n; m = d->m[m].next, n = d->m[n].next)
+			if (!jv_equal(d, d->m[m].val, d->m[n].val))
+				return 0;
+		return 1;
+	}
+	case JVT_OBJ:
+		/* As json_equal: the same keys with equal values, in any order. */
+		if (x->len != y->len)
+			return 0;
+		for (uint32_t m = x->first; m; m = d->m[m].next) {
+			uint32_t n = find(d, b, d->m[m].key, d->m[m].klen);
+			if (!n || !jv_equal(d, d->m[m].val, d->m[n].val))
+				return 0;
+		}
+		return 1;
+	default:
+		return 1; /* null, true, false */
+	}
+}
+
+int jv_text_equal(const struct jv_doc *d, jv_t a, jv_t b)
+{
+	char ta[64], tb[64];
+	const char *sa, *sb;
+	enum jv_type x = jv_typeof(d, a), y = jv_typeof(d, b);
+
+	if (jv_is_empty(d, a) && jv_is_empty(d, b))
+		return 1;
+	if (x == JVT_ARR || x == JVT_OBJ || y == JVT_ARR || y == JVT_OBJ)
+		return jv_equal(d, a, b);
+	sa = jv_text(d, a, ta, sizeof(ta));
+	sb = jv_text(d, b, tb, sizeof(tb));
+	if (!sa || !sb)
+		return sa == sb;
+	return strcmp(sa, sb) == 0;
+}
+
 json_t *jv_to_json(const struct jv_doc *d, jv_t v)
 {
 	const struct jv_val *x = &d->v[v];

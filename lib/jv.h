@@ -99,6 +99,15 @@ int jv_adopt(struct jv_doc *d, char *p);
 jv_t jv_from_json(struct jv_doc *d, const json_t *v);
 /* v as a new jansson value (tests, and callers that need jansson). */
 json_t *jv_to_json(const struct jv_doc *d, jv_t v);
+/* n bytes that live as long as the document's values (NULL when out of
+ * memory): a line to parse in place. */
+char *jv_alloc(struct jv_doc *d, size_t n);
+/* Is v absent, null, "" or an empty array or object (jx_is_empty)? */
+int jv_is_empty(const struct jv_doc *d, jv_t v);
+/* Deep equality, objects in any key order (json_equal). */
+int jv_equal(const struct jv_doc *d, jv_t a, jv_t b);
+/* Scalars equal as text ("50" == 50), containers deeply (jx_text_equal). */
+int jv_text_equal(const struct jv_doc *d, jv_t a, jv_t b);
 /* Serialises v compactly, as jx_dump does, and appends to b. */
 int jv_dump(struct buf *b, const struct jv_doc *d, jv_t v);
 

@@ -217,72 +217,67 @@ void map_pull(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t fiel
 	jv_set_key(d, out, JV_LIT("remote_fields"), rf);
 }
 
-static json_t *scalar_push(enum map_kind k, const json_t *v)
+static jv_t scalar_push(struct jv_doc *d, enum map_kind k, jv_t v)
 {
 	char out[TIME_BUFSZ];
+	const char *s = jv_sval(d, v);
 	long long ms;
 
-	if (!v || json_is_null(v))
-		return json_null();
+	if (jv_is_null(d, v))
+		return JV_NULL;
 	switch (k) {
 	case MK_TIME:
-		if (json_is_string(v) && time_parse(json_string_value(v), &ms) == 0) {
+		if (s && time_parse(s, &ms) == 0) {
 			time_format(ms, out);
-			return json_string(out);
+			return jv_string(d, out);
 		}
 		break;
 	case MK_DATE:
-		if (json_is_string(v) && time_parse(json_string_value(v), &ms) == 0) {
+		if (s && time_parse(s, &ms) == 0) {
 			time_format_date(ms, out);
-			return json_string(out);
+			return jv_string(d, out);
 		}
 		break;
 	case MK_NBOOL:
-		if (json_is_boolean(v))
-			return json_boolean(!json_is_true(v));
+		if (jv_typeof(d, v) == JVT_TRUE || jv_typeof(d, v) == JVT_FALSE)
+			return jv_bool(!jv_is_true(d, v));
 		break;
 	case MK_REL:
-		if (json_is_integer(v)) {
+		if (jv_typeof(d, v) == JVT_INT) {
 			char tmp[32];
-			snprintf(tmp, sizeof(tmp), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-			return json_string(tmp);
+			return jv_string(d, jv_text(d, v, tmp, sizeof(tmp)));
 		}
 		break;
 	default:
 		break;
 	}
-	return json_deep_copy(v);
+	return v; /* values may sit in several containers: shared, not copied */
 }
 
 /* Picks, for each map entry of a list kind, the input element it takes:
- * first an element whose type matches the entry's, then any left over. */
-static json_t *pick(json_t *list, const char *typekey, const char *type, json_t *taken)
+ * first an element whose type matches the entry's, then any left over.
+ * A taken element's cell is marked (cleared again by map_push). */
+static jv_t pick(struct jv_doc *d, jv_t list, const char *typekey, const char *type)
 {
-	size_t i;
-	json_t *e;
-
-	json_array_foreach(list, i, e) {
-		const char *t = jx_str(e, typekey);
-		if (json_is_true(json_array_get(taken, i)))
+	for (uint32_t c = jv_items(d, list); c; c = jv_next(d, c)) {
+		const char *t = jv_str(d, jv_val(d, c), typekey);
+		if (d->m[c].mark)
 			continue;
 		if ((t && type && !strcmp(t, type)) || (!t && !type)) {
-			json_array_set_new(taken, i, json_true());
-			return e;
+			d->m[c].mark = 1;
+			return jv_val(d, c);
 		}
 	}
-	return NULL;
+	return JV_NONE;
 }
 
-static json_t *pick_any(json_t *list, json_t *taken, const struct map_entry *m,
-			enum map_kind kind, const char *typekey)
+static jv_t pick_any(struct jv_doc *d, jv_t list, const struct map_entry *m, enum map_kind kind,
+		     const char *typekey)
 {
-	size_t i;
-	json_t *e;
-
-	json_array_foreach(list, i, e) {
-		const char *t = jx_str(e, typekey);
+	for (uint32_t c = jv_items(d, list); c; c = jv_next(d, c)) {
+		const char *t = jv_str(d, jv_val(d, c), typekey);
 		int has_slot = 0;
-		if (json_is_true(json_array_get(taken, i)))
+		if (d->m[c].mark)
 			continue;
 		/* Leave an element for the entry of its own type, if the table has one. */
 		for (const struct map_entry *x = m; t && x->key; x++)
@@ -290,85 +285,92 @@ static json_t *pick_any(json_t *list, json_t *taken, const struct map_entry *m,
 				has_slot = 1;
 		if (has_slot)
 			continue;
-		json_array_set_new(taken, i, json_true());
-		return e;
+		d->m[c].mark = 1;
+		return jv_val(d, c);
 	}
-	return NULL;
+	return JV_NONE;
 }
 
-static json_t *falses(size_t n)
+static void unmark(struct jv_doc *d, jv_t list)
 {
-	json_t *a = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, json_false());
-	return a;
+	for (uint32_t c = jv_items(d, list); c; c = jv_next(d, c))
+		d->m[c].mark = 0;
 }
 
-json_t *map_push(enum obj o, const struct map_entry *m, const json_t *rec,
-		 const json_t *user_map, int native,
-		 int (*writable)(void *ctx, const char *name), void *ctx)
+/* A string member of an element picked from a list, or "". */
+static jv_t str_or_empty(struct jv_doc *d, jv_t elem, const char *key)
 {
-	json_t *out = json_object();
-	json_t *emails = json_object_get(rec, "email_addresses");
-	json_t *phones = json_object_get(rec, "phone_numbers");
-	json_t *addrs = json_object_get(rec, "addresses");
-	json_t *etaken = falses(json_array_size(emails));
-	json_t *ptaken = falses(json_array_size(phones));
-	const char *primary = record_primary_email(rec);
+	jv_t v = jv_get(d, elem, key);
+	return jv_is_str(d, v) ? v : jv_string_ref(d, "");
+}
+
+jv_t map_push(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
+	      const json_t *user_map, int native,
+	      int (*writable)(void *ctx, const char *name), void *ctx)
+{
+	jv_t out = jv_obj(d);
+	jv_t emails = jv_get(d, rec, "email_addresses");
+	jv_t phones = jv_get(d, rec, "phone_numbers");
+	jv_t addrs = jv_get(d, rec, "addresses");
+	int eok = jv_typeof(d, emails) == JVT_ARR, pok = jv_typeof(d, phones) == JVT_ARR;
+	int aok = jv_typeof(d, addrs) == JVT_ARR;
+	const char *primary = record_primary_email(d, rec);
 	const char *k;
 	json_t *v;
 
 	(void)o;
 	/* Custom and other provider fields first, so mapped keys win. */
 	if (native) {
-		json_object_foreach(json_object_get(rec, "remote_fields"), k, v)
-			if (!writable || writable(ctx, k))
-				json_object_set(out, k, v);
+		for (uint32_t c = jv_members(d, jv_get(d, rec, "remote_fields")); c; c = jv_next(d, c)) {
+			const struct jv_mem mc = d->m[c];
+			if (!writable || writable(ctx, mc.key))
+				jv_add_key(d, out, mc.key, mc.klen, mc.plain, mc.val);
+		}
 	}
 	for (const struct map_entry *e = m; e && e->key; e++) {
-		json_t *val = NULL;
+		jv_t val = JV_NONE;
 		if (e->flags & MF_RO)
 			continue;
 		switch (e->kind) {
 		case MK_EMAIL:
-			if (!json_is_array(emails))
+			if (!eok)
 				continue;
 			if (e->flags & MF_PRIMARY) {
-				val = primary ? json_string(primary) : json_string("");
-				size_t i;
-				json_t *x;
-				json_array_foreach(emails, i, x)
-					if (primary && !strcmp(jx_str(x, "email_address") ? jx_str(x, "email_address") : "", primary))
-						json_array_set_new(etaken, i, json_true());
+				val = jv_string_ref(d, primary ? primary : "");
+				for (uint32_t c = jv_items(d, emails); c; c = jv_next(d, c)) {
+					const char *a = jv_str(d, jv_val(d, c), "email_address");
+					if (primary && !strcmp(a ? a : "", primary))
+						d->m[c].mark = 1;
+				}
 			} else {
-				json_t *x = pick(emails, "email_address_type", e->type, etaken);
+				jv_t x = pick(d, emails, "email_address_type", e->type);
 				if (!x)
-					x = pick_any(emails, etaken, m, MK_EMAIL, "email_address_type");
-				val = json_string(x && jx_str(x, "email_address") ? jx_str(x, "email_address") : "");
+					x = pick_any(d, emails, m, MK_EMAIL, "email_address_type");
+				val = str_or_empty(d, x, "email_address");
 			}
 			break;
 		case MK_PHONE: {
-			if (!json_is_array(phones))
+			if (!pok)
 				continue;
-			json_t *x = pick(phones, "phone_number_type", e->type, ptaken);
+			jv_t x = pick(d, phones, "phone_number_type", e->type);
 			if (!x)
-				x = pick_any(phones, ptaken, m, MK_PHONE, "phone_number_type");
-			val = json_string(x && jx_str(x, "phone_number") ? jx_str(x, "phone_number") : "");
+				x = pick_any(d, phones, m, MK_PHONE, "phone_number_type");
+			val = str_or_empty(d, x, "phone_number");
 			break;
 		}
 		case MK_ADDR: {
-			if (!json_is_array(addrs))
+			if (!aok)
 				continue;
-			json_t *x = NULL, *a;
-			size_t i;
-			json_array_foreach(addrs, i, a) {
-				const char *t = jx_str(a, "address_type");
+			jv_t x = JV_NONE, first_addr = jv_at(d, addrs, 0);
+			size_t i = 0;
+			for (uint32_t c = jv_items(d, addrs); c; c = jv_next(d, c), i++) {
+				const char *t = jv_str(d, jv_val(d, c), "address_type");
 				if ((t && e->type && !strcmp(t, e->type)) || (!e->type && i == 0)) {
-					x = a;
+					x = jv_val(d, c);
 					break;
 				}
 			}
-			if (!x && json_array_size(addrs) && e->type) {
+			if (!x && first_addr && e->type) {
 				/* No address of this type: the first untyped one fills the first slot. */
 				const struct map_entry *first = NULL;
 				for (const struct map_entry *f = m; f->key; f++)
@@ -377,38 +379,43 @@ json_t *map_push(enum obj o, const struct map_entry *m, const json_t *rec,
 						break;
 					}
 				if (first && first->type && !strcmp(first->type, e->type) &&
-				    !jx_str(json_array_get(addrs, 0), "address_type"))
-					x = json_array_get(addrs, 0);
+				    !jv_str(d, first_addr, "address_type"))
+					x = first_addr;
 			}
-			json_t *part = x ? json_object_get(x, e->sub) : NULL;
-			val = part && json_is_string(part) ? json_copy(part) : json_string("");
+			val = str_or_empty(d, x, e->sub);
 			break;
 		}
 		case MK_EMAILS:
 			continue;
-		default:
-			if (!json_object_get(rec, e->key))
+		default: {
+			jv_t in = jv_get(d, rec, e->key);
+			if (!in)
 				continue;
-			val = scalar_push(e->kind, json_object_get(rec, e->key));
+			val = scalar_push(d, e->kind, in);
 		}
-		json_object_set_new(out, e->remote, val);
+		}
+		jv_set_key(d, out, e->remote, strlen(e->remote), 1, val); /* table names need no escaping */
 	}
-	json_object_foreach((json_t *)user_map, k, v)
-		if (json_is_string(v) && json_object_get(rec, k))
-			json_object_set(out, json_string_value(v), json_object_get(rec, k));
-	json_decref(etaken);
-	json_decref(ptaken);
+	json_object_foreach((json_t *)user_map, k, v) {
+		jv_t in = json_is_string(v) ? jv_get(d, rec, k) : JV_NONE;
+		if (in)
+			jv_set(d, out, json_string_value(v), in);
+	}
+	if (eok)
+		unmark(d, emails);
+	if (pok)
+		unmark(d, phones);
 	return out;
 }
 
-int map_value_equal(const struct map_entry *m, const char *remote,
-		    const json_t *a, const json_t *b)
+int map_value_equal(const struct map_entry *m, const char *remote, const struct jv_doc *d,
+		    jv_t a, jv_t b)
 {
 	const struct map_entry *e = map_find_remote(m, remote);
 	char ta[64], tb[64];
-	const char *sa = jx_text(a, ta, sizeof(ta)), *sb = jx_text(b, tb, sizeof(tb));
+	const char *sa = jv_text(d, a, ta, sizeof(ta)), *sb = jv_text(d, b, tb, sizeof(tb));
 
-	if (jx_is_empty(a) && jx_is_empty(b))
+	if (jv_is_empty(d, a) && jv_is_empty(d, b))
 		return 1;
 	if (e && sa && sb) {
 		long long ma, mb;
@@ -435,5 +442,5 @@ int map_value_equal(const struct map_entry *m, const char *remote,
 			break;
 		}
 	}
-	return jx_text_equal(a, b);
+	return jv_text_equal(d, a, b);
 }

@@ -34,7 +34,7 @@ enum map_kind {
 
 struct map_entry {
 	const char *key;     /* unified key: "first_name", "email_addresses", ... */
-	const char *remote;  /* the provider's field name */
+	const char *remote;  /* the provider's field name (nothing in it that JSON escapes) */
 	enum map_kind kind;
 	const char *type;    /* email/phone/address type value ("WORK"), or NULL */
 	const char *sub;     /* MK_ADDR: "street_1", "city", ... */
@@ -57,17 +57,17 @@ void map_pull(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t fiel
 jv_t map_email(struct jv_doc *d, jv_t addr, const char *type, int primary);
 jv_t map_phone(struct jv_doc *d, jv_t number, const char *type);
 
-/* Builds the flat provider fields to write from a unified record.
+/* Builds the flat provider fields to write from a unified record rec, in
+ * its document d (values are shared with rec, not copied).
  * native: the record's remote_fields belong to this CRM and are sent;
- * writable(name) says whether a remote field may be written (NULL: all).
- * Returns a new reference. */
-json_t *map_push(enum obj o, const struct map_entry *m, const json_t *rec,
-		 const json_t *user_map, int native,
-		 int (*writable)(void *ctx, const char *name), void *ctx);
+ * writable(name) says whether a remote field may be written (NULL: all). */
+jv_t map_push(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
+	      const json_t *user_map, int native,
+	      int (*writable)(void *ctx, const char *name), void *ctx);
 
-/* Are two provider values of field `remote` the same (numbers, times and
- * empty values compared by meaning, not spelling)? */
-int map_value_equal(const struct map_entry *m, const char *remote,
-		    const json_t *a, const json_t *b);
+/* Are two provider values of field `remote` (values of d) the same
+ * (numbers, times and empty values compared by meaning, not spelling)? */
+int map_value_equal(const struct map_entry *m, const char *remote, const struct jv_doc *d,
+		    jv_t a, jv_t b);
 
 #endif

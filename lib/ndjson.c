@@ -89,6 +89,16 @@ int utf8_valid(const char *s, size_t len)
 	return utf8_valid_bytes(s, len);
 }
 
+/* What both parsers check before parsing: length, NUL bytes, UTF-8. */
+static int text_ok(const char *s, size_t n, long lineno, struct crm_err *err)
+{
+	if (memchr(s, '\0', n))
+		return err_set(err, CRM_ERECORD, "invalid_json", "line %ld holds a NUL byte", lineno);
+	if (!utf8_valid(s, n))
+		return err_set(err, CRM_ERECORD, "invalid_utf8", "line %ld is not valid UTF-8", lineno);
+	return 0;
+}
+
 json_t *ndjson_parse_line(struct ndjson_reader *r, struct crm_err *err)
 {
 	char why[160];
@@ -99,14 +109,8 @@ json_t *ndjson_parse_line(struct ndjson_reader *r, struct crm_err *err)
 			r->lineno, (size_t)NDJSON_LINE_MAX);
 		return NULL;
 	}
-	if (memchr(r->line.buf, '\0', r->line.len)) {
-		err_set(err, CRM_ERECORD, "invalid_json", "line %ld holds a NUL byte", r->lineno);
+	if (text_ok(r->line.buf, r->line.len, r->lineno, err) < 0)
 		return NULL;
-	}
-	if (!utf8_valid(r->line.buf, r->line.len)) {
-		err_set(err, CRM_ERECORD, "invalid_utf8", "line %ld is not valid UTF-8", r->lineno);
-		return NULL;
-	}
 	v = jx_parse(r->line.buf, r->line.len, JX_NO_DUPLICATES, why, sizeof(why));
 	if (!v) {
 		err_set(err, CRM_ERECORD, "invalid_json", "line %ld is not JSON: %s", r->lineno, why);
@@ -116,6 +120,31 @@ json_t *ndjson_parse_line(struct ndjson_reader *r, struct crm_err *err)
 		json_decref(v);
 		err_set(err, CRM_ERECORD, "not_an_object", "line %ld is JSON but not an object", r->lineno);
 		return NULL;
+	}
+	return v;
+}
+
+jv_t ndjson_parse_jv(struct jv_doc *d, const char *s, size_t n, long lineno, struct crm_err *err)
+{
+	char why[160], *text;
+	jv_t v;
+
+	if (text_ok(s, n, lineno, err) < 0)
+		return JV_NONE;
+	if (!(text = jv_alloc(d, n + 1))) {
+		err_set(err, CRM_ERECORD, "out_of_memory", "line %ld: out of memory", lineno);
+		return JV_NONE;
+	}
+	memcpy(text, s, n);
+	text[n] = '\0';
+	v = jv_parse_flags(d, text, n, JV_NO_DUPLICATES, why, sizeof(why));
+	if (!v) {
+		err_set(err, CRM_ERECORD, "invalid_json", "line %ld is not JSON: %s", lineno, why);
+		return JV_NONE;
+	}
+	if (jv_typeof(d, v) != JVT_OBJ) {
+		err_set(err, CRM_ERECORD, "not_an_object", "line %ld is JSON but not an object", lineno);
+		return JV_NONE;
 	}
 	return v;
 }

@@ -37,6 +37,10 @@ int ndjson_read_line(struct ndjson_reader *r, struct crm_err *err);
 /* Parses r->line as one JSON object.  Returns a new reference, or NULL with
  * err set to invalid_utf8, invalid_json, not_an_object or line_too_long. */
 json_t *ndjson_parse_line(struct ndjson_reader *r, struct crm_err *err);
+/* The same checks and errors for line number `lineno`, text s[0..n),
+ * into document d (the text is copied into d and parsed there): the
+ * object, or JV_NONE with err set. */
+jv_t ndjson_parse_jv(struct jv_doc *d, const char *s, size_t n, long lineno, struct crm_err *err);
 /* Is s[0..len) valid UTF-8 (no overlongs, no surrogates)? */
 int utf8_valid(const char *s, size_t len);
 

@@ -96,102 +96,103 @@ static int bad(struct crm_err *err, const char *field, const char *want)
 	return CRM_ERECORD;
 }
 
-static int check_list(const json_t *v, const char *field, const char *need, struct crm_err *err)
+static int check_list(const struct jv_doc *d, jv_t v, const char *field, const char *need,
+		      struct crm_err *err)
 {
-	size_t i;
-	json_t *e;
-
-	if (!json_is_array(v))
+	if (jv_typeof(d, v) != JVT_ARR)
 		return bad(err, field, "an array of objects");
-	json_array_foreach(v, i, e) {
-		if (!json_is_object(e))
+	for (uint32_t m = jv_items(d, v); m; m = jv_next(d, m)) {
+		jv_t e = jv_val(d, m);
+		if (jv_typeof(d, e) != JVT_OBJ)
 			return bad(err, field, "an array of objects");
-		if (need && !json_is_string(json_object_get(e, need)) &&
-		    !json_is_null(json_object_get(e, need)))
-			return bad(err, field, "an array of objects with a string value");
+		if (need) {
+			enum jv_type t = jv_typeof(d, jv_get(d, e, need));
+			if (t != JVT_STR && t != JVT_NULL) /* absent is not allowed either */
+				return bad(err, field, "an array of objects with a string value");
+		}
 	}
 	return 0;
 }
 
-int record_validate(enum obj o, const json_t *rec, struct crm_err *err)
+int record_validate(enum obj o, const struct jv_doc *d, jv_t rec, struct crm_err *err)
 {
 	for (const struct ukey *k = keys[o]; k->name; k++) {
-		json_t *v = json_object_get(rec, k->name);
+		jv_t v = jv_get(d, rec, k->name);
+		enum jv_type t = jv_typeof(d, v);
+		const char *s = jv_sval(d, v);
 		long long ms;
-		if (!v || json_is_null(v))
+		if (t == JVT_NONE || t == JVT_NULL)
 			continue;
 		switch (k->type) {
 		case UT_STRING:
-			if (!json_is_string(v))
+			if (t != JVT_STR)
 				return bad(err, k->name, "a string");
 			break;
 		case UT_REL:
-			if (!json_is_string(v) && !json_is_integer(v))
+			if (t != JVT_STR && t != JVT_INT)
 				return bad(err, k->name, "a string id");
 			break;
 		case UT_INT:
-			if (!json_is_integer(v))
+			if (t != JVT_INT)
 				return bad(err, k->name, "an integer");
 			break;
 		case UT_NUMBER:
-			if (!json_is_number(v))
+			if (t != JVT_INT && t != JVT_REAL)
 				return bad(err, k->name, "a number");
 			break;
 		case UT_BOOL:
-			if (!json_is_boolean(v))
+			if (t != JVT_TRUE && t != JVT_FALSE)
 				return bad(err, k->name, "true or false");
 			break;
 		case UT_TIME:
-			if (!json_is_string(v) || time_parse(json_string_value(v), &ms) < 0)
+			if (!s || time_parse(s, &ms) < 0)
 				return bad(err, k->name, "an RFC 3339 time");
 			break;
 		case UT_DATE:
-			if (!json_is_string(v) || time_parse(json_string_value(v), &ms) < 0)
+			if (!s || time_parse(s, &ms) < 0)
 				return bad(err, k->name, "a date (YYYY-MM-DD)");
 			break;
 		case UT_ENUM: {
 			int ok = 0;
-			if (json_is_string(v))
-				for (int i = 0; k->values[i]; i++)
-					ok |= !strcmp(k->values[i], json_string_value(v));
+			for (int i = 0; s && k->values[i]; i++)
+				ok |= !strcmp(k->values[i], s);
 			if (!ok)
 				return bad(err, k->name, "one of OPEN, WON, LOST");
 			break;
 		}
 		case UT_EMAILS:
-			if (check_list(v, k->name, "email_address", err))
+			if (check_list(d, v, k->name, "email_address", err))
 				return CRM_ERECORD;
 			break;
 		case UT_PHONES:
-			if (check_list(v, k->name, "phone_number", err))
+			if (check_list(d, v, k->name, "phone_number", err))
 				return CRM_ERECORD;
 			break;
 		case UT_ADDRESSES:
-			if (check_list(v, k->name, NULL, err))
+			if (check_list(d, v, k->name, NULL, err))
 				return CRM_ERECORD;
 			break;
 		}
 	}
-	json_t *rf = json_object_get(rec, "remote_fields");
-	if (rf && !json_is_null(rf) && !json_is_object(rf))
+	jv_t rf = jv_get(d, rec, "remote_fields");
+	if (!jv_is_null(d, rf) && jv_typeof(d, rf) != JVT_OBJ)
 		return bad(err, "remote_fields", "an object");
 	return 0;
 }
 
-const char *record_primary_email(const json_t *rec)
+const char *record_primary_email(const struct jv_doc *d, jv_t rec)
 {
-	json_t *list = json_object_get(rec, "email_addresses"), *e;
 	const char *first = NULL;
-	size_t i;
 
-	json_array_foreach(list, i, e) {
-		json_t *a = json_object_get(e, "email_address");
-		if (!json_is_string(a) || !json_string_length(a))
+	for (uint32_t m = jv_items(d, jv_get(d, rec, "email_addresses")); m; m = jv_next(d, m)) {
+		jv_t e = jv_val(d, m);
+		const char *a = jv_str(d, e, "email_address");
+		if (!a || !*a)
 			continue;
-		if (json_is_true(json_object_get(e, "primary")))
-			return json_string_value(a);
+		if (jv_is_true(d, jv_get(d, e, "primary")))
+			return a;
 		if (!first)
-			first = json_string_value(a);
+			first = a;
 	}
 	return first;
 }

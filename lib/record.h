@@ -1,12 +1,14 @@
 /* record.h: the unified schema: objects, their keys, metadata keys.
  *
- * Records are jansson objects in the unified shape of CONTRACT.md; this
- * module names the objects and checks the types of unified keys. */
+ * Records are objects in the unified shape of CONTRACT.md; this module
+ * names the objects and checks the types of unified keys. */
 #ifndef CRM_RECORD_H
 #define CRM_RECORD_H
 
 #include <jansson.h>
 #include <stddef.h>
+
+#include "jv.h"
 
 struct crm_err;
 
@@ -38,9 +40,9 @@ const struct ukey *record_key(enum obj o, const char *name);
 int record_is_meta(const char *name);
 /* Checks the types of the unified keys of rec.  Returns 0, or CRM_ERECORD
  * with err naming the first bad field (code "invalid_type"). */
-int record_validate(enum obj o, const json_t *rec, struct crm_err *err);
+int record_validate(enum obj o, const struct jv_doc *d, jv_t rec, struct crm_err *err);
 /* The primary (or first) email address of a record, or NULL. Borrowed. */
-const char *record_primary_email(const json_t *rec);
+const char *record_primary_email(const struct jv_doc *d, jv_t rec);
 
 /* The host of a website URL as a domain: no scheme, no "www.", no path or
  * port, lowercased, into out.  Returns out, or NULL when there is none

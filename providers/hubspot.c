@@ -297,7 +297,7 @@ static int call(struct conn *c, const char *method, const char *path, const json
 
 /* call() with the answer parsed into d (lib/jv): for answers that are
  * large and read once (pages, batch results). */
-static int call_jv(struct conn *c, const char *method, const char *path, const json_t *body,
+static int call_jv(struct conn *c, const char *method, const char *path, jv_t body,
 		   int bucket, unsigned flags, struct jv_doc *d, jv_t *out, struct crm_err *err)
 {
 	struct buf url = BUF_INIT;
@@ -1172,7 +1172,7 @@ static int hs_pull_next_jv(struct pull *p, struct jv_doc *d, jv_t *page, struct 
 				return err_set(err, CRM_EOUTPUT, "out_of_memory", "out of memory");
 			return 0;
 		}
-		rc = call_jv(p->c, "GET", path.buf, NULL, B_MAIN, HTTP_IDEMPOTENT, d, &ans, err);
+		rc = call_jv(p->c, "GET", path.buf, JV_NONE, B_MAIN, HTTP_IDEMPOTENT, d, &ans, err);
 		if (rc < 0)
 			break;
 		res = jv_get(d, ans, "results");
@@ -1365,30 +1365,47 @@ static int hs_find(struct conn *c, enum obj o, const char *field, const json_t *
 /* ---- writes (§2, §2.3) ---- */
 
 /* HubSpot takes every property value as a string; "" clears. */
-static json_t *props_of(const json_t *fields, json_t **assocs, enum obj o)
+/* The "properties" of one input from the provider fields to write (both
+ * values of d): every value as a string, as HubSpot takes them; the
+ * "@company" and "@contact" relations become *assocs, an array of
+ * associations. */
+static jv_t props_of(struct jv_doc *d, jv_t fields, jv_t *assocs, enum obj o)
 {
-	json_t *props = json_object(), *v;
-	const char *k;
+	jv_t props = jv_obj(d);
 
-	*assocs = json_array();
-	json_object_foreach((json_t *)fields, k, v) {
+	*assocs = jv_arr(d);
+	for (uint32_t c = jv_members(d, fields); c; c = jv_next(d, c)) {
+		const struct jv_mem m = d->m[c];
+		enum jv_type t = jv_typeof(d, m.val);
 		char tmp[64];
-		if (k[0] == '@') {
-			const char *id = jx_text(v, tmp, sizeof(tmp));
-			int t = assoc_type(o, !strcmp(k, "@company") ? "companies" : "contacts");
-			if (id && *id && t)
-				json_array_append_new(*assocs, json_pack("{s:{s:s},s:[{s:s,s:i}]}", "to", "id", id,
-					"types", "associationCategory", "HUBSPOT_DEFINED", "associationTypeId", t));
+		jv_t pv;
+		if (m.key[0] == '@') {
+			const char *id = jv_text(d, m.val, tmp, sizeof(tmp));
+			int at = assoc_type(o, !strcmp(m.key, "@company") ? "companies" : "contacts");
+			if (id && *id && at) {
+				jv_t a = jv_obj(d), to = jv_obj(d), types = jv_arr(d), ty = jv_obj(d);
+				jv_add_key(d, to, JV_LIT("id"), jv_string(d, id));
+				jv_add_key(d, a, JV_LIT("to"), to);
+				jv_add_key(d, ty, JV_LIT("associationCategory"), jv_string_ref(d, "HUBSPOT_DEFINED"));
+				jv_add_key(d, ty, JV_LIT("associationTypeId"), jv_int(d, at));
+				jv_append(d, types, ty);
+				jv_add_key(d, a, JV_LIT("types"), types);
+				jv_append(d, *assocs, a);
+			}
 			continue;
 		}
-		const char *s = jx_text(v, tmp, sizeof(tmp));
-		if (json_is_array(v) || json_is_object(v)) {
-			char *d = json_dumps(v, JSON_COMPACT);
-			json_object_set_new(props, k, json_string(d));
-			free(d);
+		if (t == JVT_STR) {
+			pv = m.val;
+		} else if (t == JVT_ARR || t == JVT_OBJ) {
+			struct buf b = BUF_INIT;
+			jv_dump(&b, d, m.val);
+			pv = jv_stringn(d, b.buf ? b.buf : "", b.len);
+			buf_release(&b);
 		} else {
-			json_object_set_new(props, k, json_string(s ? s : ""));
+			const char *v = jv_text(d, m.val, tmp, sizeof(tmp));
+			pv = jv_string(d, v ? v : "");
 		}
+		jv_add_key(d, props, m.key, m.klen, m.plain, pv);
 	}
 	return props;
 }
@@ -1415,7 +1432,7 @@ static void apply_errors(json_t *errors, struct write_item *items, size_t n, con
 					snprintf(tr, sizeof(tr), "%zu", x);
 					mine = tr;
 				} else if (!strcmp(ctxkey, "email")) {
-					mine = jx_str(items[x].fields, "email");
+					mine = jv_str(items[x].doc, items[x].vfields, "email");
 				} else {
 					mine = items[x].remote_id;
 				}
@@ -1450,15 +1467,9 @@ static int write_assoc(struct conn *c, enum obj o, const char *id, const char *t
 	return rc;
 }
 
-/* Are a write's results matched by id or email (else by trace id)? */
-static int op_is_keyed(enum write_op op, int upsert)
-{
-	return op == WR_UPDATE || upsert;
-}
-
 static int has_email(const struct write_item *w)
 {
-	const char *e = jx_str(w->fields, "email");
+	const char *e = jv_str(w->doc, w->vfields, "email");
 	return e && *e;
 }
 
@@ -1466,13 +1477,13 @@ static int hs_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 		    size_t n, struct crm_err *err)
 {
 	char path[128];
-	json_t *inputs = json_array(), *body, *r;
+	json_t *r;
 	size_t i;
 	int rc, upsert = 0;
 
 	if (op == WR_DELETE) {
 		/* Archive does not say which ids existed (§2): read them first. */
-		json_t *ids = json_array(), *have = NULL;
+		json_t *ids = json_array(), *have = NULL, *inputs = json_array(), *body;
 		for (i = 0; i < n; i++)
 			json_array_append_new(ids, json_string(items[i].remote_id));
 		rc = hs_read(c, o, ids, &have, err);
@@ -1522,7 +1533,6 @@ static int hs_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 				else
 					b[ib++] = items[i];
 			}
-			json_decref(inputs);
 			rc = hs_write(c, o, op, a, na, err);
 			if (rc == 0)
 				rc = hs_write(c, o, op, b, nb, err);
@@ -1536,96 +1546,95 @@ static int hs_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 		upsert = na > 0;
 		op = WR_CREATE;
 	}
+	/* The request and its answer are values of the batch's document: the
+	 * request shares the items' values, the answer is parsed in place. */
 	json_t *post_assoc = json_array();
+	struct jv_doc *d = items[0].doc;
+	jv_t ans, res, body, inputs;
+	body = jv_obj(d);
+	inputs = jv_arr(d);
+	jv_add_key(d, body, JV_LIT("inputs"), inputs);
 	for (i = 0; i < n; i++) {
-		json_t *assocs, *props = props_of(items[i].fields, &assocs, o);
-		json_t *in = json_pack("{s:o}", "properties", props);
-		char tr[32];
+		jv_t assocs, in = jv_obj(d);
+		jv_add_key(d, in, JV_LIT("properties"), props_of(d, items[i].vfields, &assocs, o));
 		if (op == WR_UPDATE) {
-			json_object_set_new(in, "id", json_string(items[i].remote_id));
-			if (json_array_size(assocs))
-				json_array_append_new(post_assoc, json_pack("{s:i,s:O}", "i", (int)i, "a", assocs));
-			json_decref(assocs);
+			jv_add_key(d, in, JV_LIT("id"), jv_string_ref(d, items[i].remote_id));
+			if (jv_size(d, assocs)) {
+				json_t *aj = jv_to_json(d, assocs);
+				json_array_append_new(post_assoc, json_pack("{s:i,s:o}", "i", (int)i, "a", aj));
+			}
 		} else if (upsert) {
-			json_object_set_new(in, "id", json_string(jx_str(items[i].fields, "email")));
-			json_object_set_new(in, "idProperty", json_string("email"));
-			json_decref(assocs);
+			jv_add_key(d, in, JV_LIT("id"), jv_get(d, items[i].vfields, "email"));
+			jv_add_key(d, in, JV_LIT("idProperty"), jv_string_ref(d, "email"));
 		} else {
+			char tr[32];
 			snprintf(tr, sizeof(tr), "%zu", i);
-			json_object_set_new(in, "objectWriteTraceId", json_string(tr));
-			json_object_set_new(in, "associations", assocs);
+			jv_add_key(d, in, JV_LIT("objectWriteTraceId"), jv_string(d, tr));
+			jv_add_key(d, in, JV_LIT("associations"), assocs);
 		}
-		json_array_append_new(inputs, in);
+		jv_append(d, inputs, in);
 	}
-	body = json_pack("{s:o}", "inputs", inputs);
 	snprintf(path, sizeof(path), "/crm/v3/objects/%s/batch/%s", plural_path(o),
 		 op == WR_UPDATE ? "update" : upsert ? "upsert" : "create");
-	/* The answer repeats every property of every record: read it in a jv
-	 * document (no jansson value per property). */
-	struct jv_doc d;
-	jv_t ans, res;
-	jv_init(&d);
-	rc = call_jv(c, "POST", path, body, B_MAIN, upsert || op == WR_UPDATE ? HTTP_IDEMPOTENT : 0, &d, &ans, err);
-	json_decref(body);
+	rc = call_jv(c, "POST", path, body, B_MAIN, upsert || op == WR_UPDATE ? HTTP_IDEMPOTENT : 0, d, &ans, err);
 	if (rc < 0) {
-		jv_release(&d);
 		json_decref(post_assoc);
 		return rc;
 	}
 	/* Per-record errors of a 207 (few: as jansson values). */
-	json_t *errs = jv_to_json(&d, jv_get(&d, ans, "errors"));
+	json_t *errs = jv_to_json(d, jv_get(d, ans, "errors"));
 	apply_errors(errs, items, n, op == WR_UPDATE ? "ids" : upsert ? "email" : "objectWriteTraceId");
 	json_decref(errs);
-	/* Results: match by id (update), email (upsert) or trace id (create),
-	 * through an index of the items (no scan per result). */
-	json_t *index = json_object();
-	for (size_t x = 0; x < n; x++) {
-		const char *key = op == WR_UPDATE ? items[x].remote_id
-				: upsert ? jx_str(items[x].fields, "email") : NULL;
-		char tr[32];
-		if (!op_is_keyed(op, upsert)) {
-			snprintf(tr, sizeof(tr), "%zu", x);
-			key = tr;
-		}
-		if (key) {
-			char *low = upsert ? jx_lower_dup(key) : NULL;
-			json_object_set_new(index, low ? low : key, json_integer((json_int_t)x));
-			free(low);
-		}
-	}
-	res = jv_get(&d, ans, "results");
-	for (uint32_t m = jv_items(&d, res); m; m = jv_next(&d, m)) {
-		jv_t r1 = jv_val(&d, m);
-		const char *id = jv_str(&d, r1, "id");
+	/* Results: matched by id (update), email (upsert) or trace id (create).
+	 * They usually come in input order, so the item after the last one
+	 * matched is tried first: a batch is matched in one pass. */
+	res = jv_get(d, ans, "results");
+	size_t next = 0;
+	for (uint32_t m = jv_items(d, res); m; m = jv_next(d, m)) {
+		jv_t r1 = jv_val(d, m);
+		const char *id = jv_str(d, r1, "id");
 		const char *key = op == WR_UPDATE ? id
-				: upsert ? jv_str(&d, jv_get(&d, r1, "properties"), "email")
-				: jv_str(&d, r1, "objectWriteTraceId");
-		char *low = upsert && key ? jx_lower_dup(key) : NULL;
-		json_t *xi = key ? json_object_get(index, low ? low : key) : NULL;
-		free(low);
-		if (!id || !xi)
+				: upsert ? jv_str(d, jv_get(d, r1, "properties"), "email")
+				: jv_str(d, r1, "objectWriteTraceId");
+		if (!id || !key)
 			continue;
-		size_t x = (size_t)json_integer_value(xi);
+		size_t x = n;
+		for (size_t k = 0; k < n && x == n; k++) {
+			size_t y = (next + k) % n;
+			char tr[32];
+			const char *mine;
+			if (op == WR_UPDATE) {
+				mine = items[y].remote_id;
+			} else if (upsert) {
+				mine = jv_str(items[y].doc, items[y].vfields, "email");
+			} else {
+				snprintf(tr, sizeof(tr), "%zu", y);
+				mine = tr;
+			}
+			if (mine && (upsert ? !strcasecmp(mine, key) : !strcmp(mine, key)))
+				x = y;
+		}
+		if (x == n)
+			continue;
+		next = x + 1;
 		if (!items[x].id_out[0]) {
 			snprintf(items[x].id_out, sizeof(items[x].id_out), "%s", id);
-			items[x].created = op == WR_CREATE && (!upsert || jv_is_true(&d, jv_get(&d, r1, "new")));
+			items[x].created = op == WR_CREATE && (!upsert || jv_is_true(d, jv_get(d, r1, "new")));
 		}
 	}
-	json_decref(index);
 	/* Without trace ids in the answer, results come in input order. */
 	if (op == WR_CREATE && !upsert) {
 		size_t k = 0;
-		for (uint32_t m = jv_items(&d, res); m; m = jv_next(&d, m)) {
-			jv_t r1 = jv_val(&d, m);
+		for (uint32_t m = jv_items(d, res); m; m = jv_next(d, m)) {
+			jv_t r1 = jv_val(d, m);
 			while (k < n && (items[k].id_out[0] || items[k].err.status))
 				k++;
-			if (k < n && !jv_str(&d, r1, "objectWriteTraceId") && jv_str(&d, r1, "id")) {
-				snprintf(items[k].id_out, sizeof(items[k].id_out), "%s", jv_str(&d, r1, "id"));
+			if (k < n && !jv_str(d, r1, "objectWriteTraceId") && jv_str(d, r1, "id")) {
+				snprintf(items[k].id_out, sizeof(items[k].id_out), "%s", jv_str(d, r1, "id"));
 				items[k].created = 1;
 			}
 		}
 	}
-	jv_release(&d);
 	/* Associations of updated records (§6, PUT labelled). */
 	json_array_foreach(post_assoc, i, r) {
 		size_t x = (size_t)json_integer_value(json_object_get(r, "i"));
@@ -1797,6 +1806,7 @@ const struct provider provider_hubspot = {
 		 [OBJ_LEAD] = &o_lead, [OBJ_DEAL] = &o_deal },
 	.deleted_note = "HubSpot keeps archived records for 90 days; GDPR-deleted and merged-away records are not reported",
 	.has_lists = 1,
+	.write_jv = 1,
 	.open = hs_open,
 	.close = hs_close,
 	.namespace = hs_namespace,

@@ -6,7 +6,8 @@
  * sleeps, exits or parses options.  Capabilities are data, so cmd/ can
  * refuse what a CRM cannot do (exit 64) before any network call.
  *
- * Records cross this interface as "envelopes", jansson objects:
+ * Records cross this interface as "envelopes", jansson objects (the hot
+ * paths use lib/jv values of the same shape):
  *   {"id": "151", "created_at": "...", "updated_at": "...",
  *    "deleted": false, "deleted_at": null,
  *    "fields": {flat provider fields}, "raw": {the provider's payload}}
@@ -71,7 +72,14 @@ enum write_op { WR_CREATE, WR_UPSERT, WR_UPDATE, WR_DELETE };
 struct write_item {
 	long line;                     /* input line number (for messages) */
 	const char *remote_id;         /* update, delete, list writes */
-	json_t *fields;                /* create/update: provider fields to write (borrowed) */
+	/* create/update: the provider fields to write, a value of doc.  Every
+	 * item of one write() shares doc, which only that call uses while it
+	 * runs: the provider may build its request and read its answer there
+	 * (they are forgotten with the batch).  Providers without write_jv get
+	 * the fields as a jansson object in `fields` (borrowed). */
+	struct jv_doc *doc;
+	jv_t vfields;
+	json_t *fields;
 	/* Filled by the provider: */
 	int created;                   /* 1 if a create made a new record, 0 if it matched one */
 	char id_out[128];              /* the record's id after the write */
@@ -90,6 +98,7 @@ struct provider {
 	const struct prov_object *obj[OBJ_COUNT]; /* NULL: the CRM has no such object */
 	const char *deleted_note;      /* what pull --deleted can and cannot see */
 	int has_lists;
+	int write_jv;                  /* write() reads items[i].vfields (no jansson copy is made) */
 
 	int (*open)(struct conn **out, const struct session *s, struct crm_err *err);
 	void (*close)(struct conn *c);  /* NULL-safe */

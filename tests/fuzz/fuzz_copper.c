@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "../../providers/copper.c"
+#include "roundtrip.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -29,15 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!provider_copper.obj[o])
 				continue;
 			json_t *env = envelope(&cc, (enum obj)o, r, NULL);
-			struct jv_doc d;
-			jv_init(&d);
-			jv_t je = jv_from_json(&d, env), jr = jv_obj(&d);
-			map_pull((enum obj)o, provider_copper.obj[o]->map, &d, jv_get(&d, je, "fields"), NULL, jr);
-			json_t *rec = jv_to_json(&d, jr);
-			jv_release(&d);
-			json_t *back = map_push((enum obj)o, provider_copper.obj[o]->map, rec, NULL, 1, NULL, NULL);
-			json_decref(back);
-			json_decref(rec);
+			fuzz_roundtrip(&provider_copper, (enum obj)o, env);
 			json_decref(env);
 		}
 	}
