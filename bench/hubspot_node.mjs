@@ -12,11 +12,12 @@ if (mode === "pull") {
   n = all.length;
 } else {
   const total = Number(nArg || 10000);
+  const tag = process.env.NODE_TAG || "node";
   for (let off = 0; off < total; off += 100) {
     const inputs = [];
     for (let i = off; i < Math.min(total, off + 100); i++)
-      inputs.push({ id: `node${i}@bench.example`, idProperty: "email",
-                    properties: { email: `node${i}@bench.example`, firstname: "Node", lastname: `Bench ${i}` } });
+      inputs.push({ id: `${tag}${i}@bench.example`, idProperty: "email",
+                    properties: { email: `${tag}${i}@bench.example`, firstname: "Node", lastname: `Bench ${i}` } });
     const r = await client.crm.contacts.batchApi.upsert({ inputs });
     n += r.results.length;
   }

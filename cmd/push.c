@@ -668,8 +668,10 @@ static int finish(struct push *p, struct pitem *items, size_t n)
 }
 
 /* The match keys of the batches in flight, each with the seq of its
- * batch: an open-addressing table whose keys live in one arena, so a
- * record costs no allocation here. */
+ * batch: an open-addressing table.  A key is the item's own text (in its
+ * batch's document); an entry whose batch is written out (seq below the
+ * caller's `live`) is dead: its text may be gone, so it is skipped
+ * without a look, and dropped when the table is rebuilt. */
 struct kent {
 	const char *key;      /* NULL: empty */
 	uint64_t h;
@@ -678,8 +680,7 @@ struct kent {
 
 struct keyset {
 	struct kent *e;
-	size_t cap, n;        /* cap: a power of two */
-	struct jv_doc mem;    /* the keys' text */
+	size_t cap, used;     /* cap: a power of two; used: entries, dead ones too */
 };
 
 static uint64_t ks_hash(const char *s)
@@ -690,57 +691,52 @@ static uint64_t ks_hash(const char *s)
 	return h;
 }
 
-static struct kent *ks_at(struct kent *e, size_t cap, const char *k, uint64_t h)
+/* The live entry of k, else the empty one where it would go. */
+static struct kent *ks_at(struct kent *e, size_t cap, const char *k, uint64_t h, long live)
 {
 	for (size_t i = h & (cap - 1);; i = (i + 1) & (cap - 1))
-		if (!e[i].key || (e[i].h == h && !strcmp(e[i].key, k)))
+		if (!e[i].key || (e[i].seq >= live && e[i].h == h && !strcmp(e[i].key, k)))
 			return &e[i];
 }
 
-/* The seq of key k's batch, or -1. */
-static long ks_get(const struct keyset *ks, const char *k)
+/* The seq of key k's batch if that batch is still in flight, else -1. */
+static long ks_get(const struct keyset *ks, const char *k, long live)
 {
-	struct kent *e = ks->cap ? ks_at(ks->e, ks->cap, k, ks_hash(k)) : NULL;
+	struct kent *e = ks->cap ? ks_at(ks->e, ks->cap, k, ks_hash(k), live) : NULL;
 	return e && e->key ? e->seq : -1;
 }
 
-static void ks_put(struct keyset *ks, const char *k, long seq)
+/* Records key k (text that lives as long as batch seq) for batch seq. */
+static void ks_put(struct keyset *ks, const char *k, long seq, long live)
 {
 	uint64_t h = ks_hash(k);
-	if ((ks->n + 1) * 2 > ks->cap) {
-		size_t cap = ks->cap ? ks->cap * 2 : 256;
+	if ((ks->used + 1) * 2 > ks->cap) {
+		/* Rebuilt with the live entries only: its size follows what is
+		 * in flight, not the length of the input. */
+		size_t nlive = 0, cap = 256;
+		for (size_t i = 0; i < ks->cap; i++)
+			nlive += ks->e[i].key && ks->e[i].seq >= live;
+		while (cap < (nlive + 1) * 4)
+			cap *= 2;
 		struct kent *e = calloc(cap, sizeof(*e));
-		if (!e && ks->n + 1 >= ks->cap)
+		if (!e && ks->used + 1 >= ks->cap)
 			return; /* out of memory with the table full: the key goes unrecorded */
-		for (size_t i = 0; e && i < ks->cap; i++)
-			if (ks->e[i].key)
-				*ks_at(e, cap, ks->e[i].key, ks->e[i].h) = ks->e[i];
 		if (e) {
+			for (size_t i = 0; i < ks->cap; i++)
+				if (ks->e[i].key && ks->e[i].seq >= live)
+					*ks_at(e, cap, ks->e[i].key, ks->e[i].h, live) = ks->e[i];
 			free(ks->e);
 			ks->e = e;
 			ks->cap = cap;
+			ks->used = nlive;
 		}
 	}
-	struct kent *e = ks_at(ks->e, ks->cap, k, h);
-	if (!e->key) {
-		size_t n = strlen(k) + 1;
-		char *c = jv_alloc(&ks->mem, n);
-		if (!c)
-			return;
-		memcpy(c, k, n);
-		e->key = c;
-		e->h = h;
-		ks->n++;
-	}
+	struct kent *e = ks_at(ks->e, ks->cap, k, h, live);
+	if (!e->key)
+		ks->used++;
+	e->key = k;
+	e->h = h;
 	e->seq = seq;
-}
-
-static void ks_clear(struct keyset *ks)
-{
-	if (ks->e)
-		memset(ks->e, 0, ks->cap * sizeof(*ks->e));
-	ks->n = 0;
-	jv_reset(&ks->mem);
 }
 
 /* Batches in flight: worker threads run work(); the main thread reads
@@ -1011,9 +1007,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		pthread_t *th;
 		long seq = 0, emit_seq = 0;
 		int eof = 0, loop_rc = 0;
-		struct keyset inflight = { NULL, 0, 0, { 0 } }; /* match key -> seq of its batch */
-
-		jv_init(&inflight.mem);
+		struct keyset inflight = { NULL, 0, 0 }; /* match key -> seq of its batch */
 
 		memset(&pl, 0, sizeof(pl));
 		pl.p = &p;
@@ -1063,15 +1057,15 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 				memset(it, 0, sizeof(*it));
 				prepare(&p, it, &sl->doc, carry.text, carry.len, carry.line, 0);
 				if (it->match)
-					ks_put(&inflight, it->match, seq);
+					ks_put(&inflight, it->match, seq, emit_seq);
 				free(carry.text);
 				carry.text = NULL;
 				have_carry = 0;
 			}
 			while (sl->n < p.batch && !sig_stop && !eof) {
-				struct pitem it;
+				struct pitem *it = &sl->items[sl->n];
 				struct jv_mark mk = jv_mark(&sl->doc);
-				memset(&it, 0, sizeof(it));
+				memset(it, 0, sizeof(*it));
 				rc = ndjson_read_line(&r, &err);
 				if (rc <= 0) {
 					if (rc < 0)
@@ -1080,26 +1074,26 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 					break;
 				}
 				p.sum.records++;
-				prepare(&p, &it, &sl->doc, r.line.buf, r.line.len, r.lineno, r.too_long);
+				prepare(&p, it, &sl->doc, r.line.buf, r.line.len, r.lineno, r.too_long);
 				/* Two new records with one match key: the second waits until the
 				 * first is written, so it finds it instead of creating a twin.
 				 * (This batch's keys have its seq, which is >= emit_seq.) */
-				if (it.status == PENDING && it.match && (it.action == A_FIND || it.action == A_CREATE)) {
-					if (ks_get(&inflight, it.match) >= emit_seq) {
+				if (it->status == PENDING && it->match && (it->action == A_FIND || it->action == A_CREATE)) {
+					if (ks_get(&inflight, it->match, emit_seq) >= 0) {
 						/* It waits as text: its values go with this batch's. */
 						carry.text = malloc(r.line.len + 1);
 						memcpy(carry.text, r.line.buf, r.line.len + 1);
 						carry.len = r.line.len;
 						carry.line = r.lineno;
-						item_release(&it);
+						item_release(it);
 						jv_rewind(&sl->doc, &mk);
 						have_carry = 1;
 						must_drain = 1;
 						break;
 					}
-					ks_put(&inflight, it.match, seq);
+					ks_put(&inflight, it->match, seq, emit_seq);
 				}
-				sl->items[sl->n++] = it;
+				sl->n++;
 			}
 			if (sl->n && seq % 64 == 63) {
 				/* The heap's free holes (batches of varying sizes) are given
@@ -1114,15 +1108,8 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 				pthread_cond_signal(&pl.work_cv);
 				pthread_mutex_unlock(&pl.mu);
 			}
-			if (must_drain) {
+			if (must_drain)
 				drain(&pl, &emit_seq, 1, &loop_rc);
-				ks_clear(&inflight);
-			}
-			/* Keep the key table small: forget batches already written. */
-			if (inflight.n > p.batch * pl.nslots * 4) {
-				drain(&pl, &emit_seq, 1, &loop_rc);
-				ks_clear(&inflight);
-			}
 		}
 		drain(&pl, &emit_seq, 1, &loop_rc);
 		pthread_mutex_lock(&pl.mu);
@@ -1144,7 +1131,6 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		pthread_cond_destroy(&pl.work_cv);
 		pthread_cond_destroy(&pl.done_cv);
 		free(inflight.e);
-		jv_release(&inflight.mem);
 		rc = 0;
 	}
 	free(carry.text);
