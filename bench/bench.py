@@ -11,7 +11,7 @@ Figures go to stdout as a table and to bench/results.json.
 import argparse, json, os, re, shutil, subprocess, sys, tempfile, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "crmsync")
+BIN = os.path.join(ROOT, os.environ.get("CRMSYNC_BIN", "crmsync"))  # make bench: the release build
 RAW = os.path.join(ROOT, "bench", "rawloop")
 RSS = os.path.join(ROOT, "bench", "rss")
 

@@ -14,7 +14,7 @@ Ceilings (from ../shared/api/*.md, the limits the emulators enforce):
 import json, os, re, subprocess, sys, tempfile, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "crmsync")
+BIN = os.path.join(ROOT, os.environ.get("CRMSYNC_BIN", "crmsync"))  # make bench: the release build
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 
 CASES = [

@@ -1,6 +1,7 @@
 /* crmsync push OBJECT: NDJSON records on stdin -> the CRM, one result line
  * per input line, in input order.  Memory holds one batch of lines. */
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,11 +134,20 @@ static void item_set(struct pitem *it, int status, const char *code, const char 
 	err_set(&it->err, status == SUM_FAILED ? CRM_ERECORD : CRM_OK, code, fmt, arg);
 }
 
+/* An item for a new line (its error cleared, not zeroed whole: this is
+ * done for every line). */
+static void item_init(struct pitem *it)
+{
+	struct crm_err *e = &it->err;
+	memset(it, 0, offsetof(struct pitem, err));
+	err_clear(e);
+}
+
 static void item_release(struct pitem *it)
 {
 	json_decref(it->warnings);
 	json_decref(it->existing);
-	memset(it, 0, sizeof(*it));
+	it->warnings = it->existing = NULL;
 }
 
 /* A copy of s in the item's document (lowercased with `lower`), or NULL
@@ -187,12 +197,13 @@ static void map_relation(struct push *p, struct pitem *it, const char *key, cons
 static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const char *text, size_t len,
 		    long lineno, int too_long)
 {
-	struct crm_err e = CRM_ERR_INIT;
+	struct crm_err e;
 	const char *prov, *ns_in;
 	char tmp[64];
 	int native;
 	char *raw;
 
+	err_clear(&e);
 	it->status = PENDING;
 	it->line = lineno;
 	it->doc = d;
@@ -464,11 +475,22 @@ static void free_writes(struct write_item *w, size_t n)
 static int send_group(struct push *p, enum write_op op, struct pitem **its, size_t n, int attempt)
 {
 	struct ctx *c = p->c;
-	struct write_item *w = calloc(n, sizeof(*w));
+	struct write_item *w = malloc(n * sizeof(*w));
 	struct crm_err e = CRM_ERR_INIT;
 	int rc;
 
+	if (!w) {
+		err_set(&e, CRM_EFAIL, "out_of_memory", "out of memory");
+		set_fatal(p, &e);
+		return CRM_EFAIL;
+	}
 	for (size_t i = 0; i < n; i++) {
+		/* Each field set, not the whole zeroed: the error's texts are large. */
+		w[i].fields = NULL;
+		w[i].created = 0;
+		w[i].id_out[0] = '\0';
+		err_clear(&w[i].err);
+		w[i].warnings = NULL;
 		w[i].line = its[i]->line;
 		w[i].remote_id = its[i]->remote_id;
 		w[i].doc = its[i]->doc;
@@ -566,11 +588,12 @@ static const char *const status_names[] = { "created", "updated", "unchanged", "
 static int emit(struct push *p, struct pitem *it)
 {
 	struct ctx *c = p->c;
-	struct crm_err e = CRM_ERR_INIT;
+	struct crm_err e;
 	struct jv_doc *d = it->doc;
 	jv_t out;
 	int rc;
 
+	err_clear(&e);
 	if (it->status == PENDING)
 		return 0; /* outcome unknown (interrupted): no line */
 	/* The result line is the input record and the outcome: the record's
@@ -1054,7 +1077,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 			if (have_carry) {
 				/* The line that waited is read again into this batch. */
 				struct pitem *it = &sl->items[sl->n++];
-				memset(it, 0, sizeof(*it));
+				item_init(it);
 				prepare(&p, it, &sl->doc, carry.text, carry.len, carry.line, 0);
 				if (it->match)
 					ks_put(&inflight, it->match, seq, emit_seq);
@@ -1065,7 +1088,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 			while (sl->n < p.batch && !sig_stop && !eof) {
 				struct pitem *it = &sl->items[sl->n];
 				struct jv_mark mk = jv_mark(&sl->doc);
-				memset(it, 0, sizeof(*it));
+				item_init(it);
 				rc = ndjson_read_line(&r, &err);
 				if (rc <= 0) {
 					if (rc < 0)

@@ -8,7 +8,10 @@
 
 void err_clear(struct crm_err *e)
 {
-	memset(e, 0, sizeof(*e));
+	/* Not a memset of the whole: the texts are read up to their NUL. */
+	e->status = 0;
+	e->http_status = 0;
+	e->code[0] = e->field[0] = e->message[0] = '\0';
 }
 
 int err_set(struct crm_err *e, int status, const char *code, const char *fmt, ...)

@@ -828,7 +828,8 @@ int http_jv(struct http *h, const struct http_req *req, jv_t body, struct jv_doc
 	int rc;
 
 	*out = JV_NONE;
-	if (body && (d->failed || jv_dump(&b, d, body) < 0)) {
+	/* A batch's body is tens of kB: room for it at once, not by doubling. */
+	if (body && (d->failed || buf_grow(&b, 32768) < 0 || jv_dump(&b, d, body) < 0)) {
 		buf_release(&b);
 		return err_set(err, CRM_EFAIL, "out_of_memory", "out of memory");
 	}
