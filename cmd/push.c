@@ -207,8 +207,11 @@ static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const ch
 	it->status = PENDING;
 	it->line = lineno;
 	it->doc = d;
-	if ((raw = jv_alloc(d, len + 1)))
+	/* The line as read is kept for --rejects only. */
+	if (p->have_rejects && (raw = jv_alloc(d, len + 1)))
 		memcpy(raw, text, len + 1);
+	else
+		raw = NULL;
 	it->raw = raw ? raw : "";
 	it->rawlen = raw ? len : 0;
 	if (too_long)
@@ -599,31 +602,35 @@ static int emit(struct push *p, struct pitem *it)
 	/* The result line is the input record and the outcome: the record's
 	 * own object, in its batch's document, with the outcome's keys set. */
 	out = it->rec ? it->rec : jv_obj(d);
-	jv_set_key(d, out, JV_LIT("provider"), jv_string_ref(d, c->prov->name));
-	jv_set_key(d, out, JV_LIT("remote_id"), jv_str_or_null(d, it->remote_id));
-	jv_set_key(d, out, JV_LIT("remote_namespace"), jv_str_or_null(d, p->ns && *p->ns ? p->ns : NULL));
-	if (it->source)
-		jv_set_key(d, out, JV_LIT("source"), it->source);
-	jv_set_key(d, out, JV_LIT("sync_status"), jv_string_ref(d, status_names[it->status]));
+	jv_t se = JV_NONE, payload = JV_NONE, dry = JV_NONE;
 	if (it->status == SUM_FAILED || it->status == SUM_SKIPPED) {
-		jv_t se = jv_obj(d);
+		se = jv_obj(d);
 		jv_add_key(d, se, JV_LIT("code"), jv_string_ref(d, it->err.code[0] ? it->err.code : "failed"));
 		jv_add_key(d, se, JV_LIT("message"), jv_string_ref(d, it->err.message));
 		if (it->err.http_status)
 			jv_add_key(d, se, JV_LIT("http_status"), jv_int(d, it->err.http_status));
 		if (it->err.field[0])
 			jv_add_key(d, se, JV_LIT("field"), jv_string_ref(d, it->err.field));
-		jv_set_key(d, out, JV_LIT("sync_error"), se);
 	}
-	if (it->warnings)
-		jv_set_key(d, out, JV_LIT("sync_warnings"), jv_from_json(d, it->warnings));
 	if (p->dry_run && it->status != SUM_FAILED && it->status != SUM_SKIPPED) {
 		jv_t pl = it->status == SUM_UPDATED && it->send ? it->send
 			: it->status == SUM_UNCHANGED || it->status == SUM_DELETED ? JV_NONE : it->fields;
-		jv_set_key(d, out, JV_LIT("sync_dry_run"), JV_TRUE);
-		jv_set_key(d, out, JV_LIT("sync_payload"), pl ? pl : JV_NULL);
+		dry = JV_TRUE;
+		payload = pl ? pl : JV_NULL;
 	}
-	jv_set_key(d, out, JV_LIT("sync_line"), jv_int(d, it->line));
+	const struct jv_kv outcome[] = {
+		JV_KV("provider", jv_string_ref(d, c->prov->name)),
+		JV_KV("remote_id", jv_str_or_null(d, it->remote_id)),
+		JV_KV("remote_namespace", jv_str_or_null(d, p->ns && *p->ns ? p->ns : NULL)),
+		JV_KV("source", it->source),
+		JV_KV("sync_status", jv_string_ref(d, status_names[it->status])),
+		JV_KV("sync_error", se),
+		JV_KV("sync_warnings", it->warnings ? jv_from_json(d, it->warnings) : JV_NONE),
+		JV_KV("sync_dry_run", dry),
+		JV_KV("sync_payload", payload),
+		JV_KV("sync_line", jv_int(d, it->line)),
+	};
+	jv_set_keys(d, out, outcome, sizeof(outcome) / sizeof(outcome[0]));
 	p->sum.counts[it->status]++;
 	if (d->failed)
 		rc = err_set(&e, CRM_EOUTPUT, "out_of_memory", "out of memory");

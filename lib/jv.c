@@ -338,6 +338,30 @@ void jv_set_key(struct jv_doc *d, jv_t obj, const char *key, size_t klen, int pl
 		jv_add_key(d, obj, key, klen, plain, val);
 }
 
+void jv_set_keys(struct jv_doc *d, jv_t obj, const struct jv_kv *kv, size_t n)
+{
+	uint32_t done = 0; /* a bit per entry set in place (n <= 32) */
+
+	if (n > 32 || d->v[obj].type != JVT_OBJ) {
+		for (size_t i = 0; i < n; i++)
+			jv_set_key(d, obj, kv[i].key, kv[i].klen, 1, kv[i].val);
+		return;
+	}
+	for (uint32_t m = d->v[obj].first; m; m = d->m[m].next) {
+		struct jv_mem *c = &d->m[m];
+		for (size_t i = 0; i < n; i++)
+			if (kv[i].val && c->klen == kv[i].klen && c->k0 == kv[i].key[0] &&
+			    !memcmp(c->key, kv[i].key, c->klen)) {
+				c->val = kv[i].val;
+				done |= 1u << i;
+				break;
+			}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (kv[i].val && !(done & (1u << i)))
+			jv_add_key(d, obj, kv[i].key, kv[i].klen, 1, kv[i].val);
+}
+
 void jv_add(struct jv_doc *d, jv_t obj, const char *key, jv_t val)
 {
 	uint32_t m;

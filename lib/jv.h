@@ -173,6 +173,16 @@ void jv_set(struct jv_doc *d, jv_t obj, const char *key, jv_t val);
 #define JV_LIT(s) (s), sizeof(s) - 1, 1
 void jv_add_key(struct jv_doc *d, jv_t obj, const char *key, size_t klen, int plain, jv_t val);
 void jv_set_key(struct jv_doc *d, jv_t obj, const char *key, size_t klen, int plain, jv_t val);
+/* jv_set_key of several keys that need no escaping, in one pass over obj:
+ * each is set in place when obj has it, else added at the end in the order
+ * given.  An entry whose val is JV_NONE is left alone. */
+struct jv_kv {
+	const char *key;
+	uint32_t klen;
+	jv_t val;
+};
+#define JV_KV(lit, v) { (lit), sizeof(lit) - 1, (v) }
+void jv_set_keys(struct jv_doc *d, jv_t obj, const struct jv_kv *kv, size_t n);
 /* Appends key: val without looking for key (the caller knows it is new). */
 void jv_add(struct jv_doc *d, jv_t obj, const char *key, jv_t val);
 /* The cell holding key's value, made (holding JV_NULL) when absent; 0 when

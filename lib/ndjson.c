@@ -129,8 +129,11 @@ jv_t ndjson_parse_jv(struct jv_doc *d, const char *s, size_t n, long lineno, str
 	char why[160], *text;
 	jv_t v;
 
-	if (text_ok(s, n, lineno, err) < 0)
+	/* UTF-8 is checked by the parser (once); a failure is named after. */
+	if (memchr(s, '\0', n)) {
+		err_set(err, CRM_ERECORD, "invalid_json", "line %ld holds a NUL byte", lineno);
 		return JV_NONE;
+	}
 	if (!(text = jv_alloc(d, n + 1))) {
 		err_set(err, CRM_ERECORD, "out_of_memory", "line %ld: out of memory", lineno);
 		return JV_NONE;
@@ -139,7 +142,10 @@ jv_t ndjson_parse_jv(struct jv_doc *d, const char *s, size_t n, long lineno, str
 	text[n] = '\0';
 	v = jv_parse_flags(d, text, n, JV_NO_DUPLICATES, why, sizeof(why));
 	if (!v) {
-		err_set(err, CRM_ERECORD, "invalid_json", "line %ld is not JSON: %s", lineno, why);
+		if (!utf8_valid(s, n))
+			err_set(err, CRM_ERECORD, "invalid_utf8", "line %ld is not valid UTF-8", lineno);
+		else
+			err_set(err, CRM_ERECORD, "invalid_json", "line %ld is not JSON: %s", lineno, why);
 		return JV_NONE;
 	}
 	if (jv_typeof(d, v) != JVT_OBJ) {
