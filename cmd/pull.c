@@ -61,15 +61,19 @@ static void track(struct pull_cursor *cur, const struct jv_doc *d, jv_t env)
 
 /* ---- pages, fetched one ahead ----
  *
- * A second thread asks for the next page (and parses it) while this one
- * maps and writes the current one: a pull costs the longer of the two
- * instead of their sum.  Pages are taken in order from two slots; stdout
- * and the cursor stay on this thread. */
+ * A second thread asks for the next page while this one maps and writes
+ * the current one: a pull costs the longer of the two instead of their
+ * sum.  Where the provider can (pull_fetch), that thread only fetches the
+ * text and moves the cursor, and this one reads it (pull_read): the next
+ * request goes out before the page is parsed.  Pages are taken in order
+ * from two slots; stdout and the cursor stay on this thread. */
 
 struct page {
 	struct jv_doc d;
 	json_t *json;              /* the slow path's page, while its values are borrowed */
 	jv_t arr;                  /* envelopes, JV_NONE at the end */
+	struct buf text;           /* split: the page as fetched, not read yet */
+	int tag;
 	int rc;
 	struct crm_err err;
 	int full;
@@ -79,6 +83,7 @@ struct pager {
 	struct ctx *c;
 	struct pull *p;
 	int fast;                  /* provider's pull_next_jv serves this pull */
+	int split;                 /* ...in two steps: pull_fetch there, pull_read here */
 	int asked;
 	struct page slot[2];
 	int next_fill, next_take;
@@ -99,6 +104,20 @@ static void fetch(struct pager *g, struct page *pg)
 	pg->arr = JV_NONE;
 	pg->err = (struct crm_err)CRM_ERR_INIT;
 	pg->rc = 1;
+	buf_reset(&pg->text);
+	if (g->split) {
+		pg->rc = pv->pull_fetch(g->p, &pg->text, &pg->tag, &pg->err);
+		if (pg->rc == 1 && !g->asked)
+			g->split = 0;
+		else if (pg->rc == 1)
+			pg->rc = err_set(&pg->err, CRM_EUNAVAIL, "internal", "%s: the fast path refused a page", pv->name);
+		else if (pg->rc == 0 && pg->text.len)
+			pg->arr = JV_TRUE; /* a page to read (pager_read) */
+		if (pg->rc != 1) {
+			g->asked = 1;
+			return;
+		}
+	}
 	if (g->fast) {
 		pg->rc = pv->pull_next_jv(g->p, &pg->d, &pg->arr, &pg->err);
 		if (pg->rc == 1 && !g->asked)
@@ -114,6 +133,26 @@ static void fetch(struct pager *g, struct page *pg)
 	}
 	if (pg->rc == 0 && pg->d.failed)
 		pg->rc = err_set(&pg->err, CRM_EOUTPUT, "out_of_memory", "out of memory");
+}
+
+/* A fetched text read into envelopes, on the thread that takes it. */
+static void pager_read(struct pager *g, struct page *pg)
+{
+	size_t n;
+	char *t;
+
+	if (!g->split || pg->rc < 0 || !pg->arr)
+		return;
+	pg->arr = JV_NONE;
+	if (!(t = buf_detach(&pg->text, &n)) || jv_adopt(&pg->d, t) < 0) {
+		pg->rc = err_set(&pg->err, CRM_EOUTPUT, "out_of_memory", "out of memory");
+		return;
+	}
+	pg->rc = g->c->prov->pull_read(g->p, &pg->d, t, n, pg->tag, &pg->arr, &pg->err);
+	if (pg->rc == 0 && pg->d.failed)
+		pg->rc = err_set(&pg->err, CRM_EOUTPUT, "out_of_memory", "out of memory");
+	if (pg->rc == 0 && !pg->arr)
+		pg->arr = jv_arr(&pg->d);
 }
 
 static void *pager_main(void *arg)
@@ -146,8 +185,11 @@ static void pager_init(struct pager *g, struct ctx *c, struct pull *p, int ahead
 	g->c = c;
 	g->p = p;
 	g->fast = c->prov->pull_next_jv != NULL && !getenv("CRMSYNC_SLOW_PULL");
-	for (int i = 0; i < 2; i++)
+	g->split = g->fast && c->prov->pull_fetch && c->prov->pull_read;
+	for (int i = 0; i < 2; i++) {
 		jv_init(&g->slot[i].d);
+		buf_init(&g->slot[i].text, 0);
+	}
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->cv, NULL);
 	g->threaded = ahead && pthread_create(&g->th, NULL, pager_main, g) == 0;
@@ -163,12 +205,14 @@ static struct page *pager_take(struct pager *g)
 			return NULL;
 		fetch(g, pg);
 		g->done = pg->rc < 0 || !pg->arr;
+		pager_read(g, pg);
 		return pg;
 	}
 	pthread_mutex_lock(&g->mu);
 	while (!pg->full)
 		pthread_cond_wait(&g->cv, &g->mu);
 	pthread_mutex_unlock(&g->mu);
+	pager_read(g, pg);
 	return pg;
 }
 
@@ -197,6 +241,7 @@ static void pager_end(struct pager *g)
 	for (int i = 0; i < 2; i++) {
 		json_decref(g->slot[i].json);
 		jv_release(&g->slot[i].d);
+		buf_release(&g->slot[i].text);
 	}
 	pthread_mutex_destroy(&g->mu);
 	pthread_cond_destroy(&g->cv);

@@ -641,6 +641,227 @@ int jv_dump(struct buf *b, const struct jv_doc *d, jv_t v)
 	}
 }
 
+/* ---- peeking at one member without reading the rest ---- */
+
+static const char *pk_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+		p++;
+	return p;
+}
+
+/* p at an opening quote: just after the closing one, or NULL. */
+static const char *pk_str(const char *p, const char *end)
+{
+	for (p++;;) {
+		while (end - p >= 8) {
+			uint64_t x;
+			memcpy(&x, p, 8);
+			if (jx_swar_special(x))
+				break;
+			p += 8;
+		}
+		if (p >= end || (unsigned char)*p < 0x20)
+			return NULL;
+		if (*p == '"')
+			return p + 1;
+		if (*p == '\\') {
+			if (end - p < 2)
+				return NULL;
+			p += 2;
+		} else {
+			p++;
+		}
+	}
+}
+
+/* p at a value: just after it, or NULL.  Brackets are only counted. */
+static const char *pk_value(const char *p, const char *end)
+{
+	int depth = 0;
+
+	do {
+		p = pk_ws(p, end);
+		if (p >= end)
+			return NULL;
+		if (*p == '"') {
+			if (!(p = pk_str(p, end)))
+				return NULL;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+			p++;
+		} else if (*p == '}' || *p == ']') {
+			if (!depth)
+				return NULL;
+			depth--;
+			p++;
+		} else if (depth) {
+			p++; /* ',' ':' and scalars inside */
+		} else {
+			const char *q = p;
+			while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n' &&
+			       *p != '\r' && *p != '\t')
+				p++;
+			if (p == q)
+				return NULL;
+		}
+	} while (depth);
+	return p;
+}
+
+/* Backwards: the opening quote of the string whose closing quote is at q
+ * (a quote is a string's end unless an odd number of backslashes precede
+ * it), or NULL. */
+static const char *pk_back_str(const char *s, const char *q)
+{
+	for (q--; q >= s; q--) {
+		if (*q != '"')
+			continue;
+		size_t k = 0;
+		while (q - k > s && q[-1 - (ptrdiff_t)k] == '\\')
+			k++;
+		if (!(k & 1))
+			return q;
+	}
+	return NULL;
+}
+
+static const char *pk_back_ws(const char *s, const char *p)
+{
+	while (p >= s && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+		p--;
+	return p;
+}
+
+/* Backwards: the first byte of the value whose last byte is at p, or NULL. */
+static const char *pk_back_value(const char *s, const char *p)
+{
+	int depth = 0;
+
+	do {
+		p = pk_back_ws(s, p);
+		if (p < s)
+			return NULL;
+		if (*p == '"') {
+			if (!(p = pk_back_str(s, p)))
+				return NULL;
+			if (!depth)
+				return p;
+			p--;
+		} else if (*p == '}' || *p == ']') {
+			depth++;
+			p--;
+		} else if (*p == '{' || *p == '[') {
+			if (!depth)
+				return NULL;
+			if (!--depth)
+				return p;
+			p--;
+		} else if (depth) {
+			p--;
+		} else {
+			const char *q = p;
+			while (p >= s && !strchr(",:[{ \t\r\n", *p))
+				p--;
+			return p == q ? NULL : p + 1;
+		}
+	} while (p >= s);
+	return NULL;
+}
+
+/* Forwards from the value at p (the path's next keys in it). */
+static int pk_path(const char *p, const char *end, const char *const *path, char *out, size_t outsz)
+{
+	for (;;) {
+		if (end - p >= 4 && !memcmp(p, "null", 4))
+			return 0;
+		if (!*path) {
+			const char *v = p + 1, *ve = *p == '"' ? pk_str(p, end) : NULL;
+			size_t vlen = ve ? (size_t)(ve - 1 - v) : 0;
+			if (!ve || memchr(v, '\\', vlen) || vlen >= outsz)
+				return -1; /* not a string, or one with escapes: ask the parser */
+			memcpy(out, v, vlen);
+			out[vlen] = '\0';
+			return 1;
+		}
+		if (*p != '{')
+			return -1;
+		/* The members of the object the path goes into, in order. */
+		for (p++;;) {
+			p = pk_ws(p, end);
+			if (p < end && *p == '}')
+				return 0;
+			if (p >= end || *p != '"')
+				return -1;
+			const char *k = p + 1, *ke = pk_str(p, end);
+			if (!ke)
+				return -1;
+			size_t klen = (size_t)(ke - 1 - k);
+			if (memchr(k, '\\', klen))
+				return -1; /* an escaped key might be the one */
+			p = pk_ws(ke, end);
+			if (p >= end || *p != ':')
+				return -1;
+			p = pk_ws(p + 1, end);
+			if (p >= end)
+				return -1;
+			if (klen == strlen(*path) && !memcmp(k, *path, klen)) {
+				path++;
+				break;
+			}
+			if (!(p = pk_value(p, end)))
+				return -1;
+			p = pk_ws(p, end);
+			if (p < end && *p == ',') {
+				p++;
+				continue;
+			}
+			return p < end && *p == '}' ? 0 : -1;
+		}
+	}
+}
+
+int jv_peek_str(const char *s, size_t n, const char *const *path, char *out, size_t outsz)
+{
+	const char *first = pk_ws(s, s + n), *p;
+
+	if (first >= s + n || *first != '{')
+		return -1;
+	/* The top object's members from its end: a page's cursor comes after
+	 * its records, so those are not looked at; the last of a repeated key
+	 * is found, as the parser keeps it. */
+	p = pk_back_ws(s, s + n - 1);
+	if (p <= first || *p != '}')
+		return -1;
+	p--;
+	for (;;) {
+		p = pk_back_ws(s, p);
+		if (p == first)
+			return 0; /* no (more) members */
+		const char *v = pk_back_value(s, p), *ke, *k;
+		if (!v || v <= first)
+			return -1;
+		p = pk_back_ws(s, v - 1);
+		if (p <= first || *p != ':')
+			return -1;
+		p = pk_back_ws(s, p - 1);
+		if (p <= first || *p != '"' || !(k = pk_back_str(s, p)) || k <= first)
+			return -1;
+		ke = p;
+		size_t klen = (size_t)(ke - k - 1);
+		if (memchr(k + 1, '\\', klen))
+			return -1; /* an escaped key might be the one */
+		if (klen == strlen(*path) && !memcmp(k + 1, *path, klen))
+			return pk_path(v, s + n, path + 1, out, outsz);
+		p = pk_back_ws(s, k - 1);
+		if (p == first)
+			return 0;
+		if (*p != ',')
+			return -1;
+		p--;
+	}
+}
+
 /* ---- the in-situ parser ---- */
 
 struct jp {

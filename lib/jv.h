@@ -91,6 +91,13 @@ jv_t jv_parse(struct jv_doc *d, char *s, size_t n, char *errbuf, size_t errsz);
 /* The same with flags: JV_NO_DUPLICATES makes a repeated key an error. */
 #define JV_NO_DUPLICATES 1u
 jv_t jv_parse_flags(struct jv_doc *d, char *s, size_t n, unsigned flags, char *errbuf, size_t errsz);
+/* The string at the keys path[0], path[1], ... (NULL-terminated) of the
+ * object that JSON text s[0..n) holds, found without reading the rest (the
+ * cursor at the end of a page, before the page is read): copied into out.
+ * Returns 1 when found, 0 when the path is not there (or null), -1 when it
+ * cannot tell (text that is not an object, a value that is not a plain
+ * string: escaped, or longer than outsz - 1); then parse the text. */
+int jv_peek_str(const char *s, size_t n, const char *const *path, char *out, size_t outsz);
 /* Hands malloc'd text p (parsed in place) to the document, which frees it
  * at jv_reset or jv_release.  Returns -1 (and frees p) when out of memory. */
 int jv_adopt(struct jv_doc *d, char *p);

@@ -808,11 +808,11 @@ static void list_advance(struct pull *p, char *next)
 }
 
 /* HubSpot has no since-filter for archived records (§11): filter here. */
-static int archived_too_old(const struct pull *p, const char *deleted_at, const char *updated_at)
+static int archived_too_old(const struct pull *p, int phase, const char *deleted_at, const char *updated_at)
 {
 	long long ms;
 	const char *at = deleted_at ? deleted_at : updated_at;
-	return p->phase == 1 && p->o.since_ms >= 0 && at && time_parse(at, &ms) == 0 && ms < p->o.since_ms;
+	return phase == 1 && p->o.since_ms >= 0 && at && time_parse(at, &ms) == 0 && ms < p->o.since_ms;
 }
 
 /* One list page (GET, cursor `after`), live or archived.  Property names
@@ -871,7 +871,7 @@ static int list_page(struct pull *p, json_t **page, struct crm_err *err)
 		json_array_foreach(order, i, id) {
 			json_t *raw = json_object_get(merged, json_string_value(id));
 			json_t *env = envelope(o, raw, 1);
-			if (archived_too_old(p, jx_str(env, "deleted_at"), jx_str(env, "updated_at"))) {
+			if (archived_too_old(p, p->phase, jx_str(env, "deleted_at"), jx_str(env, "updated_at"))) {
 				json_decref(env);
 				continue;
 			}
@@ -1137,63 +1137,141 @@ static jv_t envelope_jv(struct jv_doc *d, jv_t raw)
 /* The fast path (lib/jv) for the common pull: every contact or company by
  * list page, all properties in one request.  The envelope is the one
  * envelope() builds, made of the page's own values. */
-static int hs_pull_next_jv(struct pull *p, struct jv_doc *d, jv_t *page, struct crm_err *err)
+/* The fast path's pages come in two steps (provider.h): hs_pull_fetch
+ * asks for the next page and finds its cursor in the text (jv_peek_str),
+ * hs_pull_read reads the records.  The tag is the phase the page was
+ * asked in, and whether the text is envelopes already (a page whose
+ * property names took several requests, merged by list_page). */
+#define TAG_ARCHIVED 1
+#define TAG_ENVELOPES 2
+
+/* A GET whose answer is kept as text in *out. */
+static int get_text(struct conn *c, const char *path, struct buf *out, struct crm_err *err)
 {
-	struct buf path = BUF_INIT;
-	size_t ni = 0;
-	jv_t ans, res, envs;
+	struct buf url = BUF_INIT;
+	struct http_req q = { "GET", NULL, NULL, 0, NULL, B_MAIN, HTTP_IDEMPOTENT };
+	struct http_resp r;
 	int rc;
 
-	*page = JV_NONE;
+	buf_addf(&url, "%s%s", c->base, path);
+	q.url = url.buf;
+	http_resp_init(&r);
+	rc = http_do(c->http, &q, &r, err);
+	if (rc == 0 && !r.body.len)
+		rc = err_set(err, CRM_EUNAVAIL, "bad_response", "HubSpot answered a page with an empty body");
+	if (rc == 0) {
+		struct buf t = *out;
+		*out = r.body;
+		r.body = t;
+	}
+	http_resp_release(&r);
+	buf_release(&url);
+	return rc;
+}
+
+static int hs_pull_fetch(struct pull *p, struct buf *body, int *tag, struct crm_err *err)
+{
+	static const char *const cursor[] = { "paging", "next", "after", NULL };
+	struct buf path = BUF_INIT;
+	char after[1024];
+	size_t ni = 0;
+	int rc, got;
+
+	buf_reset(body);
 	if (p->o.list || p->o.ordered || (p->o.obj != OBJ_CONTACT && p->o.obj != OBJ_ACCOUNT))
 		return 1;
-	for (rc = 0; !p->done;) {
-		buf_reset(&path);
-		ni = 0;
-		list_path(p, &path, &ni);
-		if (ni < json_array_size(p->names)) {
-			/* Split over several requests: list_page merges them.  Known at
-			 * the first page, the whole pull takes that path; should a later
-			 * cursor make the URL too long, that page goes through list_page
-			 * and is handed over as text. */
-			json_t *pg = NULL;
-			buf_release(&path);
-			if (!p->after && !p->phase)
-				return 1;
-			if ((rc = list_page(p, &pg, err)) < 0)
-				return rc;
-			struct buf text = BUF_INIT;
-			char why[160];
-			jx_dump(&text, pg);
-			json_decref(pg);
-			size_t len;
-			char *t = buf_detach(&text, &len);
-			if (jv_adopt(d, t) < 0 || !(*page = jv_parse(d, t, len, why, sizeof(why))))
-				return err_set(err, CRM_EOUTPUT, "out_of_memory", "out of memory");
-			return 0;
-		}
-		rc = call_jv(p->c, "GET", path.buf, JV_NONE, B_MAIN, HTTP_IDEMPOTENT, d, &ans, err);
-		if (rc < 0)
-			break;
-		res = jv_get(d, ans, "results");
-		if (jv_typeof(d, res) != JVT_ARR) {
-			rc = err_set(err, CRM_EUNAVAIL, "bad_response", "HubSpot's page has no results array");
-			break;
-		}
-		const char *a = jv_str(d, jv_get(d, jv_get(d, ans, "paging"), "next"), "after");
-		envs = jv_arr(d);
-		for (uint32_t m = jv_items(d, res); m; m = jv_next(d, m)) {
-			jv_t env = envelope_jv(d, jv_val(d, m));
-			if (env && !archived_too_old(p, jv_str(d, env, "deleted_at"), jv_str(d, env, "updated_at")))
-				jv_append(d, envs, env);
-		}
-		list_advance(p, a && *a ? strdup(a) : NULL);
-		if (jv_size(d, envs)) {
-			*page = envs;
-			break;
-		}
+	if (p->done)
+		return 0;
+	*tag = p->phase ? TAG_ARCHIVED : 0;
+	list_path(p, &path, &ni);
+	if (ni < json_array_size(p->names)) {
+		/* Split over several requests: list_page merges them.  Known at
+		 * the first page, the whole pull takes that path; should a later
+		 * cursor make the URL too long, that page goes through list_page
+		 * and is handed over as text. */
+		json_t *pg = NULL;
+		buf_release(&path);
+		if (!p->after && !p->phase)
+			return 1;
+		if ((rc = list_page(p, &pg, err)) < 0)
+			return rc;
+		*tag |= TAG_ENVELOPES;
+		rc = jx_dump(body, pg) < 0 ? err_set(err, CRM_EOUTPUT, "out_of_memory", "out of memory") : 0;
+		json_decref(pg);
+		return rc;
 	}
+	rc = get_text(p->c, path.buf, body, err);
 	buf_release(&path);
+	if (rc < 0)
+		return rc;
+	if ((got = jv_peek_str(body->buf, body->len, cursor, after, sizeof(after))) < 0) {
+		/* Not a plain string where a cursor goes: the parser says. */
+		struct jv_doc d;
+		char why[160], *copy = malloc(body->len + 1);
+		const char *a = NULL;
+		jv_init(&d);
+		if (copy) {
+			memcpy(copy, body->buf, body->len + 1);
+			jv_t ans = jv_parse(&d, copy, body->len, why, sizeof(why));
+			a = jv_str(&d, jv_get(&d, jv_get(&d, ans, "paging"), "next"), "after");
+		}
+		got = a && *a && strlen(a) < sizeof(after);
+		if (got)
+			memcpy(after, a, strlen(a) + 1);
+		jv_release(&d);
+		free(copy);
+	}
+	list_advance(p, got == 1 && *after ? strdup(after) : NULL);
+	return 0;
+}
+
+static int hs_pull_read(struct pull *p, struct jv_doc *d, char *text, size_t n, int tag, jv_t *page,
+			struct crm_err *err)
+{
+	char why[160];
+	jv_t ans = jv_parse(d, text, n, why, sizeof(why)), res, envs;
+
+	*page = JV_NONE;
+	if (!ans)
+		return err_set(err, CRM_EUNAVAIL, "bad_response", "HubSpot's page is not JSON (%.80s)", why);
+	if (tag & TAG_ENVELOPES) {
+		*page = ans;
+		return 0;
+	}
+	res = jv_get(d, ans, "results");
+	if (jv_typeof(d, res) != JVT_ARR)
+		return err_set(err, CRM_EUNAVAIL, "bad_response", "HubSpot's page has no results array");
+	envs = jv_arr(d);
+	for (uint32_t m = jv_items(d, res); m; m = jv_next(d, m)) {
+		jv_t env = envelope_jv(d, jv_val(d, m));
+		if (env && !archived_too_old(p, tag & TAG_ARCHIVED, jv_str(d, env, "deleted_at"), jv_str(d, env, "updated_at")))
+			jv_append(d, envs, env);
+	}
+	*page = envs;
+	return 0;
+}
+
+/* Both steps on one thread: a page with records, or JV_NONE at the end. */
+static int hs_pull_next_jv(struct pull *p, struct jv_doc *d, jv_t *page, struct crm_err *err)
+{
+	struct buf body = BUF_INIT;
+	int tag = 0, rc;
+
+	*page = JV_NONE;
+	for (;;) {
+		if ((rc = hs_pull_fetch(p, &body, &tag, err)) != 0 || !body.len)
+			break;
+		size_t n;
+		char *t = buf_detach(&body, &n);
+		if (!t || jv_adopt(d, t) < 0) {
+			rc = err_set(err, CRM_EOUTPUT, "out_of_memory", "out of memory");
+			break;
+		}
+		if ((rc = hs_pull_read(p, d, t, n, tag, page, err)) < 0 || jv_size(d, *page))
+			break;
+		*page = JV_NONE; /* every record left out: the next page */
+	}
+	buf_release(&body);
 	return rc;
 }
 
@@ -1815,6 +1893,8 @@ const struct provider provider_hubspot = {
 	.pull_open = hs_pull_open,
 	.pull_next = hs_pull_next,
 	.pull_next_jv = hs_pull_next_jv,
+	.pull_fetch = hs_pull_fetch,
+	.pull_read = hs_pull_read,
 	.pull_close = hs_pull_close,
 	.pull_fixup = hs_fixup,
 	.find = hs_find,

@@ -24,6 +24,7 @@
 #include "map.h"
 #include "record.h"
 
+struct buf;
 struct http;
 struct config;
 struct conn;
@@ -119,6 +120,18 @@ struct provider {
 	 * each call); *page = JV_NONE at the end.  Returns 1, on its first call
 	 * only, when this pull cannot take it: pull_next then serves it all. */
 	int (*pull_next_jv)(struct pull *p, struct jv_doc *d, jv_t *page, struct crm_err *err);
+	/* Optional, with pull_next_jv: the same pages in two steps, so that the
+	 * next page is asked for while this one is read.  pull_fetch puts the
+	 * next page's answer, as text, in *body (left empty at the end) with a
+	 * *tag for pull_read, and moves the cursor on without reading the
+	 * records; it returns 1, on its first call only, when this pull cannot
+	 * be served so.  pull_read reads such a text (handed to d, parsed in
+	 * place) into *page as pull_next_jv does; an empty array when every
+	 * record was left out.  pull_fetch runs on one thread and pull_read on
+	 * another: pull_read reads only what pull_open set, and its tag. */
+	int (*pull_fetch)(struct pull *p, struct buf *body, int *tag, struct crm_err *err);
+	int (*pull_read)(struct pull *p, struct jv_doc *d, char *text, size_t n, int tag, jv_t *page,
+			 struct crm_err *err);
 	void (*pull_close)(struct pull *p);
 	/* Derived unified values a table cannot express (deal status); may be
 	 * NULL.  env and rec are values of d (lib/jv); called from the thread

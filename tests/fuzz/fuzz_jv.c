@@ -2,7 +2,7 @@
  * fuzzed against jansson).  Both accept the same texts; for an accepted
  * one, jv_dump writes byte for byte what jx_dump writes, jv_from_json of
  * jx's value writes the same again, and jv_to_json gives back an equal
- * value. */
+ * value.  jv_peek_str finds what the parse finds, when it can tell. */
 #include <assert.h>
 #include <jansson.h>
 #include <stdint.h>
@@ -14,6 +14,28 @@
 #include "jx.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* jv_peek_str against the parsed value a (a text without repeated keys). */
+static void check_peek(const uint8_t *data, size_t size, const json_t *a, const char *const *path)
+{
+	char out[64];
+	const json_t *x = a;
+	int absent = 0;
+	for (const char *const *k = path; *k; k++) {
+		if (!json_is_object(x))
+			break;
+		x = json_object_get(x, *k);
+		if (!x || json_is_null(x)) {
+			absent = 1;
+			break;
+		}
+	}
+	int r = jv_peek_str((const char *)data, size, path, out, sizeof(out));
+	if (r == 1)
+		assert(!absent && json_is_string(x) && !strcmp(json_string_value(x), out));
+	if (r == 0)
+		assert(absent);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -41,6 +63,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		buf_release(&x);
 		buf_release(&y);
 		buf_release(&z);
+		json_t *nodup = jx_parse((const char *)data, size, JX_NO_DUPLICATES, why, sizeof(why));
+		if (nodup) {
+			static const char *const p1[] = { "a", NULL }, *const p2[] = { "a", "b", NULL },
+					  *const p3[] = { "paging", "next", "after", NULL };
+			check_peek(data, size, a, p1);
+			check_peek(data, size, a, p2);
+			check_peek(data, size, a, p3);
+			json_decref(nodup);
+		}
 	}
 	jv_release(&d);
 	free(copy);
