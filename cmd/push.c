@@ -97,6 +97,7 @@ struct push {
 	struct summary sum;
 	struct crm_err fatal;       /* the first error that stops the run */
 	pthread_mutex_t mu;         /* guards fatal (workers set it) */
+	pthread_mutex_t find_mu;    /* provider's find_one_batch: held while a batch looks up */
 };
 
 static void set_fatal(struct push *p, const struct crm_err *e)
@@ -651,9 +652,16 @@ static int emit(struct push *p, struct pitem *it)
 /* The network part of a batch: lookups, then writes (a worker thread). */
 static void work(struct push *p, struct pitem *items, size_t n)
 {
+	int one = p->c->prov->find_one_batch, rc;
+
 	if (has_fatal(p) || sig_stop)
 		return;
-	if (lookups(p, items, n) < 0)
+	if (one)
+		pthread_mutex_lock(&p->find_mu);
+	rc = lookups(p, items, n);
+	if (one)
+		pthread_mutex_unlock(&p->find_mu);
+	if (rc < 0)
 		return;
 	if (p->dry_run) {
 		for (size_t i = 0; i < n; i++)
@@ -1030,6 +1038,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 	if (conc_given == 0)
 		conc = c->prov->concurrency > 0 ? c->prov->concurrency : 1;
 	pthread_mutex_init(&p.mu, NULL);
+	pthread_mutex_init(&p.find_mu, NULL);
 
 	ndjson_reader_init(&r, stdin);
 	{

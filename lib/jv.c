@@ -213,15 +213,10 @@ jv_t jv_get_hint(struct jv_doc *d, jv_t obj, const char *key, uint32_t *hint)
 	return JV_NONE;
 }
 
-jv_t jv_get(const struct jv_doc *d, jv_t obj, const char *key)
+jv_t jv_getn(const struct jv_doc *d, jv_t obj, const char *key, size_t klen)
 {
-	uint32_t m = find(d, obj, key, strlen(key));
+	uint32_t m = find(d, obj, key, klen);
 	return m ? d->m[m].val : JV_NONE;
-}
-
-const char *jv_str(const struct jv_doc *d, jv_t obj, const char *key)
-{
-	return jv_sval(d, jv_get(d, obj, key));
 }
 
 const char *jv_text(const struct jv_doc *d, jv_t v, char *out, size_t outsz)
@@ -291,9 +286,9 @@ static jv_t str_ref(struct jv_doc *d, const char *s, size_t n)
 	return v;
 }
 
-jv_t jv_string_ref(struct jv_doc *d, const char *s)
+jv_t jv_string_refn(struct jv_doc *d, const char *s, size_t n)
 {
-	return str_ref(d, s, strlen(s));
+	return str_ref(d, s, n);
 }
 
 jv_t jv_str_or_null(struct jv_doc *d, const char *s)

@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct buf;
 
@@ -130,13 +131,21 @@ static inline const char *jv_sval(const struct jv_doc *d, jv_t v)
 }
 
 /* Member `key` of an object, or JV_NONE. */
-jv_t jv_get(const struct jv_doc *d, jv_t obj, const char *key);
+jv_t jv_getn(const struct jv_doc *d, jv_t obj, const char *key, size_t klen);
+/* (Inline, so that a literal key's length is known when compiling.) */
+static inline jv_t jv_get(const struct jv_doc *d, jv_t obj, const char *key)
+{
+	return jv_getn(d, obj, key, strlen(key));
+}
 /* The same, scanning from the member after *hint (a cell from the last
  * call, 0 at first): lookups in the order of the object cost one step.
  * *hint is set to the cell found. */
 jv_t jv_get_hint(struct jv_doc *d, jv_t obj, const char *key, uint32_t *hint);
 /* String value of key, or NULL when absent, null or not a string (jx_str). */
-const char *jv_str(const struct jv_doc *d, jv_t obj, const char *key);
+static inline const char *jv_str(const struct jv_doc *d, jv_t obj, const char *key)
+{
+	return jv_sval(d, jv_get(d, obj, key));
+}
 /* A scalar as text (jx_text): strings as-is, numbers and booleans printed,
  * NULL for null, absent, arrays and objects. */
 const char *jv_text(const struct jv_doc *d, jv_t v, char *out, size_t outsz);
@@ -164,7 +173,11 @@ jv_t jv_obj(struct jv_doc *d);
 jv_t jv_arr(struct jv_doc *d);
 jv_t jv_string(struct jv_doc *d, const char *s);
 jv_t jv_stringn(struct jv_doc *d, const char *s, size_t n);
-jv_t jv_string_ref(struct jv_doc *d, const char *s);
+jv_t jv_string_refn(struct jv_doc *d, const char *s, size_t n);
+static inline jv_t jv_string_ref(struct jv_doc *d, const char *s)
+{
+	return jv_string_refn(d, s, strlen(s));
+}
 /* jv_string_ref of s, or JV_NULL when s is NULL (jx_str_new). */
 jv_t jv_str_or_null(struct jv_doc *d, const char *s);
 jv_t jv_int(struct jv_doc *d, long long i);

@@ -2046,6 +2046,7 @@ const struct provider provider_pipedrive = {
 	/* The burst limit (20 to 120 calls per 2 s) is the ceiling; 4 workers
 	 * hide ~100 ms latency and lib/http paces them together under it. */
 	.concurrency = 4,
+	.find_one_batch = 1,  /* one search per record, 10 per 2 s (§rate limits) */
 	.obj = { [OBJ_ACCOUNT] = &o_account, [OBJ_CONTACT] = &o_contact, [OBJ_USER] = &o_user,
 		 [OBJ_LEAD] = &o_lead, [OBJ_DEAL] = &o_deal },
 	.deleted_note = "persons and organizations deleted in the last 30 days (from /v1/recents), deals "

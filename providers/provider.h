@@ -100,6 +100,10 @@ struct provider {
 	const char *deleted_note;      /* what pull --deleted can and cannot see */
 	int has_lists;
 	int write_jv;                  /* write() reads items[i].vfields (no jansson copy is made) */
+	int find_one_batch;            /* find() makes a call per value under a tight limit: one
+					  batch at a time looks up, so that the limit's calls go to
+					  one batch after another (which then writes while the next
+					  looks up), not to every batch in turn */
 
 	int (*open)(struct conn **out, const struct session *s, struct crm_err *err);
 	void (*close)(struct conn *c);  /* NULL-safe */
