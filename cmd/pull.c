@@ -94,6 +94,19 @@ struct pager {
 	pthread_cond_t cv;
 };
 
+/* A path that answered 1 ("not this pull"): on the first page the next
+ * path takes over (*on = 0); on a later one it is an error. */
+static void declined(struct pager *g, struct page *pg, int *on)
+{
+	if (pg->rc != 1)
+		return;
+	if (!g->asked)
+		*on = 0;
+	else
+		pg->rc = err_set(&pg->err, CRM_EUNAVAIL, "internal", "%s: the fast path refused a page",
+				 g->c->prov->name);
+}
+
 static void fetch(struct pager *g, struct page *pg)
 {
 	const struct provider *pv = g->c->prov;
@@ -107,23 +120,17 @@ static void fetch(struct pager *g, struct page *pg)
 	buf_reset(&pg->text);
 	if (g->split) {
 		pg->rc = pv->pull_fetch(g->p, &pg->text, &pg->tag, &pg->err);
-		if (pg->rc == 1 && !g->asked)
-			g->split = 0;
-		else if (pg->rc == 1)
-			pg->rc = err_set(&pg->err, CRM_EUNAVAIL, "internal", "%s: the fast path refused a page", pv->name);
-		else if (pg->rc == 0 && pg->text.len)
-			pg->arr = JV_TRUE; /* a page to read (pager_read) */
-		if (pg->rc != 1) {
+		declined(g, pg, &g->split);
+		if (g->split) {
+			if (pg->rc == 0 && pg->text.len)
+				pg->arr = JV_TRUE; /* a page to read (pager_read) */
 			g->asked = 1;
 			return;
 		}
 	}
 	if (g->fast) {
 		pg->rc = pv->pull_next_jv(g->p, &pg->d, &pg->arr, &pg->err);
-		if (pg->rc == 1 && !g->asked)
-			g->fast = 0;
-		else if (pg->rc == 1)
-			pg->rc = err_set(&pg->err, CRM_EUNAVAIL, "internal", "%s: the fast path refused a page", pv->name);
+		declined(g, pg, &g->fast);
 	}
 	g->asked = 1;
 	if (!g->fast) {
@@ -419,7 +426,9 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 		}
 		if (c->verbose && !said_path) {
 			/* g->fast is settled by the first page, taken under the lock. */
-			msg(c, "pages are read %s", pg.fast ? "in place (the fast path)" : "through jansson values");
+			msg(c, "pages are read %s", !pg.fast ? "through jansson values"
+			    : pg.split ? "in place (the fast path), each asked for before the last is read"
+			    : "in place (the fast path)");
 			said_path = 1;
 		}
 		time_format(time_now_ms(), now);
