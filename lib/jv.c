@@ -583,57 +583,137 @@ json_t *jv_to_json(const struct jv_doc *d, jv_t v)
 
 /* ---- dumping ---- */
 
-static int add_str(struct buf *b, const char *s, size_t n, int plain)
+/* The writer keeps its place in a local pointer and asks the buffer for
+ * room once per value, not once per byte: most of a record is short plain
+ * strings and punctuation. */
+struct dw {
+	struct buf *b;
+	char *o, *lim;         /* next byte; the last byte that may be written (NUL after) */
+};
+
+static int dw_grow(struct dw *w, size_t n)
 {
-	if (!plain)
-		return jx_add_string(b, s, n);
-	if (b->alloc < b->len + n + 3 && buf_grow(b, n + 2) < 0)
+	w->b->len = (size_t)(w->o - w->b->buf);
+	if (buf_grow(w->b, n + 256) < 0)
 		return -1;
-	char *o = b->buf + b->len;
-	o[0] = '"';
-	memcpy(o + 1, s, n);
-	o[n + 1] = '"';
-	o[n + 2] = '\0';
-	b->len += n + 2;
+	w->o = w->b->buf + w->b->len;
+	w->lim = w->b->buf + w->b->alloc - 1;
 	return 0;
 }
 
-int jv_dump(struct buf *b, const struct jv_doc *d, jv_t v)
+static inline int dw_room(struct dw *w, size_t n)
+{
+	return (size_t)(w->lim - w->o) >= n ? 0 : dw_grow(w, n);
+}
+
+/* A string with two bytes of room after it (':' or ',' and the next). */
+static inline int dw_str(struct dw *w, const char *s, size_t n, int plain)
+{
+	if (!plain && !jx_plain(s, n)) {
+		w->b->len = (size_t)(w->o - w->b->buf);
+		if (jx_add_string(w->b, s, n) < 0)
+			return -1;
+		w->o = w->b->buf + w->b->len;
+		w->lim = w->b->buf + w->b->alloc - 1;
+		return dw_room(w, 4);
+	}
+	if (dw_room(w, n + 4) < 0)
+		return -1;
+	*w->o++ = '"';
+	memcpy(w->o, s, n);
+	w->o += n;
+	*w->o++ = '"';
+	return 0;
+}
+
+static int dw_value(struct dw *w, const struct jv_doc *d, jv_t v)
 {
 	const struct jv_val *x = &d->v[v];
 	uint32_t m;
 
 	switch (x->type) {
 	case JVT_OBJ:
-		if (buf_addc(b, '{') < 0)
+		if (dw_room(w, 4) < 0)
 			return -1;
+		*w->o++ = '{';
 		for (m = x->first; m; m = d->m[m].next) {
-			if ((m != x->first && buf_addc(b, ',') < 0) ||
-			    add_str(b, d->m[m].key, d->m[m].klen, d->m[m].plain) < 0 || buf_addc(b, ':') < 0 ||
-			    jv_dump(b, d, d->m[m].val) < 0)
+			const struct jv_mem *c = &d->m[m];
+			if (m != x->first)
+				*w->o++ = ','; /* room: left by the value before */
+			if (dw_str(w, c->key, c->klen, c->plain) < 0)
+				return -1;
+			*w->o++ = ':';
+			if (dw_value(w, d, c->val) < 0)
 				return -1;
 		}
-		return buf_addc(b, '}');
-	case JVT_ARR:
-		if (buf_addc(b, '[') < 0)
+		if (dw_room(w, 2) < 0)
 			return -1;
-		for (m = x->first; m; m = d->m[m].next)
-			if ((m != x->first && buf_addc(b, ',') < 0) || jv_dump(b, d, d->m[m].val) < 0)
+		*w->o++ = '}';
+		return 0;
+	case JVT_ARR:
+		if (dw_room(w, 4) < 0)
+			return -1;
+		*w->o++ = '[';
+		for (m = x->first; m; m = d->m[m].next) {
+			if (m != x->first)
+				*w->o++ = ',';
+			if (dw_value(w, d, d->m[m].val) < 0)
 				return -1;
-		return buf_addc(b, ']');
+		}
+		if (dw_room(w, 2) < 0)
+			return -1;
+		*w->o++ = ']';
+		return 0;
 	case JVT_STR:
-		return add_str(b, x->u.s, x->len, x->plain);
-	case JVT_INT:
-		return jx_add_int(b, x->u.i);
-	case JVT_REAL:
-		return jx_add_real(b, x->u.d);
-	case JVT_TRUE:
-		return buf_add(b, "true", 4);
-	case JVT_FALSE:
-		return buf_add(b, "false", 5);
-	default:
-		return buf_add(b, "null", 4);
+		return dw_str(w, x->u.s, x->len, x->plain);
+	case JVT_INT: {
+		/* Digits backwards, as jx_add_int. */
+		char tmp[24], *p = tmp + sizeof(tmp);
+		long long n = x->u.i;
+		unsigned long long u = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
+		do {
+			*--p = (char)('0' + u % 10);
+			u /= 10;
+		} while (u);
+		if (n < 0)
+			*--p = '-';
+		size_t len = (size_t)(tmp + sizeof(tmp) - p);
+		if (dw_room(w, len + 2) < 0)
+			return -1;
+		memcpy(w->o, p, len);
+		w->o += len;
+		return 0;
 	}
+	case JVT_REAL:
+		w->b->len = (size_t)(w->o - w->b->buf);
+		if (jx_add_real(w->b, x->u.d) < 0)
+			return -1;
+		w->o = w->b->buf + w->b->len;
+		w->lim = w->b->buf + w->b->alloc - 1;
+		return dw_room(w, 2);
+	default: {
+		const char *t = x->type == JVT_TRUE ? "true" : x->type == JVT_FALSE ? "false" : "null";
+		size_t len = x->type == JVT_FALSE ? 5 : 4;
+		if (dw_room(w, len + 2) < 0)
+			return -1;
+		memcpy(w->o, t, len);
+		w->o += len;
+		return 0;
+	}
+	}
+}
+
+int jv_dump(struct buf *b, const struct jv_doc *d, jv_t v)
+{
+	struct dw w = { b, b->buf + b->len, b->alloc ? b->buf + b->alloc - 1 : b->buf };
+	int rc = dw_value(&w, d, v);
+
+	/* On failure the text written so far stays (as jx_dump leaves it). */
+	if (b->alloc) {
+		b->len = (size_t)(w.o - b->buf);
+		b->buf[b->len] = '\0';
+	}
+	return rc;
 }
 
 /* ---- peeking at one member without reading the rest ---- */
@@ -897,15 +977,25 @@ static inline __attribute__((always_inline)) int str(struct jp *j, char **s, siz
 		char *q = j->p;
 		/* Eight bytes at a time while none is '"', '\\' or a control
 		 * character (the usual bit tricks for a zero byte). */
-		while (j->end - q >= 8) {
-			uint64_t x;
-			memcpy(&x, q, 8);
-			if (jx_swar_special(x))
+		for (;;) {
+			if (j->end - q < 8) {
+				while (q < j->end && !str_stop[(unsigned char)*q])
+					q++;
 				break;
+			}
+			uint64_t x, mk;
+			memcpy(&x, q, 8);
+			if ((mk = jx_swar_mask(x))) {
+#ifdef JX_SWAR_FIRST
+				q += jx_swar_first(mk); /* short strings: no byte loop */
+#else
+				while (!str_stop[(unsigned char)*q])
+					q++;
+#endif
+				break;
+			}
 			q += 8;
 		}
-		while (q < j->end && !str_stop[(unsigned char)*q])
-			q++;
 		if (w) {
 			memmove(w, j->p, (size_t)(q - j->p));
 			w += q - j->p;

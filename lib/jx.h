@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct buf;
 
@@ -26,14 +27,44 @@ int jx_dump(struct buf *b, const json_t *v);
 int jx_add_string(struct buf *b, const char *s, size_t n);
 int jx_add_int(struct buf *b, long long n);
 int jx_add_real(struct buf *b, double d);
-/* Does any of the eight bytes in x need care in a JSON string: '"', '\\'
- * or a control character?  (The usual bit tricks for a zero byte; a byte
- * of 0x80 or more never counts.) */
-static inline int jx_swar_special(uint64_t x)
+/* The high bit of each of the eight bytes in x that needs care in a JSON
+ * string: '"', '\\' or a control character (the usual bit tricks for a
+ * zero byte; a byte of 0x80 or more never counts).  Bits above the lowest
+ * may be false; the lowest is exact, so the first such byte is at
+ * jx_swar_first(mask) (little-endian loads). */
+static inline uint64_t jx_swar_mask(uint64_t x)
 {
 	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
 	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
-	return (((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x)) & high ? 1 : 0;
+	return (((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x)) & high;
+}
+static inline int jx_swar_special(uint64_t x)
+{
+	return jx_swar_mask(x) ? 1 : 0;
+}
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define JX_SWAR_FIRST 1
+static inline size_t jx_swar_first(uint64_t mask)
+{
+	return (size_t)__builtin_ctzll(mask) >> 3;
+}
+#endif
+/* Is s[0..n) free of bytes that need escaping (so it is written as is)? */
+static inline int jx_plain(const char *s, size_t n)
+{
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x;
+		memcpy(&x, s + i, 8);
+		if (jx_swar_mask(x))
+			return 0;
+	}
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == '"' || c == '\\')
+			return 0;
+	}
+	return 1;
 }
 /* Four hex digits at p (no bounds check: the caller has 4 bytes). */
 int jx_hex4(const char *p, unsigned *out);

@@ -317,6 +317,12 @@ jv_t map_push(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
 	const char *primary = record_primary_email(d, rec);
 	const char *k;
 	json_t *v;
+	uint64_t k0s[4] = { 0, 0, 0, 0 };
+
+	/* The first bytes of the record's keys: a table key whose first byte
+	 * is not among them is not looked up (most of a table is absent). */
+	for (uint32_t c = jv_members(d, rec); c; c = jv_next(d, c))
+		k0s[(unsigned char)d->m[c].k0 >> 6] |= 1ULL << ((unsigned char)d->m[c].k0 & 63);
 
 	(void)o;
 	/* Custom and other provider fields first, so mapped keys win. */
@@ -388,7 +394,8 @@ jv_t map_push(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
 		case MK_EMAILS:
 			continue;
 		default: {
-			jv_t in = jv_get(d, rec, e->key);
+			unsigned char k0 = (unsigned char)e->key[0];
+			jv_t in = k0s[k0 >> 6] >> (k0 & 63) & 1 ? jv_get(d, rec, e->key) : JV_NONE;
 			if (!in)
 				continue;
 			val = scalar_push(d, e->kind, in);

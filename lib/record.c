@@ -22,43 +22,45 @@ int obj_parse(const char *s)
 	return -1;
 }
 
+#define UK(n, t, v) { n, sizeof(n) - 1, t, v }
+
 static const char *const deal_status[] = { "OPEN", "WON", "LOST", NULL };
 
 static const struct ukey account_keys[] = {
-	{ "name", UT_STRING, NULL }, { "description", UT_STRING, NULL },
-	{ "industry", UT_STRING, NULL }, { "website", UT_STRING, NULL },
-	{ "domain", UT_STRING, NULL }, { "number_of_employees", UT_INT, NULL },
-	{ "phone_numbers", UT_PHONES, NULL }, { "addresses", UT_ADDRESSES, NULL },
-	{ "owner", UT_REL, NULL }, { "last_activity_at", UT_TIME, NULL }, { NULL, 0, NULL }
+	UK("name", UT_STRING, NULL), UK("description", UT_STRING, NULL),
+	UK("industry", UT_STRING, NULL), UK("website", UT_STRING, NULL),
+	UK("domain", UT_STRING, NULL), UK("number_of_employees", UT_INT, NULL),
+	UK("phone_numbers", UT_PHONES, NULL), UK("addresses", UT_ADDRESSES, NULL),
+	UK("owner", UT_REL, NULL), UK("last_activity_at", UT_TIME, NULL), { NULL, 0, 0, NULL }
 };
 static const struct ukey contact_keys[] = {
-	{ "first_name", UT_STRING, NULL }, { "last_name", UT_STRING, NULL },
-	{ "title", UT_STRING, NULL }, { "email_addresses", UT_EMAILS, NULL },
-	{ "phone_numbers", UT_PHONES, NULL }, { "addresses", UT_ADDRESSES, NULL },
-	{ "account", UT_REL, NULL }, { "owner", UT_REL, NULL },
-	{ "last_activity_at", UT_TIME, NULL }, { NULL, 0, NULL }
+	UK("first_name", UT_STRING, NULL), UK("last_name", UT_STRING, NULL),
+	UK("title", UT_STRING, NULL), UK("email_addresses", UT_EMAILS, NULL),
+	UK("phone_numbers", UT_PHONES, NULL), UK("addresses", UT_ADDRESSES, NULL),
+	UK("account", UT_REL, NULL), UK("owner", UT_REL, NULL),
+	UK("last_activity_at", UT_TIME, NULL), { NULL, 0, 0, NULL }
 };
 static const struct ukey user_keys[] = {
-	{ "name", UT_STRING, NULL }, { "first_name", UT_STRING, NULL },
-	{ "last_name", UT_STRING, NULL }, { "email", UT_STRING, NULL },
-	{ "is_active", UT_BOOL, NULL }, { NULL, 0, NULL }
+	UK("name", UT_STRING, NULL), UK("first_name", UT_STRING, NULL),
+	UK("last_name", UT_STRING, NULL), UK("email", UT_STRING, NULL),
+	UK("is_active", UT_BOOL, NULL), { NULL, 0, 0, NULL }
 };
 static const struct ukey lead_keys[] = {
-	{ "first_name", UT_STRING, NULL }, { "last_name", UT_STRING, NULL },
-	{ "title", UT_STRING, NULL }, { "company", UT_STRING, NULL },
-	{ "email_addresses", UT_EMAILS, NULL }, { "phone_numbers", UT_PHONES, NULL },
-	{ "addresses", UT_ADDRESSES, NULL }, { "status", UT_STRING, NULL },
-	{ "source", UT_STRING, NULL }, { "owner", UT_REL, NULL },
-	{ "converted_at", UT_TIME, NULL }, { "converted_contact", UT_REL, NULL },
-	{ "converted_account", UT_REL, NULL }, { NULL, 0, NULL }
+	UK("first_name", UT_STRING, NULL), UK("last_name", UT_STRING, NULL),
+	UK("title", UT_STRING, NULL), UK("company", UT_STRING, NULL),
+	UK("email_addresses", UT_EMAILS, NULL), UK("phone_numbers", UT_PHONES, NULL),
+	UK("addresses", UT_ADDRESSES, NULL), UK("status", UT_STRING, NULL),
+	UK("source", UT_STRING, NULL), UK("owner", UT_REL, NULL),
+	UK("converted_at", UT_TIME, NULL), UK("converted_contact", UT_REL, NULL),
+	UK("converted_account", UT_REL, NULL), { NULL, 0, 0, NULL }
 };
 static const struct ukey deal_keys[] = {
-	{ "name", UT_STRING, NULL }, { "description", UT_STRING, NULL },
-	{ "amount", UT_NUMBER, NULL }, { "currency", UT_STRING, NULL },
-	{ "stage", UT_STRING, NULL }, { "status", UT_ENUM, deal_status },
-	{ "probability", UT_NUMBER, NULL }, { "close_date", UT_DATE, NULL },
-	{ "account", UT_REL, NULL }, { "owner", UT_REL, NULL },
-	{ "last_activity_at", UT_TIME, NULL }, { NULL, 0, NULL }
+	UK("name", UT_STRING, NULL), UK("description", UT_STRING, NULL),
+	UK("amount", UT_NUMBER, NULL), UK("currency", UT_STRING, NULL),
+	UK("stage", UT_STRING, NULL), UK("status", UT_ENUM, deal_status),
+	UK("probability", UT_NUMBER, NULL), UK("close_date", UT_DATE, NULL),
+	UK("account", UT_REL, NULL), UK("owner", UT_REL, NULL),
+	UK("last_activity_at", UT_TIME, NULL), { NULL, 0, 0, NULL }
 };
 static const struct ukey *const keys[OBJ_COUNT] = {
 	account_keys, contact_keys, user_keys, lead_keys, deal_keys
@@ -116,8 +118,25 @@ static int check_list(const struct jv_doc *d, jv_t v, const char *field, const c
 
 int record_validate(enum obj o, const struct jv_doc *d, jv_t rec, struct crm_err *err)
 {
-	for (const struct ukey *k = keys[o]; k->name; k++) {
-		jv_t v = jv_get(d, rec, k->name);
+	jv_t val[32] = { 0 }, rf = JV_NONE; /* 32: more than any object has keys */
+
+	/* One pass over the record's members finds every key's value (a
+	 * lookup per key would scan the record once per key). */
+	for (uint32_t m = jv_members(d, rec); m; m = jv_next(d, m)) {
+		const struct jv_mem *c = &d->m[m];
+		size_t i = 0;
+		for (const struct ukey *k = keys[o]; k->name; k++, i++)
+			if (k->len == c->klen && k->name[0] == c->k0 && !memcmp(k->name, c->key, c->klen)) {
+				if (!val[i]) /* the first of a repeated key, as jv_get */
+					val[i] = c->val;
+				break;
+			}
+		if (!rf && c->klen == 13 && !memcmp(c->key, "remote_fields", 13))
+			rf = c->val;
+	}
+	size_t ki = 0;
+	for (const struct ukey *k = keys[o]; k->name; k++, ki++) {
+		jv_t v = val[ki];
 		enum jv_type t = jv_typeof(d, v);
 		const char *s = jv_sval(d, v);
 		long long ms;
@@ -174,7 +193,6 @@ int record_validate(enum obj o, const struct jv_doc *d, jv_t rec, struct crm_err
 			break;
 		}
 	}
-	jv_t rf = jv_get(d, rec, "remote_fields");
 	if (!jv_is_null(d, rf) && jv_typeof(d, rf) != JVT_OBJ)
 		return bad(err, "remote_fields", "an object");
 	return 0;

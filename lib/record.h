@@ -29,6 +29,7 @@ enum utype {
 
 struct ukey {
 	const char *name;
+	size_t len;                /* strlen(name) */
 	enum utype type;
 	const char *const *values; /* UT_ENUM: allowed values, NULL-terminated */
 };

@@ -1666,7 +1666,7 @@ static void bulk_result(const json_t *r, struct write_item *w, int created)
 		w->err.http_status = 200;
 		return;
 	}
-	snprintf(w->id_out, sizeof(w->id_out), "%s", id);
+	item_set_id(w, id);
 	w->created = created;
 }
 
@@ -1814,7 +1814,7 @@ static int write_one(struct conn *c, enum obj o, enum write_op op, struct write_
 		if (!id) {
 			rc = err_set(err, CRM_ERECORD, "no_result", "Copper's answer did not name the record");
 		} else {
-			snprintf(w->id_out, sizeof(w->id_out), "%s", id);
+			item_set_id(w, id);
 			/* The upsert answer has no created flag (§6): a record whose
 			 * creation and modification second are one is new (an update
 			 * in its first second reads as created). */
@@ -1914,7 +1914,7 @@ static int write_items(struct conn *c, enum obj o, enum write_op op, struct writ
 			rc = call(c, "DELETE", path, NULL, HTTP_IDEMPOTENT, &ans, &e);
 			json_decref(ans);
 			if (rc == 0)
-				snprintf(w->id_out, sizeof(w->id_out), "%s", w->remote_id);
+				item_set_id(w, w->remote_id);
 		} else {
 			rc = write_one(c, o, op, w, json_object_get(current, w->remote_id ? w->remote_id : ""), &e);
 		}
@@ -2030,7 +2030,7 @@ static int cu_list_write(struct conn *c, const char *list, int add, struct write
 		struct write_item *w = &items[i];
 		json_t *cur = numeric(w->remote_id) ? json_object_get(current, w->remote_id) : NULL, *tags, *t;
 		size_t j, at = (size_t)-1;
-		snprintf(w->id_out, sizeof(w->id_out), "%s", w->remote_id);
+		item_set_id(w, w->remote_id);
 		if (!cur) {
 			err_set(&w->err, CRM_ERECORD, "not_found", "Copper has no person %s", w->remote_id);
 			w->err.http_status = 404;

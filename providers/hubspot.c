@@ -1578,7 +1578,7 @@ static int hs_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 				continue;
 			}
 			json_array_append_new(inputs, json_pack("{s:s}", "id", items[i].remote_id));
-			snprintf(items[i].id_out, sizeof(items[i].id_out), "%s", items[i].remote_id);
+			item_set_id(&items[i], items[i].remote_id);
 		}
 		json_decref(have);
 		if (!json_array_size(inputs)) {
@@ -1696,7 +1696,7 @@ static int hs_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 			continue;
 		next = x + 1;
 		if (!items[x].id_out[0]) {
-			snprintf(items[x].id_out, sizeof(items[x].id_out), "%s", id);
+			item_set_id(&items[x], id);
 			items[x].created = op == WR_CREATE && (!upsert || jv_is_true(d, jv_get(d, r1, "new")));
 		}
 	}
@@ -1708,7 +1708,7 @@ static int hs_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 			while (k < n && (items[k].id_out[0] || items[k].err.status))
 				k++;
 			if (k < n && !jv_str(d, r1, "objectWriteTraceId") && jv_str(d, r1, "id")) {
-				snprintf(items[k].id_out, sizeof(items[k].id_out), "%s", jv_str(d, r1, "id"));
+				item_set_id(&items[k], jv_str(d, r1, "id"));
 				items[k].created = 1;
 			}
 		}
@@ -1847,7 +1847,7 @@ static int hs_list_write(struct conn *c, const char *list, int add, struct write
 		json_t *missing = json_object_get(ans, "recordIdsMissing"), *v;
 		size_t j;
 		for (size_t i = 0; i < n; i++) {
-			snprintf(items[i].id_out, sizeof(items[i].id_out), "%s", items[i].remote_id);
+			item_set_id(&items[i], items[i].remote_id);
 			json_array_foreach(changed, j, v) {
 				char tmp[32];
 				const char *s = jx_text(v, tmp, sizeof(tmp));

@@ -1772,7 +1772,7 @@ static int write_one(struct conn *c, enum obj o, enum write_op op, struct write_
 	if (op == WR_DELETE) {
 		rc = call(c, "DELETE", write_path(o, w->remote_id, &path), NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
 		if (rc == 0)
-			snprintf(w->id_out, sizeof(w->id_out), "%s", w->remote_id);
+			item_set_id(w, w->remote_id);
 		goto done;
 	}
 	if (op == WR_UPDATE && needs_current(w->fields)) {
@@ -1786,7 +1786,7 @@ static int write_one(struct conn *c, enum obj o, enum write_op op, struct write_
 	}
 	body = build_body(c, o, w->fields, cur);
 	if (op == WR_UPDATE && !json_object_size(body)) {
-		snprintf(w->id_out, sizeof(w->id_out), "%s", w->remote_id);
+		item_set_id(w, w->remote_id);
 		goto done;
 	}
 	rc = call(c, op == WR_UPDATE ? "PATCH" : "POST", write_path(o, op == WR_UPDATE ? w->remote_id : NULL, &path),
@@ -1798,7 +1798,7 @@ static int write_one(struct conn *c, enum obj o, enum write_op op, struct write_
 			rc = err_set(err, CRM_ERECORD, "no_result", "Pipedrive's answer did not name the record");
 			goto done;
 		}
-		snprintf(w->id_out, sizeof(w->id_out), "%s", id);
+		item_set_id(w, id);
 		w->created = op != WR_UPDATE;
 	}
 done:
@@ -1981,7 +1981,7 @@ static int pd_list_write(struct conn *c, const char *list, int add, struct write
 		json_t *ans = NULL, *ids, *l, *body;
 		size_t j, at = (size_t)-1;
 
-		snprintf(w->id_out, sizeof(w->id_out), "%s", w->remote_id);
+		item_set_id(w, w->remote_id);
 		if (strspn(w->remote_id, "0123456789") != strlen(w->remote_id)) {
 			err_set(&w->err, CRM_ERECORD, "not_found", "Pipedrive has no person %s", w->remote_id);
 			continue;

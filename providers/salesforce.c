@@ -1677,7 +1677,7 @@ static int coll_call(struct conn *c, enum obj o, enum write_op op, const char *e
 			continue;
 		}
 		const char *id = jx_str(r, "id");
-		snprintf(items[i].id_out, sizeof(items[i].id_out), "%s", id ? id : items[i].remote_id ? items[i].remote_id : "");
+		item_set_id(&items[i], id ? id : items[i].remote_id ? items[i].remote_id : "");
 		items[i].created = ext ? json_is_true(json_object_get(r, "created")) : op == WR_CREATE || op == WR_UPSERT;
 	}
 	json_decref(ans);
@@ -1931,7 +1931,7 @@ static int bulk_ingest(struct conn *c, enum obj o, enum write_op op, const char 
 			json_array_remove(list, 0);
 			const char *a = json_string_value(json_array_get(row, 0)), *b = json_string_value(json_array_get(row, 1));
 			if (!pass) {
-				snprintf(w->id_out, sizeof(w->id_out), "%s", a ? a : w->remote_id ? w->remote_id : "");
+				item_set_id(w, a ? a : w->remote_id ? w->remote_id : "");
 				w->created = op == WR_CREATE || (op == WR_UPSERT && (!ext || (b && !strcmp(b, "true"))));
 			} else {
 				/* sf__Error: "STATUS_CODE:message:fields --" */
@@ -2142,7 +2142,7 @@ static int sf_list_write(struct conn *c, const char *list, int add, struct write
 	for (size_t i = 0; i < n; i++) {
 		char id[19];
 		id18(items[i].remote_id, id);
-		snprintf(items[i].id_out, sizeof(items[i].id_out), "%s", items[i].remote_id);
+		item_set_id(&items[i], items[i].remote_id);
 		if (!is_id(items[i].remote_id) || (strncmp(id, "003", 3) && strncmp(id, "00Q", 3))) {
 			err_set(&items[i].err, CRM_ERECORD, "not_a_contact",
 				"%s is not a Salesforce contact (003...) or lead (00Q...) id", items[i].remote_id);

@@ -1427,7 +1427,7 @@ static int su_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 					id = w->remote_id;
 				if (!id && guid[i][0])
 					id = guid[i];
-				snprintf(w->id_out, sizeof(w->id_out), "%s", id ? id : "");
+				item_set_id(w, id ? id : "");
 				w->created = guid[i][0] ? 1 : status == 201;
 				continue;
 			}
@@ -1444,7 +1444,7 @@ static int su_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 				for (i = 0; i < n; i++) {
 					if (guid[i][0] && items[i].err.status && json_object_get(back, guid[i])) {
 						err_clear(&items[i].err);
-						snprintf(items[i].id_out, sizeof(items[i].id_out), "%s", guid[i]);
+						item_set_id(&items[i], guid[i]);
 						items[i].created = 1;
 					}
 				}
@@ -1606,7 +1606,7 @@ static int su_list_write(struct conn *c, const char *list, int add, struct write
 		goto done;
 	for (i = 0; i < n; i++) {
 		struct write_item *w = &items[i];
-		snprintf(w->id_out, sizeof(w->id_out), "%s", w->remote_id);
+		item_set_id(w, w->remote_id);
 		if (!json_object_get(exist, w->remote_id)) {
 			err_set(&w->err, CRM_ERECORD, "not_found", "SugarCRM has no contact %s (or it is deleted)",
 				w->remote_id);

@@ -1675,9 +1675,9 @@ static void apply_result(const json_t *r, long http_status, enum write_op op, st
 	if (st && !strcmp(st, "success")) {
 		const char *id = jx_text(json_object_get(d, "id"), tmp, sizeof(tmp));
 		if (id)
-			snprintf(it->id_out, sizeof(it->id_out), "%s", id);
+			item_set_id(it, id);
 		else if (it->remote_id)
-			snprintf(it->id_out, sizeof(it->id_out), "%s", it->remote_id);
+			item_set_id(it, it->remote_id);
 		const char *act = jx_str(r, "action");
 		it->created = op == WR_CREATE || (op == WR_UPSERT && (!act || !strcmp(act, "insert")));
 		return;
