@@ -8,11 +8,11 @@
 #include <strings.h>
 #include <fcntl.h>
 #include <malloc.h>
-#include <pthread.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "common.h"
+#include "fiber.h"
 #include "http.h"
 #include "jv.h"
 #include "jx.h"
@@ -96,24 +96,18 @@ struct push {
 	int have_rejects;
 	struct summary sum;
 	struct crm_err fatal;       /* the first error that stops the run */
-	pthread_mutex_t mu;         /* guards fatal (workers set it) */
-	pthread_mutex_t find_mu;    /* provider's find_one_batch: held while a batch looks up */
+	int find_busy;              /* provider's find_one_batch: a batch is looking up */
 };
 
 static void set_fatal(struct push *p, const struct crm_err *e)
 {
-	pthread_mutex_lock(&p->mu);
 	if (!p->fatal.status)
 		p->fatal = *e;
-	pthread_mutex_unlock(&p->mu);
 }
 
 static int has_fatal(struct push *p)
 {
-	pthread_mutex_lock(&p->mu);
-	int s = p->fatal.status;
-	pthread_mutex_unlock(&p->mu);
-	return s;
+	return p->fatal.status;
 }
 
 static int is_writable(void *ud, const char *name)
@@ -649,18 +643,23 @@ static int emit(struct push *p, struct pitem *it)
 	return rc;
 }
 
-/* The network part of a batch: lookups, then writes (a worker thread). */
+/* The network part of a batch: lookups, then writes (in a fiber). */
 static void work(struct push *p, struct pitem *items, size_t n)
 {
 	int one = p->c->prov->find_one_batch, rc;
 
 	if (has_fatal(p) || sig_stop)
 		return;
-	if (one)
-		pthread_mutex_lock(&p->find_mu);
+	if (one) {
+		/* The batch before may still be looking up (its fiber waits on
+		 * the CRM); this one starts when it is through. */
+		while (p->find_busy)
+			fiber_wait(time_mono_ms() + 20);
+		p->find_busy = 1;
+	}
 	rc = lookups(p, items, n);
 	if (one)
-		pthread_mutex_unlock(&p->find_mu);
+		p->find_busy = 0;
 	if (rc < 0)
 		return;
 	if (p->dry_run) {
@@ -777,9 +776,11 @@ static void ks_put(struct keyset *ks, const char *k, long seq, long live)
 	e->seq = seq;
 }
 
-/* Batches in flight: worker threads run work(); the main thread reads
- * input, hands out batches and writes results strictly in input order.
- * Memory: at most `nslots` batches of lines. */
+/* Batches in flight: fibers (lib/fiber) run work(), all on the main
+ * thread: where a batch would wait for the CRM, the thread reads input,
+ * writes results or serves another batch's transfer (lib/http puts every
+ * transfer on one curl multi handle).  Results go out strictly in input
+ * order.  Memory: at most `nslots` batches of lines. */
 enum slot_state { S_FREE, S_QUEUED, S_RUNNING, S_DONE };
 
 struct slot {
@@ -792,18 +793,24 @@ struct slot {
 
 struct pool {
 	struct push *p;
-	pthread_mutex_t mu;
-	pthread_cond_t work_cv, done_cv;
 	struct slot *slots;
 	size_t nslots;
+	struct fiber **fib;   /* one per batch in flight */
+	int *idle;            /* fib[i] waits for a batch */
+	long nfib;
 	int stop;
 };
 
-static void *worker(void *ud)
-{
-	struct pool *pl = ud;
+struct worker_arg {
+	struct pool *pl;
+	long i;
+};
 
-	pthread_mutex_lock(&pl->mu);
+static void worker(void *ud)
+{
+	struct worker_arg *wa = ud;
+	struct pool *pl = wa->pl;
+
 	for (;;) {
 		struct slot *next = NULL;
 		for (size_t i = 0; i < pl->nslots; i++)
@@ -812,18 +819,25 @@ static void *worker(void *ud)
 		if (!next) {
 			if (pl->stop)
 				break;
-			pthread_cond_wait(&pl->work_cv, &pl->mu);
+			pl->idle[wa->i] = 1;
+			fiber_wait(-1);
+			pl->idle[wa->i] = 0;
 			continue;
 		}
 		next->state = S_RUNNING;
-		pthread_mutex_unlock(&pl->mu);
 		work(pl->p, next->items, next->n);
-		pthread_mutex_lock(&pl->mu);
 		next->state = S_DONE;
-		pthread_cond_broadcast(&pl->done_cv);
 	}
-	pthread_mutex_unlock(&pl->mu);
-	return NULL;
+}
+
+/* A batch was queued: an idle fiber takes it at the next step. */
+static void pool_kick(struct pool *pl)
+{
+	for (long i = 0; i < pl->nfib; i++)
+		if (pl->idle[i]) {
+			fiber_wake(pl->fib[i]);
+			return;
+		}
 }
 
 /* Writes every finished batch that is next in order; returns how many
@@ -833,7 +847,6 @@ static int drain(struct pool *pl, long *emit_seq, int all, int *rc)
 	for (;;) {
 		size_t busy = 0;
 		struct slot *ready = NULL;
-		pthread_mutex_lock(&pl->mu);
 		for (size_t i = 0; i < pl->nslots; i++) {
 			if (pl->slots[i].state != S_FREE)
 				busy++;
@@ -841,15 +854,11 @@ static int drain(struct pool *pl, long *emit_seq, int all, int *rc)
 				ready = &pl->slots[i];
 		}
 		if (!ready) {
-			if (!busy || (!all && busy < pl->nslots)) {
-				pthread_mutex_unlock(&pl->mu);
+			if (!busy || (!all && busy < pl->nslots))
 				return (int)busy;
-			}
-			pthread_cond_wait(&pl->done_cv, &pl->mu);
-			pthread_mutex_unlock(&pl->mu);
+			fiber_step(100);
 			continue;
 		}
-		pthread_mutex_unlock(&pl->mu);
 		int r = finish(pl->p, ready->items, ready->n);
 		if (r < 0 && !*rc) {
 			*rc = r;
@@ -857,11 +866,9 @@ static int drain(struct pool *pl, long *emit_seq, int all, int *rc)
 		}
 		if (pl->p->c->progress)
 			summary_progress(&pl->p->sum, stderr, 0);
-		pthread_mutex_lock(&pl->mu);
 		ready->state = S_FREE;
 		ready->n = 0;
 		(*emit_seq)++;
-		pthread_mutex_unlock(&pl->mu);
 	}
 }
 
@@ -1037,13 +1044,11 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 	}
 	if (conc_given == 0)
 		conc = c->prov->concurrency > 0 ? c->prov->concurrency : 1;
-	pthread_mutex_init(&p.mu, NULL);
-	pthread_mutex_init(&p.find_mu, NULL);
 
 	ndjson_reader_init(&r, stdin);
 	{
 		struct pool pl;
-		pthread_t *th;
+		struct worker_arg *wa;
 		long seq = 0, emit_seq = 0;
 		int eof = 0, loop_rc = 0;
 		struct keyset inflight = { NULL, 0, 0 }; /* match key -> seq of its batch */
@@ -1058,19 +1063,23 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 			pl.slots[i].items = calloc(p.batch, sizeof(struct pitem));
 			jv_init(&pl.slots[i].doc);
 		}
-		pthread_mutex_init(&pl.mu, NULL);
-		pthread_cond_init(&pl.work_cv, NULL);
-		pthread_cond_init(&pl.done_cv, NULL);
-		th = calloc((size_t)conc, sizeof(*th));
-		/* glibc gives each thread its own malloc arena; one keeps the heap
-		 * (and so the peak RSS) from growing with the number of workers. */
+		pl.nfib = conc;
+		pl.fib = calloc((size_t)conc, sizeof(*pl.fib));
+		pl.idle = calloc((size_t)conc, sizeof(*pl.idle));
+		wa = calloc((size_t)conc, sizeof(*wa));
+		/* glibc gives each thread its own malloc arena (curl's resolver
+		 * runs in threads); one keeps the heap, and the peak RSS, small. */
 		mallopt(M_ARENA_MAX, 1);
-		pthread_attr_t ta;
-		pthread_attr_init(&ta);
-		pthread_attr_setstacksize(&ta, 256 * 1024); /* plenty: no deep recursion in a worker */
-		for (long i = 0; i < conc; i++)
-			pthread_create(&th[i], &ta, worker, &pl);
-		pthread_attr_destroy(&ta);
+		for (long i = 0; i < conc; i++) {
+			wa[i].pl = &pl;
+			wa[i].i = i;
+			/* Plenty: no deep recursion in a batch (a worker thread had 256k). */
+			pl.fib[i] = fiber_new(worker, &wa[i], 512 * 1024);
+			if (!pl.fib[i]) {
+				err_set(&err, CRM_EFAIL, "no_memory", "cannot start the batches");
+				set_fatal(&p, &err);
+			}
+		}
 
 		while (!eof || have_carry) {
 			struct slot *sl = NULL;
@@ -1081,11 +1090,9 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 			/* A free slot (writing out what is finished meanwhile). */
 			while (drain(&pl, &emit_seq, 0, &loop_rc) >= (int)pl.nslots)
 				;
-			pthread_mutex_lock(&pl.mu);
 			for (size_t i = 0; i < pl.nslots && !sl; i++)
 				if (pl.slots[i].state == S_FREE)
 					sl = &pl.slots[i];
-			pthread_mutex_unlock(&pl.mu);
 			if (!sl)
 				continue;
 			sl->n = 0;
@@ -1141,22 +1148,30 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 				malloc_trim(0);
 			}
 			if (sl->n) {
-				pthread_mutex_lock(&pl.mu);
 				sl->seq = seq++;
 				sl->state = S_QUEUED;
-				pthread_cond_signal(&pl.work_cv);
-				pthread_mutex_unlock(&pl.mu);
+				pool_kick(&pl);
+				/* Its request goes out now, not when the next batch is read. */
+				fiber_step(0);
 			}
 			if (must_drain)
 				drain(&pl, &emit_seq, 1, &loop_rc);
 		}
 		drain(&pl, &emit_seq, 1, &loop_rc);
-		pthread_mutex_lock(&pl.mu);
 		pl.stop = 1;
-		pthread_cond_broadcast(&pl.work_cv);
-		pthread_mutex_unlock(&pl.mu);
+		for (;;) {
+			int running = 0;
+			for (long i = 0; i < conc; i++)
+				if (pl.fib[i] && !fiber_done(pl.fib[i])) {
+					fiber_wake(pl.fib[i]);
+					running = 1;
+				}
+			if (!running)
+				break;
+			fiber_step(100);
+		}
 		for (long i = 0; i < conc; i++)
-			pthread_join(th[i], NULL);
+			fiber_free(pl.fib[i]);
 		/* Batches never run (stopped early) still own their lines. */
 		for (size_t i = 0; i < pl.nslots; i++) {
 			for (size_t j = 0; j < pl.slots[i].n; j++)
@@ -1165,10 +1180,9 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 			jv_release(&pl.slots[i].doc);
 		}
 		free(pl.slots);
-		free(th);
-		pthread_mutex_destroy(&pl.mu);
-		pthread_cond_destroy(&pl.work_cv);
-		pthread_cond_destroy(&pl.done_cv);
+		free(pl.fib);
+		free(pl.idle);
+		free(wa);
 		free(inflight.e);
 		rc = 0;
 	}

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "err.h"
+#include "fiber.h"
 #include "jv.h"
 #include "jx.h"
 #include "sig.h"
@@ -48,6 +49,8 @@ struct http {
 	struct http_stats stats;
 	unsigned rnd;
 	atomic_int cancel;          /* http_cancel: end waits and requests */
+	CURLM *multi;               /* transfers of requests sent from fibers (lib/fiber) */
+	int no_yield;               /* in a hook (auth, refresh): transfers block */
 };
 
 void http_resp_init(struct http_resp *r)
@@ -127,6 +130,10 @@ void http_free(struct http *h)
 {
 	if (!h)
 		return;
+	if (h->multi) {
+		fiber_set_poll(NULL, NULL);
+		curl_multi_cleanup(h->multi);
+	}
 	for (size_t i = 0; i < h->nhandles; i++)
 		curl_easy_cleanup(h->handles[i]);
 	for (int i = 0; i < HTTP_BUCKETS; i++)
@@ -137,9 +144,12 @@ void http_free(struct http *h)
 	free(h);
 }
 
+/* Each thread, and each fiber, has its own handle: requests in flight at
+ * once need one each. */
 static CURL *thread_curl(struct http *h)
 {
-	CURL *c = pthread_getspecific(h->key);
+	struct fiber *f = fiber_self();
+	CURL *c = f ? *fiber_slot(f) : pthread_getspecific(h->key);
 
 	if (c)
 		return c;
@@ -155,8 +165,76 @@ static CURL *thread_curl(struct http *h)
 	h->handles = n;
 	h->handles[h->nhandles++] = c;
 	pthread_mutex_unlock(&h->mu);
-	pthread_setspecific(h->key, c);
+	if (f)
+		*fiber_slot(f) = c;
+	else
+		pthread_setspecific(h->key, c);
 	return c;
+}
+
+/* A transfer started from a fiber: done when the multi handle says so. */
+struct xfer {
+	struct fiber *f;
+	int done;
+	CURLcode result;
+};
+
+static void multi_done(struct http *h)
+{
+	CURLMsg *m;
+	int q;
+
+	while ((m = curl_multi_info_read(h->multi, &q))) {
+		struct xfer *x = NULL;
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		if (x) {
+			x->done = 1;
+			x->result = m->data.result;
+			fiber_wake(x->f);
+		}
+	}
+}
+
+/* The scheduler's poll hook: moves every transfer on, waits up to ms for
+ * any socket, and wakes the fibers whose transfers ended. */
+static void multi_poll(void *ctx, long ms)
+{
+	struct http *h = ctx;
+	int running = 0, n;
+
+	curl_multi_perform(h->multi, &running);
+	multi_done(h);
+	if (ms > 0) {
+		curl_multi_poll(h->multi, NULL, 0, (int)(ms > 100 ? 100 : ms), &n);
+		curl_multi_perform(h->multi, &running);
+		multi_done(h);
+	}
+}
+
+/* curl_easy_perform, except in a fiber: there the transfer joins the run's
+ * multi handle and the fiber waits, so the thread serves the others. */
+static CURLcode perform(struct http *h, CURL *c)
+{
+	struct fiber *f = fiber_self();
+	struct xfer x = { f, 0, CURLE_OK };
+
+	if (!f || h->no_yield)
+		return curl_easy_perform(c);
+	if (!h->multi) {
+		if (!(h->multi = curl_multi_init()))
+			return curl_easy_perform(c);
+		fiber_set_poll(multi_poll, h);
+	}
+	curl_easy_setopt(c, CURLOPT_PRIVATE, (char *)&x);
+	if (curl_multi_add_handle(h->multi, c) != CURLM_OK)
+		return curl_easy_perform(c);
+	while (!x.done)
+		fiber_wait(-1);
+	curl_multi_remove_handle(h->multi, c);
+	curl_easy_setopt(c, CURLOPT_PRIVATE, (char *)NULL);
+	return x.result;
 }
 
 void http_set_hooks(struct http *h, const struct http_hooks *hooks)
@@ -262,7 +340,10 @@ static int wait_ms(struct http *h, long long ms)
 		long long left = end - time_mono_ms();
 		if (left <= 0)
 			return 0;
-		time_sleep_ms(left > 100 ? 100 : left);
+		if (fiber_self() && !h->no_yield)
+			fiber_wait(time_mono_ms() + (left > 100 ? 100 : left));
+		else
+			time_sleep_ms(left > 100 ? 100 : left);
 	}
 	return -1;
 }
@@ -538,7 +619,11 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 		unsigned gen;
 		pthread_mutex_lock(&h->mu);
 		gen = h->auth_gen;
+		/* A hook may send a request itself (a token refresh) while it
+		 * holds the lock: that one blocks rather than let another fiber in. */
+		h->no_yield++;
 		rc = !(req->flags & HTTP_NO_AUTH) && h->hooks.auth ? h->hooks.auth(h->hooks.ctx, &hdrs, err) : 0;
+		h->no_yield--;
 		pthread_mutex_unlock(&h->mu);
 		if (rc < 0) {
 			curl_slist_free_all(hdrs);
@@ -598,7 +683,7 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 		pthread_mutex_lock(&h->mu);
 		h->stats.requests++;
 		pthread_mutex_unlock(&h->mu);
-		cc = curl_easy_perform(c);
+		cc = perform(h, c);
 		pthread_mutex_lock(&h->mu);
 		h->b[req->bucket].inflight--;
 		pthread_mutex_unlock(&h->mu);
@@ -679,7 +764,9 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 			pthread_mutex_lock(&h->mu);
 			rc = 0;
 			if (h->auth_gen == gen) {
+				h->no_yield++;
 				rc = h->hooks.refresh(h->hooks.ctx, err);
+				h->no_yield--;
 				if (rc == 0)
 					h->auth_gen++;
 			}
