@@ -1073,8 +1073,9 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		for (long i = 0; i < conc; i++) {
 			wa[i].pl = &pl;
 			wa[i].i = i;
-			/* Plenty: no deep recursion in a batch (a worker thread had 256k). */
-			pl.fib[i] = fiber_new(worker, &wa[i], 512 * 1024);
+			/* A CRM's answer is parsed on this stack: room for the deepest
+			 * nesting the parser takes; only the pages touched are resident. */
+			pl.fib[i] = fiber_new(worker, &wa[i], 8u << 20);
 			if (!pl.fib[i]) {
 				err_set(&err, CRM_EFAIL, "no_memory", "cannot start the batches");
 				set_fatal(&p, &err);

@@ -179,10 +179,11 @@ struct xfer {
 	CURLcode result;
 };
 
-static void multi_done(struct http *h)
+/* Wakes the fibers whose transfers ended; returns how many. */
+static int multi_done(struct http *h)
 {
 	CURLMsg *m;
-	int q;
+	int q, woke = 0;
 
 	while ((m = curl_multi_info_read(h->multi, &q))) {
 		struct xfer *x = NULL;
@@ -193,8 +194,10 @@ static void multi_done(struct http *h)
 			x->done = 1;
 			x->result = m->data.result;
 			fiber_wake(x->f);
+			woke++;
 		}
 	}
+	return woke;
 }
 
 /* The scheduler's poll hook: moves every transfer on, waits up to ms for
@@ -205,8 +208,7 @@ static void multi_poll(void *ctx, long ms)
 	int running = 0, n;
 
 	curl_multi_perform(h->multi, &running);
-	multi_done(h);
-	if (ms > 0) {
+	if (multi_done(h) == 0 && ms > 0) {
 		curl_multi_poll(h->multi, NULL, 0, (int)(ms > 100 ? 100 : ms), &n);
 		curl_multi_perform(h->multi, &running);
 		multi_done(h);
