@@ -1142,10 +1142,13 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 				}
 				sl->n++;
 			}
-			if (sl->n && seq % 64 == 63) {
+			if (sl->n && seq % 1024 == 1023) {
 				/* The heap's free holes (batches of varying sizes) are given
 				 * back now and then: otherwise its resident size creeps up
-				 * with the length of the input. */
+				 * with the length of the input.  Rarely: every page given
+				 * back is faulted in again, and a fault costs more than the
+				 * batch's records (200k records: 0.36 MB more RSS untrimmed;
+				 * trimmed every 64 batches, 30% more page faults). */
 				malloc_trim(0);
 			}
 			if (sl->n) {
