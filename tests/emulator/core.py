@@ -419,11 +419,22 @@ class App:
         self.log_lock = threading.Lock()
         self.generation = 0   # bumped by reset: requests from before it are stale
         self.url = None
+        self.serving = 0      # API requests being served now (the log's "inflight")
 
     # one request -> one Response (or a fault marker on it)
     def serve(self, req):
         if req.path.startswith("/_emulator/") or req.path == "/_emulator":
             return self.control(req)
+        with self.log_lock:
+            self.serving += 1
+            inflight = self.serving
+        try:
+            return self.serve_api(req, inflight)
+        finally:
+            with self.log_lock:
+                self.serving -= 1
+
+    def serve_api(self, req, inflight):
         gen = self.generation
         if self.latency:
             time.sleep(self.latency)
@@ -443,7 +454,7 @@ class App:
                 resp = self.fault(req, rule)
         if rule and rule.get("drop_mid_body") and resp.fault is None:
             resp.fault = "drop_mid_body"
-        self.record(req, resp, rule)
+        self.record(req, resp, rule, inflight)
         return resp
 
     def call_provider(self, req):
@@ -472,13 +483,14 @@ class App:
             resp.headers.append(("Retry-After", str(rule["retry_after"])))
         return resp
 
-    def record(self, req, resp, rule):
+    def record(self, req, resp, rule, inflight):
         entry = {
             "method": req.method,
             "path": self.provider.redact_path(req.path),
             "query": redact_query(req.query),
             "status": None if resp.fault == "drop" else resp.status,
             "body": req.log_body(),
+            "inflight": inflight,  # API requests being served when this one came in, itself included
         }
         if rule:
             entry["fault"] = {k: v for k, v in rule.items() if k not in ("_rx", "times")}
