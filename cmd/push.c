@@ -496,7 +496,16 @@ static int send_group(struct push *p, enum write_op op, struct pitem **its, size
 		if (!c->prov->write_jv && w[i].vfields)
 			w[i].fields = jv_to_json(w[i].doc, w[i].vfields);
 	}
+	/* What the provider builds in the batch's document (its request, the
+	 * CRM's answer) is forgotten when the call returns: the batches in
+	 * flight keep half the values, and touch half the pages. */
+	struct jv_doc *d = n ? its[0]->doc : NULL;
+	struct jv_mark mk = { 0 };
+	if (d)
+		mk = jv_mark(d);
 	rc = c->prov->write(c->conn, p->o, op, w, n, &e);
+	if (d)
+		jv_rewind(d, &mk);
 	if (rc == CRM_ERECORD && n > 1) {
 		/* Refused as a whole, naming no record: halve until the bad ones are alone. */
 		free_writes(w, n);

@@ -77,7 +77,7 @@ struct write_item {
 	/* create/update: the provider fields to write, a value of doc.  Every
 	 * item of one write() shares doc, which only that call uses while it
 	 * runs: the provider may build its request and read its answer there
-	 * (they are forgotten with the batch).  Providers without write_jv get
+	 * (the values it makes are forgotten when the call returns).  Providers without write_jv get
 	 * the fields as a jansson object in `fields` (borrowed). */
 	struct jv_doc *doc;
 	jv_t vfields;
