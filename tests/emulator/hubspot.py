@@ -10,6 +10,7 @@ and the HubSpot class whose methods are the endpoint handlers.
 """
 
 import bisect
+import copy
 import json
 import re
 import secrets
@@ -20,7 +21,7 @@ import traceback
 import core
 from core import (
     HttpError, BadJson, Fake, Router, RollingWindow, DailyCounter, iso_ms, parse_time,
-    json_response, empty_response, encode_cursor, decode_cursor, new_uuid, ascii_slug, dumps,
+    json_response, empty_response, raw_response, encode_cursor, decode_cursor, new_uuid, ascii_slug, dumps,
 )
 
 # ====================================================================== facts
@@ -39,6 +40,7 @@ SCOPES = ["oauth", "crm.objects.contacts.read", "crm.objects.contacts.write",
 BURST_LIMIT = 190             # calls per rolling 10 s per token (private app, Enterprise)
 BURST_WINDOW_MS = 10_000
 DAILY_LIMIT = 1_000_000
+URL_MAX = 16_300              # §12.5: a longer URL is answered 414
 SEARCH_PER_SECOND = 5         # separate bucket; search answers carry no rate headers
 ACCOUNT_UTC_OFFSET_MS = -5 * 3600 * 1000   # US/Eastern (standard time); daily limit resets there
 
@@ -363,12 +365,16 @@ class Table:
     """All records of one object type: seeded base + live state."""
 
     def __init__(self, otype):
-        self.t = otype
+        # Its own copy of the type: properties created through the API
+        # (POST /crm/v3/properties/{t}) are this portal's, until a reset.
+        self.t = copy.copy(otype)
+        self.base_props = dict(otype.props)
         self.base, self.base_email = {}, {}
         self.base_next = otype.first_id
         self.reset()
 
     def reset(self):
+        self.t.props = dict(self.base_props)
         self.recs = dict(self.base)
         self.order = sorted(self.recs)      # ids only grow, so appends keep it sorted
         self.email = dict(self.base_email)  # lowercase email -> num, live contacts only
@@ -767,6 +773,11 @@ class HubSpot:
 
     # One request: route, authenticate, rate-limit, run the handler.
     def handle(self, req):
+        # §12.5: a URL past ~16,300 characters is refused with 414 (too many
+        # `properties`).  Its body is not captured (unverified): the edge's
+        # plain text, not HubSpot's JSON envelope.
+        if len(req.path) + 1 + len(req.raw_query) > URL_MAX:
+            return raw_response(414, "414 Request-URI Too Large", "text/plain")
         path = req.path[:-1] if len(req.path) > 1 and req.path.endswith("/") else req.path
         fn, groups = self.router.match(req.method, path)
         if fn is None:
@@ -903,6 +914,7 @@ class HubSpot:
         r.add("GET", r"/account-info/v3/details", self.account_details)
         r.add("GET", r"/account-info/v3/api-usage/daily/private-apps", self.account_usage)
         r.add("GET", r"/crm/v3/properties/([^/]+)", self.properties_list)
+        r.add("POST", r"/crm/v3/properties/([^/]+)", self.property_create)
         r.add("GET", r"/crm/v3/properties/([^/]+)/([^/]+)", self.property_get)
         r.add("GET", r"/crm/v3/pipelines/([^/]+)", self.pipelines_list)
         r.add("GET", r"/crm/v3/pipelines/([^/]+)/([^/]+)", self.pipeline_get)
@@ -999,6 +1011,35 @@ class HubSpot:
         if req.flag("archived"):
             return self.ok(200, {"results": []})
         return self.ok(200, {"results": [p.definition(i) for i, p in enumerate(tab.t.props.values())]})
+
+    # SPEC CRM/Properties create: 201 and the definition (hubspot.md §5,
+    # §14).  Which fields are required, the name's alphabet and the 409
+    # wording for a taken name are not captured (unverified): name, label,
+    # type, fieldType and groupName required; lowercase names.
+    PROP_TYPES = {"string", "number", "date", "datetime", "enumeration", "bool", "phone_number"}
+
+    def property_create(self, req, t):
+        tab = self.table(t)
+        body = self.body(req)
+        if not isinstance(body, dict):
+            self.fail(400, "Invalid input: a property definition is an object", "VALIDATION_ERROR")
+        missing = [k for k in ("name", "label", "type", "fieldType", "groupName") if not isinstance(body.get(k), str)
+                   or not body.get(k)]
+        if missing:
+            self.fail(400, "Invalid input: %s is required" % ", ".join(missing), "VALIDATION_ERROR")
+        name = body["name"]
+        if not re.match(r"^[a-z][a-z0-9_]*$", name) or len(name) > 100:
+            self.fail(400, "Property name %r is invalid: lowercase letters, digits and underscores only" % name,
+                      "VALIDATION_ERROR")
+        if body["type"] not in self.PROP_TYPES:
+            self.fail(400, "Invalid property type %r" % body["type"], "VALIDATION_ERROR")
+        if name in tab.t.props:
+            self.fail(409, "A property named '%s' already exists." % name, "OBJECT_ALREADY_EXISTS")
+        opts = [(o.get("value"), o.get("label")) for o in body.get("options") or [] if isinstance(o, dict)]
+        prop = Prop(name, body["label"], body["type"], body["fieldType"], body["groupName"],
+                    "custom unique" if body.get("hasUniqueValue") else "custom", opts, body.get("description") or "")
+        tab.t.props[name] = prop
+        return self.ok(201, prop.definition(len(tab.t.props) - 1))
 
     def property_get(self, req, t, name):
         tab = self.table(t)
