@@ -172,6 +172,16 @@ async function main() {
     check(r.results.find((p) => p.name === 'createdate').modificationMetadata.readOnlyValue === true, 'createdate not read-only');
   });
 
+  await step('properties coreApi.create, then a record with it', async () => {
+    const p = await hs.crm.properties.coreApi.create('contacts', {
+      name: 'sdk_loyalty_tier', label: 'Loyalty tier', type: 'string', fieldType: 'text', groupName: 'contactinformation',
+    });
+    check(p.name === 'sdk_loyalty_tier' && p.hubspotDefined === false, `create gave ${JSON.stringify(p)}`);
+    const c = await hs.crm.contacts.basicApi.create({ properties: { email: 'tier@sdk.example', sdk_loyalty_tier: 'gold' }, associations: [] });
+    const back = await hs.crm.contacts.basicApi.getById(c.id, ['sdk_loyalty_tier']);
+    check(back.properties.sdk_loyalty_tier === 'gold', 'custom property value not read back');
+  });
+
   await step('lists search, memberships add/remove/getPage', async () => {
     const r = await hs.crm.lists.listsApi.doSearch({ query: '', count: 20, offset: 0, processingTypes: ['MANUAL'] });
     const list = r.lists.find((l) => l.objectTypeId === '0-1');
