@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <malloc.h>
 #include <unistd.h>
 
@@ -849,6 +850,21 @@ static void pool_kick(struct pool *pl)
 		}
 }
 
+/* Instead of blocking on stdout (or the rejects file) while batches are in
+ * flight, the thread serves their transfers until the file takes more. */
+static void output_wait(void *ctx, int fd, short events)
+{
+	struct pool *pl = ctx;
+
+	for (;;) {
+		int busy = 0;
+		for (size_t i = 0; i < pl->nslots; i++)
+			busy |= pl->slots[i].state == S_QUEUED || pl->slots[i].state == S_RUNNING;
+		if (!busy || sig_stop || fiber_step_fd(100, fd, events))
+			return;
+	}
+}
+
 /* Writes every finished batch that is next in order; returns how many
  * slots are busy.  With `all`, waits until none is. */
 static int drain(struct pool *pl, long *emit_seq, int all, int *rc)
@@ -878,6 +894,32 @@ static int drain(struct pool *pl, long *emit_seq, int all, int *rc)
 		ready->state = S_FREE;
 		ready->n = 0;
 		(*emit_seq)++;
+	}
+}
+
+/* The main loop's state that waiting for input may move on. */
+struct feed {
+	struct pool *pl;
+	long *emit_seq;
+	int *loop_rc;
+};
+
+/* Before a read of stdin that would block (a slow writer upstream): the
+ * batches in flight go on, and their results are written and flushed as
+ * they finish, instead of when more input comes. */
+static void input_wait(void *ctx, int fd, short events)
+{
+	struct feed *f = ctx;
+	struct pollfd q = { fd, events, 0 };
+
+	if (poll(&q, 1, 0) > 0)
+		return; /* input is there */
+	for (;;) {
+		struct crm_err e = CRM_ERR_INIT;
+		int busy = drain(f->pl, f->emit_seq, 0, f->loop_rc);
+		ndjson_flush(&f->pl->p->c->out, &e); /* a failure stays in the writer, for the next write */
+		if (!busy || sig_stop || fiber_step_fd(100, fd, events))
+			return;
 	}
 }
 
@@ -1079,6 +1121,11 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		/* glibc gives each thread its own malloc arena (curl's resolver
 		 * runs in threads); one keeps the heap, and the peak RSS, small. */
 		mallopt(M_ARENA_MAX, 1);
+		struct feed feed = { &pl, &emit_seq, &loop_rc };
+		r.wait = input_wait;
+		r.wait_ctx = &feed;
+		c->out.wait = p.rejects.wait = output_wait;
+		c->out.wait_ctx = p.rejects.wait_ctx = &pl;
 		for (long i = 0; i < conc; i++) {
 			wa[i].pl = &pl;
 			wa[i].i = i;
@@ -1185,6 +1232,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		}
 		for (long i = 0; i < conc; i++)
 			fiber_free(pl.fib[i]);
+		r.wait = c->out.wait = p.rejects.wait = NULL; /* pl is gone after this block */
 		/* Batches never run (stopped early) still own their lines. */
 		for (size_t i = 0; i < pl.nslots; i++) {
 			for (size_t j = 0; j < pl.slots[i].n; j++)

@@ -1,5 +1,6 @@
 #include "fiber.h"
 
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -47,7 +48,7 @@ struct fiber {
 
 static _Thread_local struct fiber *all, *cur;
 static _Thread_local ucontext_t main_ctx;
-static _Thread_local void (*poll_fn)(void *, long);
+static _Thread_local int (*poll_fn)(void *, long, int, short);
 static _Thread_local void *poll_ctx;
 #ifdef FIBER_ASAN
 static _Thread_local const void *main_bottom;
@@ -178,7 +179,7 @@ void fiber_wake(struct fiber *f)
 		f->state = F_READY;
 }
 
-void fiber_set_poll(void (*poll)(void *ctx, long ms), void *ctx)
+void fiber_set_poll(int (*poll)(void *ctx, long ms, int fd, short events), void *ctx)
 {
 	poll_fn = poll;
 	poll_ctx = ctx;
@@ -215,25 +216,32 @@ static int due(long long now, long long *next)
 	return ready;
 }
 
-int fiber_step(long max_ms)
+int fiber_step_fd(long max_ms, int fd, short events)
 {
 	long long now = time_mono_ms(), next = now + (max_ms > 0 ? max_ms : 0);
 	long wait;
-	int ran = 0;
+	int ready = 0;
 
 	if (cur)
 		return 0; /* only the thread's own stack schedules */
 	wait = due(now, &next) ? 0 : (long)(next - now);
-	if (poll_fn)
-		poll_fn(poll_ctx, wait);
-	else if (wait > 0)
+	if (poll_fn) {
+		ready = poll_fn(poll_ctx, wait, fd, events);
+	} else if (fd >= 0) {
+		struct pollfd p = { fd, events, 0 };
+		ready = poll(&p, 1, (int)wait) > 0;
+	} else if (wait > 0) {
 		time_sleep_ms(wait);
+	}
 	now = time_mono_ms();
 	due(now, &next);
 	for (struct fiber *f = all; f; f = f->next)
-		if (f->state == F_READY) {
+		if (f->state == F_READY)
 			run(f);
-			ran++;
-		}
-	return ran;
+	return ready;
+}
+
+int fiber_step(long max_ms)
+{
+	return fiber_step_fd(max_ms, -1, 0);
 }

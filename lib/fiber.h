@@ -37,13 +37,18 @@ void fiber_wait(long long until_ms);
 /* Lets f run at the next fiber_step. */
 void fiber_wake(struct fiber *f);
 
-/* How the scheduler waits when no fiber can run: poll(ctx, ms) returns
- * within ms milliseconds, having woken the fibers whose events came.
- * Without one it sleeps. */
-void fiber_set_poll(void (*poll)(void *ctx, long ms), void *ctx);
+/* How the scheduler waits when no fiber can run: poll(ctx, ms, fd, events)
+ * returns within ms milliseconds, having woken the fibers whose events
+ * came; it watches fd (-1: none) for events too and returns 1 when they
+ * came.  Without one the scheduler polls fd alone, or sleeps. */
+void fiber_set_poll(int (*poll)(void *ctx, long ms, int fd, short events), void *ctx);
 /* From the thread's own stack: waits for events (at most max_ms, and not
  * at all when a fiber is ready), then runs every ready fiber until it
  * waits or returns.  Returns how many ran. */
 int fiber_step(long max_ms);
+/* The same, also watching fd for events (POLLIN, POLLOUT): what the thread
+ * does instead of blocking on fd while fibers have transfers in flight.
+ * Returns 1 when fd is ready, else 0. */
+int fiber_step_fd(long max_ms, int fd, short events);
 
 #endif

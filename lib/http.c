@@ -201,18 +201,21 @@ static int multi_done(struct http *h)
 }
 
 /* The scheduler's poll hook: moves every transfer on, waits up to ms for
- * any socket, and wakes the fibers whose transfers ended. */
-static void multi_poll(void *ctx, long ms)
+ * any socket (and fd, the caller's own), and wakes the fibers whose
+ * transfers ended.  Returns 1 when fd is ready. */
+static int multi_poll(void *ctx, long ms, int fd, short events)
 {
 	struct http *h = ctx;
+	struct curl_waitfd w = { fd, events, 0 };
 	int running = 0, n;
 
 	curl_multi_perform(h->multi, &running);
-	if (multi_done(h) == 0 && ms > 0) {
-		curl_multi_poll(h->multi, NULL, 0, (int)(ms > 100 ? 100 : ms), &n);
+	if (multi_done(h) == 0 && (ms > 0 || fd >= 0)) {
+		curl_multi_poll(h->multi, fd >= 0 ? &w : NULL, fd >= 0 ? 1 : 0, (int)(ms > 100 ? 100 : ms), &n);
 		curl_multi_perform(h->multi, &running);
 		multi_done(h);
 	}
+	return fd >= 0 && w.revents != 0;
 }
 
 /* curl_easy_perform, except in a fiber: there the transfer joins the run's

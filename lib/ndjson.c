@@ -1,6 +1,7 @@
 #include "ndjson.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,6 +17,8 @@ void ndjson_reader_init(struct ndjson_reader *r, FILE *f)
 	r->too_long = 0;
 	r->inpos = r->inlen = 0;
 	r->eof = 0;
+	r->wait = NULL;
+	r->wait_ctx = NULL;
 }
 
 void ndjson_reader_release(struct ndjson_reader *r)
@@ -23,22 +26,24 @@ void ndjson_reader_release(struct ndjson_reader *r)
 	buf_release(&r->line);
 }
 
-/* Reads more input into r->in; returns bytes read, 0 at end, -1 on error. */
+/* Reads more input into r->in; returns bytes read, 0 at end, -1 on error.
+ * What is there now, not a full buffer: a slow writer upstream gets its
+ * lines handled as they come.  (Only this reader reads its file.) */
 static ssize_t refill(struct ndjson_reader *r)
 {
-	size_t n;
+	int fd = fileno(r->f);
+	ssize_t n;
 
 	if (r->eof)
 		return 0;
-	n = fread(r->in, 1, sizeof(r->in), r->f);
+	if (r->wait)
+		r->wait(r->wait_ctx, fd, POLLIN);
+	n = read(fd, r->in, sizeof(r->in));
 	r->inpos = 0;
-	r->inlen = n;
-	if (n == 0) {
-		if (ferror(r->f))
-			return -1;
+	r->inlen = n > 0 ? (size_t)n : 0;
+	if (n == 0)
 		r->eof = 1;
-	}
-	return (ssize_t)n;
+	return n;
 }
 
 int ndjson_read_line(struct ndjson_reader *r, struct crm_err *err)
@@ -162,6 +167,8 @@ void ndjson_writer_init(struct ndjson_writer *w, int fd, const char *what)
 	w->flush_at = 1 << 16;
 	w->status = 0;
 	w->syserr = 0;
+	w->wait = NULL;
+	w->wait_ctx = NULL;
 	snprintf(w->what, sizeof(w->what), "%s", what);
 }
 
@@ -179,6 +186,8 @@ int ndjson_flush(struct ndjson_writer *w, struct crm_err *err)
 	if (w->status)
 		return fail(w, err);
 	while (off < w->out.len) {
+		if (w->wait)
+			w->wait(w->wait_ctx, w->fd, POLLOUT);
 		ssize_t n = write(w->fd, w->out.buf + off, w->out.len - off);
 		if (n < 0) {
 			if (errno == EINTR)

@@ -27,6 +27,10 @@ struct ndjson_reader {
 	char in[65536];     /* read-ahead from f */
 	size_t inpos, inlen;
 	int eof;
+	/* Called before a read that may block (NULL: none): lets the caller
+	 * serve other work until fd has `events` (push: its transfers). */
+	void (*wait)(void *ctx, int fd, short events);
+	void *wait_ctx;
 };
 
 void ndjson_reader_init(struct ndjson_reader *r, FILE *f);
@@ -51,6 +55,8 @@ struct ndjson_writer {
 	int status;         /* first write failure (CRM_EPIPE or CRM_EOUTPUT), sticky */
 	char what[64];      /* "stdout", "--rejects file", ... for messages */
 	int syserr;         /* errno of the failure */
+	void (*wait)(void *ctx, int fd, short events); /* before a write that may block, as the reader's */
+	void *wait_ctx;
 };
 
 void ndjson_writer_init(struct ndjson_writer *w, int fd, const char *what);
