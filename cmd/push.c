@@ -56,9 +56,9 @@ enum action { A_NONE, A_CREATE, A_UPDATE, A_FIND, A_DELETE };
 #define PENDING (-1)
 
 /* A line of input and what becomes of it.  Its values live in the
- * document of its batch (struct slot), which one thread uses at a time:
- * the main thread while it prepares and writes results, a worker while it
- * looks up and writes. */
+ * document of its batch (struct slot), which one party uses at a time:
+ * the main loop while it prepares and writes results, the batch's fiber
+ * while it looks up and writes. */
 struct pitem {
 	long line;
 	struct jv_doc *doc;   /* the batch's document */
