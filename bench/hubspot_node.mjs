@@ -11,13 +11,15 @@ if (mode === "pull") {
   const all = await client.crm.contacts.getAll(100, undefined, props.length ? props : undefined);
   n = all.length;
 } else {
+  // The records crmsync pushes (bench.py contacts_file): the same four properties.
   const total = Number(nArg || 10000);
   const tag = process.env.NODE_TAG || "node";
   for (let off = 0; off < total; off += 100) {
     const inputs = [];
     for (let i = off; i < Math.min(total, off + 100); i++)
       inputs.push({ id: `${tag}${i}@bench.example`, idProperty: "email",
-                    properties: { email: `${tag}${i}@bench.example`, firstname: "Node", lastname: `Bench ${i}` } });
+                    properties: { email: `${tag}${i}@bench.example`, firstname: "Bench", lastname: `Person ${i}`,
+                                  jobtitle: "Tester" } });
     const r = await client.crm.contacts.batchApi.upsert({ inputs });
     n += r.results.length;
   }
