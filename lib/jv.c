@@ -94,42 +94,59 @@ void jv_rewind(struct jv_doc *d, const struct jv_mark *m)
 	d->nm = m->nm;
 }
 
-static jv_t new_val(struct jv_doc *d, enum jv_type t)
+/* Room for one more value: 0, or -1 (the document failed). */
+static int val_room(struct jv_doc *d)
 {
 	if (d->failed || (d->nv == d->capv && grow_vals(d) < 0) || d->nv >= UINT32_MAX) {
 		d->failed = 1;
-		return JV_NONE;
+		return -1;
 	}
-	struct jv_val *v = &d->v[d->nv];
-	v->type = (uint8_t)t;
-	v->plain = 0;
-	v->len = 0;
-	v->first = v->last = 0;
-	v->u.i = 0;
+	return 0;
+}
+
+static inline jv_t new_val(struct jv_doc *d, enum jv_type t)
+{
+	if (__builtin_expect(d->nv >= d->capv || d->failed, 0) && val_room(d) < 0)
+		return JV_NONE;
+	d->v[d->nv] = (struct jv_val){ .type = (uint8_t)t };
 	return (jv_t)d->nv++;
+}
+
+/* A string value over s[0..n) (not copied). */
+static inline jv_t new_str(struct jv_doc *d, const char *s, size_t n, int plain)
+{
+	if (__builtin_expect(d->nv >= d->capv || d->failed, 0) && val_room(d) < 0)
+		return JV_NONE;
+	d->v[d->nv] = (struct jv_val){ .type = JVT_STR, .plain = (uint8_t)plain, .len = (uint32_t)n, .u.s = s };
+	return (jv_t)d->nv++;
+}
+
+static int mem_room(struct jv_doc *d)
+{
+	size_t cap = d->capm ? d->capm * 2 : 64;
+	struct jv_mem *m = cap < UINT32_MAX ? realloc(d->m, cap * sizeof(*m)) : NULL;
+	if (!m) {
+		d->failed = 1;
+		return -1;
+	}
+	d->m = m;
+	d->capm = cap;
+	return 0;
+}
+
+/* A member cell (not linked yet); 0 when out of memory. */
+static inline uint32_t new_mem_p(struct jv_doc *d, const char *key, size_t klen, jv_t val, int plain)
+{
+	if (__builtin_expect(d->nm >= d->capm, 0) && mem_room(d) < 0)
+		return 0;
+	d->m[d->nm] = (struct jv_mem){ .key = key, .klen = (uint32_t)klen, .k0 = klen ? key[0] : 0,
+				       .plain = (uint8_t)plain, .val = val };
+	return (uint32_t)d->nm++;
 }
 
 static uint32_t new_mem(struct jv_doc *d, const char *key, size_t klen, jv_t val)
 {
-	if (d->nm >= d->capm) {
-		size_t cap = d->capm ? d->capm * 2 : 64;
-		struct jv_mem *m = cap < UINT32_MAX ? realloc(d->m, cap * sizeof(*m)) : NULL;
-		if (!m) {
-			d->failed = 1;
-			return 0;
-		}
-		d->m = m;
-		d->capm = cap;
-	}
-	struct jv_mem *c = &d->m[d->nm];
-	c->key = key;
-	c->klen = (uint32_t)klen;
-	c->k0 = klen ? key[0] : 0;
-	c->plain = 0;
-	c->mark = 0;
-	c->val = val;
-	c->next = 0;
-	return (uint32_t)d->nm++;
+	return new_mem_p(d, key, klen, val, 0);
 }
 
 static void link_mem(struct jv_doc *d, jv_t c, uint32_t m)
@@ -278,12 +295,7 @@ jv_t jv_string(struct jv_doc *d, const char *s)
 
 static jv_t str_ref(struct jv_doc *d, const char *s, size_t n)
 {
-	jv_t v = new_val(d, JVT_STR);
-	if (v) {
-		d->v[v].u.s = s;
-		d->v[v].len = (uint32_t)n;
-	}
-	return v;
+	return new_str(d, s, n, 0);
 }
 
 jv_t jv_string_refn(struct jv_doc *d, const char *s, size_t n)
@@ -1138,13 +1150,15 @@ bad:
 static jv_t value(struct jp *j);
 
 /* A repeated key takes the first place with the last value (jansson).  A
- * 256-bit filter on (length, first, middle, last byte) spares the scan for keys
- * that cannot be there. */
+ * 256-bit filter on (length, first and last byte) spares the scan for keys
+ * that cannot be there.  The member chain is kept here and stored in the
+ * object once, at its end. */
 static jv_t object(struct jp *j)
 {
 	struct jv_doc *d = j->d;
 	jv_t o = jv_obj(d);
 	uint64_t seen[4] = { 0, 0, 0, 0 };
+	uint32_t first = 0, last = 0, n = 0;
 
 	j->p++;
 	ws(j);
@@ -1176,22 +1190,29 @@ static jv_t object(struct jp *j)
 			return JV_NONE;
 		if (!o)
 			return JV_NONE; /* out of memory */
-		unsigned h = (unsigned)(klen * 0x9E37u + (klen ? (unsigned char)key[0] * 0x85EBu +
-					(unsigned char)key[klen / 2] * 0xC2B3u + (unsigned char)key[klen - 1] * 0x27D4u : 0));
-		h = (h ^ (h >> 7) ^ (h >> 13)) & 255;
+		/* (key[klen] is the NUL written after it: an empty key reads that.) */
+		unsigned h = ((unsigned)klen * 37u + (unsigned char)key[0] * 11u +
+			      (unsigned char)key[klen ? klen - 1 : 0]) & 255;
+		uint64_t bit = 1ULL << (h & 63);
 		uint32_t m = 0;
-		if (seen[h >> 6] & (1ULL << (h & 63)))
+		if (seen[h >> 6] & bit) {
+			d->v[o].first = first;
 			m = find(d, o, key, klen);
-		seen[h >> 6] |= 1ULL << (h & 63);
+		}
+		seen[h >> 6] |= bit;
 		if (m && j->no_dups) {
 			j->err = "duplicate object key";
 			return JV_NONE;
 		}
-		if (m)
+		if (m) {
 			d->m[m].val = v;
-		else if ((m = new_mem(d, key, klen, v))) {
-			d->m[m].plain = (uint8_t)plain;
-			link_mem(d, o, m);
+		} else if ((m = new_mem_p(d, key, klen, v, plain))) {
+			if (last)
+				d->m[last].next = m;
+			else
+				first = m;
+			last = m;
+			n++;
 		}
 		ws(j);
 		if (j->p < j->end && *j->p == ',') {
@@ -1200,6 +1221,10 @@ static jv_t object(struct jp *j)
 		}
 		if (j->p < j->end && *j->p == '}') {
 			j->p++;
+			struct jv_val *x = &d->v[o];
+			x->first = first;
+			x->last = last;
+			x->len = n;
 			return o;
 		}
 		j->err = "expected ',' or '}'";
@@ -1209,7 +1234,9 @@ static jv_t object(struct jp *j)
 
 static jv_t array(struct jp *j)
 {
-	jv_t a = jv_arr(j->d);
+	struct jv_doc *d = j->d;
+	jv_t a = jv_arr(d);
+	uint32_t first = 0, last = 0, n = 0;
 
 	j->p++;
 	ws(j);
@@ -1219,9 +1246,17 @@ static jv_t array(struct jp *j)
 	}
 	for (;;) {
 		jv_t v = value(j);
+		uint32_t m;
 		if (!v || !a)
 			return JV_NONE;
-		jv_append(j->d, a, v);
+		if ((m = new_mem_p(d, NULL, 0, v, 0))) {
+			if (last)
+				d->m[last].next = m;
+			else
+				first = m;
+			last = m;
+			n++;
+		}
 		ws(j);
 		if (j->p < j->end && *j->p == ',') {
 			j->p++;
@@ -1229,6 +1264,10 @@ static jv_t array(struct jp *j)
 		}
 		if (j->p < j->end && *j->p == ']') {
 			j->p++;
+			struct jv_val *x = &d->v[a];
+			x->first = first;
+			x->last = last;
+			x->len = n;
 			return a;
 		}
 		j->err = "expected ',' or ']'";
@@ -1262,9 +1301,7 @@ static jv_t value(struct jp *j)
 		j->p++;
 		if (str(j, &s, &n, &plain) < 0)
 			return JV_NONE;
-		if ((v = str_ref(j->d, s, n)))
-			j->d->v[v].plain = (uint8_t)plain;
-		return v;
+		return new_str(j->d, s, n, plain);
 	case 't':
 		if (j->end - j->p >= 4 && !memcmp(j->p, "true", 4)) {
 			j->p += 4;
