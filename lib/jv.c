@@ -1149,6 +1149,17 @@ bad:
 
 static jv_t value(struct jp *j);
 
+/* Appends cell m to a member chain being built (object(), array()). */
+static inline void chain(struct jv_doc *d, uint32_t *first, uint32_t *last, uint32_t *n, uint32_t m)
+{
+	if (*last)
+		d->m[*last].next = m;
+	else
+		*first = m;
+	*last = m;
+	(*n)++;
+}
+
 /* A repeated key takes the first place with the last value (jansson).  A
  * 256-bit filter on (length, first and last byte) spares the scan for keys
  * that cannot be there.  The member chain is kept here and stored in the
@@ -1207,12 +1218,7 @@ static jv_t object(struct jp *j)
 		if (m) {
 			d->m[m].val = v;
 		} else if ((m = new_mem_p(d, key, klen, v, plain))) {
-			if (last)
-				d->m[last].next = m;
-			else
-				first = m;
-			last = m;
-			n++;
+			chain(d, &first, &last, &n, m);
 		}
 		ws(j);
 		if (j->p < j->end && *j->p == ',') {
@@ -1250,12 +1256,7 @@ static jv_t array(struct jp *j)
 		if (!v || !a)
 			return JV_NONE;
 		if ((m = new_mem_p(d, NULL, 0, v, 0))) {
-			if (last)
-				d->m[last].next = m;
-			else
-				first = m;
-			last = m;
-			n++;
+			chain(d, &first, &last, &n, m);
 		}
 		ws(j);
 		if (j->p < j->end && *j->p == ',') {
