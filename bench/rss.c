@@ -26,7 +26,7 @@ int main(int argc, char **argv)
 	if (wait4(pid, &st, 0, &ru) < 0)
 		return 2;
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	fprintf(stderr, "RSS %ld %.3f %.3f\n", ru.ru_maxrss,
+	fprintf(stderr, "RSS %ld %.6f %.6f\n", ru.ru_maxrss,
 		ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6,
 		(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);

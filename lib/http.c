@@ -1,6 +1,7 @@
 #include "http.h"
 
 #include <curl/curl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -50,6 +51,9 @@ struct http {
 	unsigned rnd;
 	atomic_int cancel;          /* http_cancel: end waits and requests */
 	CURLM *multi;               /* transfers of requests sent from fibers (lib/fiber) */
+	struct msock *socks;        /* the multi handle's sockets and what it waits for */
+	size_t nsocks, capsocks;
+	long long timer_at;         /* when curl wants CURL_SOCKET_TIMEOUT; -1: never */
 	int no_yield;               /* in a hook (auth, refresh): transfers block */
 };
 
@@ -134,6 +138,7 @@ void http_free(struct http *h)
 		fiber_set_poll(NULL, NULL);
 		curl_multi_cleanup(h->multi);
 	}
+	free(h->socks);
 	for (size_t i = 0; i < h->nhandles; i++)
 		curl_easy_cleanup(h->handles[i]);
 	for (int i = 0; i < HTTP_BUCKETS; i++)
@@ -200,22 +205,120 @@ static int multi_done(struct http *h)
 	return woke;
 }
 
-/* The scheduler's poll hook: moves every transfer on, waits up to ms for
- * any socket (and fd, the caller's own), and wakes the fibers whose
- * transfers ended.  Returns 1 when fd is ready. */
+/* The multi handle is driven through its socket interface: curl says which
+ * sockets it waits on (sock_cb) and when it wants a timeout (timer_cb), and
+ * multi_poll polls them all in one call and hands curl only the sockets
+ * that are ready.  (curl_multi_perform would look at every transfer on
+ * each call: one poll(2) per socket, each time.) */
+struct msock {
+	curl_socket_t fd;
+	int what;                   /* CURL_POLL_IN, _OUT or _INOUT */
+};
+
+static int sock_cb(CURL *e, curl_socket_t fd, int what, void *ctx, void *sockp)
+{
+	struct http *h = ctx;
+	size_t i;
+
+	(void)e;
+	(void)sockp;
+	for (i = 0; i < h->nsocks && h->socks[i].fd != fd; i++)
+		;
+	if (what == CURL_POLL_REMOVE) {
+		if (i < h->nsocks)
+			h->socks[i] = h->socks[--h->nsocks];
+		return 0;
+	}
+	if (i == h->nsocks) {
+		if (h->nsocks == h->capsocks) {
+			size_t cap = h->capsocks ? h->capsocks * 2 : 8;
+			struct msock *n = realloc(h->socks, cap * sizeof(*n));
+			if (!n)
+				return -1; /* curl fails the transfer */
+			h->socks = n;
+			h->capsocks = cap;
+		}
+		h->socks[h->nsocks++].fd = fd;
+	}
+	h->socks[i].what = what;
+	return 0;
+}
+
+static int timer_cb(CURLM *m, long ms, void *ctx)
+{
+	struct http *h = ctx;
+
+	(void)m;
+	h->timer_at = ms < 0 ? -1 : time_mono_ms() + ms;
+	return 0;
+}
+
+/* Runs curl's timeout work when it is due. */
+static void multi_timer(struct http *h)
+{
+	int running;
+
+	if (h->timer_at >= 0 && h->timer_at <= time_mono_ms()) {
+		h->timer_at = -1;
+		curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
+}
+
+/* The scheduler's poll hook: waits up to ms for any socket of a transfer
+ * (and for fd, the caller's own), moves the ready transfers on, and wakes
+ * the fibers whose transfers ended.  Returns 1 when fd is ready. */
 static int multi_poll(void *ctx, long ms, int fd, short events)
 {
 	struct http *h = ctx;
-	struct curl_waitfd w = { fd, events, 0 };
-	int running = 0, n;
+	struct pollfd pf[17], *p = pf;
+	size_t n = h->nsocks, i;
+	int running, ready = 0, wait;
 
-	curl_multi_perform(h->multi, &running);
-	if (multi_done(h) == 0 && (ms > 0 || fd >= 0)) {
-		curl_multi_poll(h->multi, fd >= 0 ? &w : NULL, fd >= 0 ? 1 : 0, (int)(ms > 100 ? 100 : ms), &n);
-		curl_multi_perform(h->multi, &running);
-		multi_done(h);
+	multi_timer(h);
+	if (multi_done(h)) {
+		ms = 0; /* a fiber can run: look, do not wait */
+		if (fd < 0)
+			return 0;
 	}
-	return fd >= 0 && w.revents != 0;
+	if (n + 1 > sizeof(pf) / sizeof(pf[0]) && !(p = malloc((n + 1) * sizeof(*p)))) {
+		p = pf;
+		n = sizeof(pf) / sizeof(pf[0]) - 1;
+	}
+	for (i = 0; i < n; i++) {
+		p[i].fd = h->socks[i].fd;
+		p[i].events = (short)((h->socks[i].what & CURL_POLL_IN ? POLLIN : 0) |
+				      (h->socks[i].what & CURL_POLL_OUT ? POLLOUT : 0));
+		p[i].revents = 0;
+	}
+	p[n].fd = fd; /* poll(2) skips a negative fd */
+	p[n].events = events;
+	p[n].revents = 0;
+	wait = ms <= 0 ? 0 : ms > 100 ? 100 : (int)ms;
+	if (h->timer_at >= 0 && wait > 0) {
+		long long left = h->timer_at - time_mono_ms();
+		wait = left <= 0 ? 0 : left < wait ? (int)left : wait;
+	}
+	if ((n || fd >= 0 || wait > 0) && poll(p, (nfds_t)n + 1, wait) > 0) {
+		/* (p is a copy: curl may change h->socks meanwhile.) */
+		for (i = 0; i < n; i++) {
+			int ev = 0;
+			if (!p[i].revents)
+				continue;
+			if (p[i].revents & (POLLIN | POLLHUP | POLLERR))
+				ev |= CURL_CSELECT_IN;
+			if (p[i].revents & (POLLOUT | POLLERR))
+				ev |= CURL_CSELECT_OUT;
+			if (p[i].revents & POLLERR)
+				ev |= CURL_CSELECT_ERR;
+			curl_multi_socket_action(h->multi, p[i].fd, ev, &running);
+		}
+		ready = fd >= 0 && p[n].revents != 0;
+	}
+	if (p != pf)
+		free(p);
+	multi_timer(h);
+	multi_done(h);
+	return ready;
 }
 
 /* curl_easy_perform, except in a fiber: there the transfer joins the run's
@@ -230,11 +333,19 @@ static CURLcode perform(struct http *h, CURL *c)
 	if (!h->multi) {
 		if (!(h->multi = curl_multi_init()))
 			return curl_easy_perform(c);
+		h->timer_at = -1;
+		curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+		curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+		curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+		curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
 		fiber_set_poll(multi_poll, h);
 	}
 	curl_easy_setopt(c, CURLOPT_PRIVATE, (char *)&x);
 	if (curl_multi_add_handle(h->multi, c) != CURLM_OK)
 		return curl_easy_perform(c);
+	/* The request goes out now (curl asked for a timeout of 0 to start
+	 * it); the answer is waited for with the others. */
+	multi_timer(h);
 	while (!x.done)
 		fiber_wait(-1);
 	curl_multi_remove_handle(h->multi, c);
@@ -898,6 +1009,7 @@ int http_json(struct http *h, const struct http_req *req, const json_t *body,
 struct jv_target {
 	struct jv_doc *d;
 	jv_t *out;
+	const struct jv_want *want;
 };
 
 static int parse_jv(void *ctx, struct buf *body, char *why, size_t whysz)
@@ -909,13 +1021,13 @@ static int parse_jv(void *ctx, struct buf *body, char *why, size_t whysz)
 		snprintf(why, whysz, "out of memory");
 		return -1;
 	}
-	return (*t->out = jv_parse(t->d, text, n, why, whysz)) ? 0 : -1;
+	return (*t->out = jv_parse_want(t->d, text, n, t->want, why, whysz)) ? 0 : -1;
 }
 
 int http_jv(struct http *h, const struct http_req *req, jv_t body, struct jv_doc *d,
-	    jv_t *out, const char *crm, struct crm_err *err)
+	    const struct jv_want *want, jv_t *out, const char *crm, struct crm_err *err)
 {
-	struct jv_target t = { d, out };
+	struct jv_target t = { d, out, want };
 	struct buf b = BUF_INIT;
 	int rc;
 

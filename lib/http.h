@@ -131,10 +131,12 @@ int http_json(struct http *h, const struct http_req *req, const struct json_t *b
 
 /* The same in document d (lib/jv), for the hot paths: body is a value of
  * d (or JV_NONE: none); *out is the answer's value, JV_NONE for 204, 304
- * or an empty body.  The answer's text is handed to d. */
+ * or an empty body.  The answer's text is handed to d.  want (NULL: all)
+ * names the members of a 2xx answer the caller reads (jv_parse_want). */
 struct jv_doc;
+struct jv_want;
 int http_jv(struct http *h, const struct http_req *req, uint32_t body, struct jv_doc *d,
-	    uint32_t *out, const char *crm, struct crm_err *err);
+	    const struct jv_want *want, uint32_t *out, const char *crm, struct crm_err *err);
 
 /* Is the URL's host a loopback address (plain http allowed for tokens)? */
 int http_url_is_loopback(const char *url);

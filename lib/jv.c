@@ -1078,15 +1078,17 @@ static inline __attribute__((always_inline)) int str(struct jp *j, char **s, siz
 	}
 }
 
-static jv_t number(struct jp *j)
+/* The end of the number at j->p (JSON's grammar), or NULL with j->err
+ * set.  *digits: where its digits start; *real: it has a fraction or an
+ * exponent. */
+static const char *num_end(struct jp *j, const char **digits, int *real)
 {
-	const char *q = j->p, *digits;
-	int real = 0, neg = 0;
-	char num[64];
+	const char *q = j->p;
 
+	*real = 0;
 	if (q < j->end && *q == '-')
-		q++, neg = 1;
-	digits = q;
+		q++;
+	*digits = q;
 	if (q >= j->end || !(*q >= '0' && *q <= '9'))
 		goto bad;
 	if (*q == '0')
@@ -1095,7 +1097,7 @@ static jv_t number(struct jp *j)
 		while (q < j->end && *q >= '0' && *q <= '9')
 			q++;
 	if (q < j->end && *q == '.') {
-		real = 1;
+		*real = 1;
 		q++;
 		if (q >= j->end || !(*q >= '0' && *q <= '9'))
 			goto bad;
@@ -1103,7 +1105,7 @@ static jv_t number(struct jp *j)
 			q++;
 	}
 	if (q < j->end && (*q == 'e' || *q == 'E')) {
-		real = 1;
+		*real = 1;
 		q++;
 		if (q < j->end && (*q == '+' || *q == '-'))
 			q++;
@@ -1112,6 +1114,20 @@ static jv_t number(struct jp *j)
 		while (q < j->end && *q >= '0' && *q <= '9')
 			q++;
 	}
+	return q;
+bad:
+	j->err = "invalid number";
+	return NULL;
+}
+
+static jv_t number(struct jp *j)
+{
+	const char *q, *digits;
+	int real, neg = *j->p == '-';
+	char num[64];
+
+	if (!(q = num_end(j, &digits, &real)))
+		return JV_NONE;
 	if (!real && q - digits <= 18) {
 		/* Fits: no strtoll. */
 		long long v = 0;
@@ -1142,12 +1158,19 @@ static jv_t number(struct jp *j)
 		return JV_NONE;
 	}
 	return jv_real(j->d, x);
-bad:
-	j->err = "invalid number";
-	return JV_NONE;
 }
 
-static jv_t value(struct jp *j);
+static jv_t value(struct jp *j, const struct jv_want *w);
+static int skip(struct jp *j);
+
+/* The entry of filter w for a key, or NULL: the member is skipped. */
+static inline const struct jv_want *wanted(const struct jv_want *w, const char *key, size_t klen)
+{
+	for (; w->key; w++)
+		if (w->klen == klen && !memcmp(w->key, key, klen))
+			return w;
+	return NULL;
+}
 
 /* Appends cell m to a member chain being built (object(), array()). */
 static inline void chain(struct jv_doc *d, uint32_t *first, uint32_t *last, uint32_t *n, uint32_t m)
@@ -1164,7 +1187,7 @@ static inline void chain(struct jv_doc *d, uint32_t *first, uint32_t *last, uint
  * 256-bit filter on (length, first and last byte) spares the scan for keys
  * that cannot be there.  The member chain is kept here and stored in the
  * object once, at its end. */
-static jv_t object(struct jp *j)
+static jv_t object(struct jp *j, const struct jv_want *w)
 {
 	struct jv_doc *d = j->d;
 	jv_t o = jv_obj(d);
@@ -1197,7 +1220,19 @@ static jv_t object(struct jp *j)
 			return JV_NONE;
 		}
 		j->p++;
-		if (!(v = value(j)))
+		if (w) {
+			/* A member the caller does not read: checked, not kept. */
+			const struct jv_want *e = wanted(w, key, klen);
+			if (!e) {
+				if (skip(j) < 0)
+					return JV_NONE;
+				goto next;
+			}
+			v = value(j, e->sub);
+		} else {
+			v = value(j, NULL);
+		}
+		if (!v)
 			return JV_NONE;
 		if (!o)
 			return JV_NONE; /* out of memory */
@@ -1220,6 +1255,7 @@ static jv_t object(struct jp *j)
 		} else if ((m = new_mem_p(d, key, klen, v, plain))) {
 			chain(d, &first, &last, &n, m);
 		}
+	next:
 		ws(j);
 		if (j->p < j->end && *j->p == ',') {
 			j->p++;
@@ -1227,6 +1263,8 @@ static jv_t object(struct jp *j)
 		}
 		if (j->p < j->end && *j->p == '}') {
 			j->p++;
+			if (!o)
+				return JV_NONE; /* out of memory */
 			struct jv_val *x = &d->v[o];
 			x->first = first;
 			x->last = last;
@@ -1238,7 +1276,7 @@ static jv_t object(struct jp *j)
 	}
 }
 
-static jv_t array(struct jp *j)
+static jv_t array(struct jp *j, const struct jv_want *w)
 {
 	struct jv_doc *d = j->d;
 	jv_t a = jv_arr(d);
@@ -1251,7 +1289,7 @@ static jv_t array(struct jp *j)
 		return a;
 	}
 	for (;;) {
-		jv_t v = value(j);
+		jv_t v = value(j, w);
 		uint32_t m;
 		if (!v || !a)
 			return JV_NONE;
@@ -1276,7 +1314,7 @@ static jv_t array(struct jp *j)
 	}
 }
 
-static jv_t value(struct jp *j)
+static jv_t value(struct jp *j, const struct jv_want *w)
 {
 	char *s;
 	size_t n;
@@ -1295,7 +1333,7 @@ static jv_t value(struct jp *j)
 			j->err = "nested too deeply";
 			return JV_NONE;
 		}
-		v = *j->p == '{' ? object(j) : array(j);
+		v = *j->p == '{' ? object(j, w) : array(j, w);
 		j->depth--;
 		return v;
 	case '"':
@@ -1328,12 +1366,74 @@ static jv_t value(struct jp *j)
 	return JV_NONE;
 }
 
+/* A value the caller does not read (a filter left it out): checked as
+ * value() checks it, with the same errors, but not kept. */
+static int skip(struct jp *j)
+{
+	char *s, close;
+	size_t n;
+	int plain;
+
+	ws(j);
+	if (j->p >= j->end || (*j->p != '{' && *j->p != '[' && *j->p != '"'))
+		return value(j, NULL) ? 0 : -1; /* literals, numbers, errors */
+	if (*j->p == '"') {
+		j->p++;
+		return str(j, &s, &n, &plain);
+	}
+	if (++j->depth > 2048) {
+		j->err = "nested too deeply";
+		return -1;
+	}
+	close = *j->p == '{' ? '}' : ']';
+	j->p++;
+	ws(j);
+	if (j->p < j->end && *j->p == close) {
+		j->p++;
+		j->depth--;
+		return 0;
+	}
+	for (;;) {
+		if (close == '}') {
+			ws(j);
+			if (j->p >= j->end || *j->p != '"') {
+				j->err = "expected a string key";
+				return -1;
+			}
+			j->p++;
+			if (str(j, &s, &n, &plain) < 0)
+				return -1;
+			ws(j);
+			if (j->p >= j->end || *j->p != ':') {
+				j->err = "expected ':'";
+				return -1;
+			}
+			j->p++;
+		}
+		if (skip(j) < 0)
+			return -1;
+		ws(j);
+		if (j->p < j->end && *j->p == ',') {
+			j->p++;
+			continue;
+		}
+		if (j->p < j->end && *j->p == close) {
+			j->p++;
+			j->depth--;
+			return 0;
+		}
+		j->err = close == '}' ? "expected ',' or '}'" : "expected ',' or ']'";
+		return -1;
+	}
+}
+
 jv_t jv_parse(struct jv_doc *d, char *s, size_t n, char *errbuf, size_t errsz)
 {
 	return jv_parse_flags(d, s, n, 0, errbuf, errsz);
 }
 
-jv_t jv_parse_flags(struct jv_doc *d, char *s, size_t n, unsigned flags, char *errbuf, size_t errsz)
+static jv_t parse(struct jv_doc *d, char *s, size_t n, unsigned flags, const struct jv_want *w,
+		  char *errbuf, size_t errsz)
 {
 	struct jp j = { d, s, s + n, 0, (flags & JV_NO_DUPLICATES) != 0, NULL };
 	jv_t v;
@@ -1342,7 +1442,7 @@ jv_t jv_parse_flags(struct jv_doc *d, char *s, size_t n, unsigned flags, char *e
 		snprintf(errbuf, errsz, "not valid UTF-8");
 		return JV_NONE;
 	}
-	v = value(&j);
+	v = value(&j, w);
 	if (v) {
 		ws(&j);
 		if (j.p != j.end) {
@@ -1355,4 +1455,14 @@ jv_t jv_parse_flags(struct jv_doc *d, char *s, size_t n, unsigned flags, char *e
 	if (!v)
 		snprintf(errbuf, errsz, "%s near byte %zu", j.err, (size_t)(j.p - s));
 	return v;
+}
+
+jv_t jv_parse_flags(struct jv_doc *d, char *s, size_t n, unsigned flags, char *errbuf, size_t errsz)
+{
+	return parse(d, s, n, flags, NULL, errbuf, errsz);
+}
+
+jv_t jv_parse_want(struct jv_doc *d, char *s, size_t n, const struct jv_want *w, char *errbuf, size_t errsz)
+{
+	return parse(d, s, n, 0, w, errbuf, errsz);
 }

@@ -92,6 +92,19 @@ jv_t jv_parse(struct jv_doc *d, char *s, size_t n, char *errbuf, size_t errsz);
 /* The same with flags: JV_NO_DUPLICATES makes a repeated key an error. */
 #define JV_NO_DUPLICATES 1u
 jv_t jv_parse_flags(struct jv_doc *d, char *s, size_t n, unsigned flags, char *errbuf, size_t errsz);
+/* The same for a CRM's answer of which the caller reads a few members:
+ * filter w lists the members of the top object to keep (a list ended by
+ * a NULL key); each entry's sub filters its value the same way (for an
+ * array: each of its items), NULL keeping all of it.  Members left out
+ * are checked as JSON all the same (same errors), but not kept. */
+struct jv_want {
+	const char *key;
+	size_t klen;
+	const struct jv_want *sub;
+};
+#define JV_WANT(key, sub) { key, sizeof(key) - 1, sub }
+#define JV_WANT_END { NULL, 0, NULL }
+jv_t jv_parse_want(struct jv_doc *d, char *s, size_t n, const struct jv_want *w, char *errbuf, size_t errsz);
 /* The string at the keys path[0], path[1], ... (NULL-terminated) of the
  * object that JSON text s[0..n) holds, found without reading the rest (the
  * cursor at the end of a page, before the page is read): copied into out.

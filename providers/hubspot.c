@@ -298,7 +298,8 @@ static int call(struct conn *c, const char *method, const char *path, const json
 /* call() with the answer parsed into d (lib/jv): for answers that are
  * large and read once (pages, batch results). */
 static int call_jv(struct conn *c, const char *method, const char *path, jv_t body,
-		   int bucket, unsigned flags, struct jv_doc *d, jv_t *out, struct crm_err *err)
+		   int bucket, unsigned flags, struct jv_doc *d, const struct jv_want *want, jv_t *out,
+		   struct crm_err *err)
 {
 	struct buf url = BUF_INIT;
 	struct http_req q = { method, NULL, NULL, 0, NULL, bucket, flags };
@@ -306,7 +307,7 @@ static int call_jv(struct conn *c, const char *method, const char *path, jv_t bo
 
 	buf_addf(&url, "%s%s", c->base, path);
 	q.url = url.buf;
-	rc = http_jv(c->http, &q, body, d, out, "HubSpot", err);
+	rc = http_jv(c->http, &q, body, d, want, out, "HubSpot", err);
 	buf_release(&url);
 	return rc;
 }
@@ -1551,6 +1552,17 @@ static int has_email(const struct write_item *w)
 	return e && *e;
 }
 
+/* What hs_write reads of a batch answer (§2): of each result its id, the
+ * email (upsert), "new" and the trace id (create); the errors of a 207.
+ * The rest (every property echoed back, the timestamps) is checked as
+ * JSON but not kept. */
+static const struct jv_want batch_email[] = { JV_WANT("email", NULL), JV_WANT_END };
+static const struct jv_want batch_result[] = {
+	JV_WANT("id", NULL), JV_WANT("new", NULL), JV_WANT("objectWriteTraceId", NULL),
+	JV_WANT("properties", batch_email), JV_WANT_END
+};
+static const struct jv_want batch_answer[] = { JV_WANT("results", batch_result), JV_WANT("errors", NULL), JV_WANT_END };
+
 static int hs_write(struct conn *c, enum obj o, enum write_op op, struct write_item *items,
 		    size_t n, struct crm_err *err)
 {
@@ -1654,7 +1666,8 @@ static int hs_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 	}
 	snprintf(path, sizeof(path), "/crm/v3/objects/%s/batch/%s", plural_path(o),
 		 op == WR_UPDATE ? "update" : upsert ? "upsert" : "create");
-	rc = call_jv(c, "POST", path, body, B_MAIN, upsert || op == WR_UPDATE ? HTTP_IDEMPOTENT : 0, d, &ans, err);
+	rc = call_jv(c, "POST", path, body, B_MAIN, upsert || op == WR_UPDATE ? HTTP_IDEMPOTENT : 0, d,
+		     batch_answer, &ans, err);
 	if (rc < 0) {
 		json_decref(post_assoc);
 		return rc;
