@@ -24,7 +24,7 @@ BUILD    ?= build
 BIN      ?= crmsync
 OBJ      := $(SRC:%.c=$(BUILD)/%.o)
 ASAN_OBJ := $(SRC:%.c=build-asan/%.o)
-ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DCRM_SELFCHECK
 
 # Debian packages the build and the test suite need (pkg-config name : package).
 APT_BUILD := pkg-config libcurl4-openssl-dev libjansson-dev libinih-dev libcsv-dev

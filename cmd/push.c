@@ -64,6 +64,8 @@ struct pitem {
 	struct jv_doc *doc;   /* the batch's document */
 	const char *raw;      /* the line as read (in doc) */
 	size_t rawlen;
+	int plain;            /* rec is raw's parse, unchanged, and raw is what a dump of
+				 rec writes, whitespace aside: the result line is copied */
 	jv_t rec;             /* the parsed input, or JV_NONE */
 	jv_t source;          /* where a foreign record came from, or JV_NONE */
 	jv_t fields;          /* provider fields mapped from the input */
@@ -179,6 +181,7 @@ static void map_relation(struct push *p, struct pitem *it, const char *key, cons
 	buf_addf(&k, "%s/%s", src_provider, id);
 	json_t *to = json_object_get(p->idmap, k.buf);
 	buf_release(&k);
+	it->plain = 0; /* the record changes: its line is written from its values */
 	if (to) {
 		jv_set(d, it->rec, key, jv_from_json(d, to)); /* the id map lives for the run */
 		return;
@@ -203,8 +206,8 @@ static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const ch
 	it->status = PENDING;
 	it->line = lineno;
 	it->doc = d;
-	/* The line as read is kept for --rejects only. */
-	if (p->have_rejects && (raw = jv_alloc(d, len + 1)))
+	/* The line as read, for --rejects and for the result line. */
+	if ((p->have_rejects || !too_long) && (raw = jv_alloc(d, len + 1)))
 		memcpy(raw, text, len + 1);
 	else
 		raw = NULL;
@@ -215,6 +218,7 @@ static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const ch
 			(size_t)NDJSON_LINE_MAX);
 	else
 		it->rec = ndjson_parse_jv(d, text, len, lineno, &e);
+	it->plain = it->rec && raw && d->plain_text;
 	if (!it->rec) {
 		item_fail(it, SUM_FAILED, &e);
 		return;
@@ -593,6 +597,25 @@ static int writes(struct push *p, struct pitem *items, size_t n)
 
 static const char *const status_names[] = { "created", "updated", "unchanged", "skipped", "failed", "deleted" };
 
+#ifdef CRM_SELFCHECK
+/* Test builds (ASan): a result line copied from its input line is what
+ * setting the outcome's keys and dumping the record writes. */
+static void selfcheck_line(struct pitem *it, const struct jv_kv *kv, size_t n)
+{
+	struct buf a = BUF_INIT, b = BUF_INIT;
+	if (jv_dump_with(&a, it->raw, it->rawlen, it->doc, it->rec, kv, n) != 1)
+		abort();
+	jv_set_keys(it->doc, it->rec, kv, n);
+	if (jv_dump(&b, it->doc, it->rec) < 0 || a.len != b.len || memcmp(a.buf, b.buf, a.len)) {
+		fprintf(stderr, "crmsync: selfcheck: line %ld copied as\n%.*s\nbut dumped as\n%.*s\n", it->line,
+			(int)a.len, a.buf, (int)b.len, b.buf);
+		abort();
+	}
+	buf_release(&a);
+	buf_release(&b);
+}
+#endif
+
 static int emit(struct push *p, struct pitem *it)
 {
 	struct ctx *c = p->c;
@@ -624,23 +647,35 @@ static int emit(struct push *p, struct pitem *it)
 		payload = pl ? pl : JV_NULL;
 	}
 	const struct jv_kv outcome[] = {
-		JV_KV("provider", jv_string_ref(d, c->prov->name)),
+		JV_KV("provider", jv_string_lit(d, c->prov->name)),
 		JV_KV("remote_id", jv_str_or_null(d, it->remote_id)),
 		JV_KV("remote_namespace", jv_str_or_null(d, p->ns && *p->ns ? p->ns : NULL)),
 		JV_KV("source", it->source),
-		JV_KV("sync_status", jv_string_ref(d, status_names[it->status])),
+		JV_KV("sync_status", jv_string_lit(d, status_names[it->status])),
 		JV_KV("sync_error", se),
 		JV_KV("sync_warnings", it->warnings ? jv_from_json(d, it->warnings) : JV_NONE),
 		JV_KV("sync_dry_run", dry),
 		JV_KV("sync_payload", payload),
 		JV_KV("sync_line", jv_int(d, it->line)),
 	};
-	jv_set_keys(d, out, outcome, sizeof(outcome) / sizeof(outcome[0]));
+	const size_t nout = sizeof(outcome) / sizeof(outcome[0]);
 	p->sum.counts[it->status]++;
-	if (d->failed)
-		rc = err_set(&e, CRM_EOUTPUT, "out_of_memory", "out of memory");
-	else
-		rc = c->out.status ? c->out.status : ndjson_write_jv(&c->out, d, out, &e);
+	rc = 1;
+	if (it->plain && it->rec && !d->failed && !c->out.status) {
+		/* The input line, whitespace aside, and the outcome's keys. */
+		rc = ndjson_write_with(&c->out, it->raw, it->rawlen, d, out, outcome, nout, &e);
+#ifdef CRM_SELFCHECK
+		if (rc == 0)
+			selfcheck_line(it, outcome, nout);
+#endif
+	}
+	if (rc == 1) {
+		jv_set_keys(d, out, outcome, nout);
+		if (d->failed)
+			rc = err_set(&e, CRM_EOUTPUT, "out_of_memory", "out of memory");
+		else
+			rc = c->out.status ? c->out.status : ndjson_write_jv(&c->out, d, out, &e);
+	}
 	if (rc < 0 && e.status)
 		set_fatal(p, &e);
 	if (it->status == SUM_FAILED && p->have_rejects) {

@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "buf.h"
 #include "jx.h"
@@ -296,6 +299,11 @@ jv_t jv_string(struct jv_doc *d, const char *s)
 static jv_t str_ref(struct jv_doc *d, const char *s, size_t n)
 {
 	return new_str(d, s, n, 0);
+}
+
+jv_t jv_string_lit(struct jv_doc *d, const char *s)
+{
+	return new_str(d, s, strlen(s), 1);
 }
 
 jv_t jv_string_refn(struct jv_doc *d, const char *s, size_t n)
@@ -728,6 +736,97 @@ int jv_dump(struct buf *b, const struct jv_doc *d, jv_t v)
 	return rc;
 }
 
+/* Bytes outside strings: 1 whitespace, 2 a string's opening quote. */
+static const unsigned char min_cls[256] = { ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [' '] = 1, ['"'] = 2 };
+
+/* jv_set_keys(d, obj, kv, n), then jv_dump(b, d, obj), for an object that
+ * has none of kv's keys and whose text a plain parse read (d->plain_text):
+ * what the dump writes is that text without its whitespace (outside
+ * strings), with kv's members before the closing brace.  So the text is
+ * copied, not the values walked.  Returns 1 when written, 0 when obj has
+ * one of the keys (nothing written: set and dump instead), -1 when out of
+ * memory. */
+int jv_dump_with(struct buf *b, const char *text, size_t n, const struct jv_doc *d, jv_t obj,
+		 const struct jv_kv *kv, size_t nkv)
+{
+	uint64_t k0[4] = { 0, 0, 0, 0 };
+	const char *s = text, *e = text + n;
+	int rc = 0, members;
+
+	for (size_t i = 0; i < nkv; i++)
+		k0[(unsigned char)kv[i].key[0] >> 6] |= 1ULL << (kv[i].key[0] & 63);
+	for (uint32_t m = d->v[obj].first; m; m = d->m[m].next) {
+		const struct jv_mem *c = &d->m[m];
+		if (!(k0[(unsigned char)c->k0 >> 6] >> (c->k0 & 63) & 1))
+			continue;
+		for (size_t i = 0; i < nkv; i++)
+			if (c->klen == kv[i].klen && !memcmp(c->key, kv[i].key, c->klen))
+				return 0;
+	}
+	struct dw w = { b, b->buf + b->len, b->alloc ? b->buf + b->alloc - 1 : b->buf };
+	if (dw_room(&w, n + 8) < 0)
+		return -1;
+	char *o = w.o;
+	while (s < e) {
+		/* Outside strings: whitespace dropped, the rest copied. */
+		unsigned char c = (unsigned char)*s++, k = min_cls[c];
+		*o = (char)c;
+		o += k != 1;
+		if (k != 2)
+			continue;
+		/* A string, to its closing quote (it has no escape): eight bytes
+		 * at a time (the room has 8 to spare). */
+		for (;;) {
+			uint64_t x, q;
+			if (e - s < 8) {
+				while ((*o++ = *s++) != '"')
+					;
+				break;
+			}
+			memcpy(&x, s, 8);
+			memcpy(o, &x, 8);
+			q = x ^ 0x2222222222222222ULL; /* a zero byte where a quote is */
+			if ((q = (q - 0x0101010101010101ULL) & ~q & 0x8080808080808080ULL)) {
+				size_t k8 = (size_t)__builtin_ctzll(q) / 8 + 1;
+				s += k8;
+				o += k8;
+				break;
+			}
+			s += 8;
+			o += 8;
+		}
+	}
+	o--; /* the closing brace */
+	members = o[-1] != '{';
+	w.o = o;
+	for (size_t i = 0; i < nkv && rc == 0; i++) {
+		if (!kv[i].val)
+			continue;
+		if (dw_room(&w, kv[i].klen + 8) < 0) {
+			rc = -1;
+			break;
+		}
+		if (members)
+			*w.o++ = ',';
+		members = 1;
+		*w.o++ = '"';
+		memcpy(w.o, kv[i].key, kv[i].klen);
+		w.o += kv[i].klen;
+		*w.o++ = '"';
+		*w.o++ = ':';
+		rc = dw_value(&w, d, kv[i].val);
+	}
+	if (rc == 0 && dw_room(&w, 2) < 0)
+		rc = -1;
+	if (rc == 0)
+		*w.o++ = '}';
+	if (b->alloc) {
+		b->len = (size_t)(w.o - b->buf);
+		b->buf[b->len] = '\0';
+	}
+	return rc < 0 ? -1 : 1;
+}
+
 /* ---- peeking at one member without reading the rest ---- */
 
 static const char *pk_ws(const char *p, const char *end)
@@ -957,6 +1056,8 @@ struct jp {
 	int depth;
 	int no_dups;
 	const char *err;
+	int odd;        /* jv_dump would not write back the text (whitespace aside) */
+	int bad_utf8;   /* a string is not valid UTF-8 */
 };
 
 static inline void ws(struct jp *j)
@@ -976,7 +1077,80 @@ static const unsigned char str_stop[256] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* '\\' */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	/* 0x80-0xFF: multibyte characters, checked as UTF-8 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
+
+/* The first byte at or after q that str_stop marks, or end: sixteen bytes
+ * at a time with SSE2 (x86-64 has it), eight with the usual bit tricks for
+ * a zero byte, then one by one. */
+static inline char *scan_plain(char *q, const char *end)
+{
+#ifdef __SSE2__
+	const __m128i qt = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), sp = _mm_set1_epi8(' ');
+	while (end - q >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
+		/* (signed: bytes >= 0x80 are below ' ' too) */
+		unsigned m = (unsigned)_mm_movemask_epi8(
+			_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, qt), _mm_cmpeq_epi8(x, bs)), _mm_cmplt_epi8(x, sp)));
+		if (m)
+			return q + __builtin_ctz(m);
+		q += 16;
+	}
+#endif
+	while (end - q >= 8) {
+		uint64_t x, mk;
+		memcpy(&x, q, 8);
+		if ((mk = jx_swar_mask(x) | (x & 0x8080808080808080ULL))) {
+#ifdef JX_SWAR_FIRST
+			return q + jx_swar_first(mk);
+#else
+			break;
+#endif
+		}
+		q += 8;
+	}
+	while (q < end && !str_stop[(unsigned char)*q])
+		q++;
+	return q;
+}
+
+/* The length of the valid UTF-8 character at p (a byte >= 0x80), or 0: no
+ * overlong form, no surrogate, nothing above U+10FFFF (utf8_valid_bytes). */
+static size_t utf8_char(const char *s, const char *end)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned c = *p, cp;
+	size_t n;
+
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 1, cp = c & 0x1F;
+	else if (c >= 0xE0 && c <= 0xEF)
+		n = 2, cp = c & 0x0F;
+	else if (c >= 0xF0 && c <= 0xF4)
+		n = 3, cp = c & 0x07;
+	else
+		return 0;
+	if ((size_t)((const unsigned char *)end - p) <= n)
+		return 0;
+	for (size_t i = 1; i <= n; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3F);
+	}
+	if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return n + 1;
+}
 
 /* A string at j->p (after the opening quote), decoded where it lies and
  * NUL-terminated (the text never grows when decoded).  *plain: it had no
@@ -987,26 +1161,23 @@ static inline __attribute__((always_inline)) int str(struct jp *j, char **s, siz
 
 	for (;;) {
 		char *q = j->p;
-		/* Eight bytes at a time while none is '"', '\\' or a control
-		 * character (the usual bit tricks for a zero byte). */
+		/* To the next '"', '\\', control character or byte of a
+		 * multibyte character; a multibyte character is checked as UTF-8
+		 * where it is found, and the scan goes on after it. */
 		for (;;) {
-			if (j->end - q < 8) {
-				while (q < j->end && !str_stop[(unsigned char)*q])
-					q++;
-				break;
+			q = scan_plain(q, j->end);
+			if (q < j->end && (unsigned char)*q >= 0x80) {
+				size_t k = utf8_char(q, j->end);
+				if (!k) {
+					j->p = q;
+					j->bad_utf8 = 1;
+					j->err = "not valid UTF-8";
+					return -1;
+				}
+				q += k;
+				continue;
 			}
-			uint64_t x, mk;
-			memcpy(&x, q, 8);
-			if ((mk = jx_swar_mask(x))) {
-#ifdef JX_SWAR_FIRST
-				q += jx_swar_first(mk); /* short strings: no byte loop */
-#else
-				while (!str_stop[(unsigned char)*q])
-					q++;
-#endif
-				break;
-			}
-			q += 8;
+			break;
 		}
 		if (w) {
 			memmove(w, j->p, (size_t)(q - j->p));
@@ -1134,8 +1305,10 @@ static jv_t number(struct jp *j)
 		for (const char *c = digits; c < q; c++)
 			v = v * 10 + (*c - '0');
 		j->p = (char *)q;
+		j->odd |= neg && !v; /* -0 is written 0 */
 		return jv_int(j->d, neg ? -v : v);
 	}
+	j->odd = 1; /* reals are written in their own form */
 	if ((size_t)(q - j->p) >= sizeof(num)) {
 		j->err = "number too long";
 		return JV_NONE;
@@ -1167,7 +1340,7 @@ static int skip(struct jp *j);
 static inline const struct jv_want *wanted(const struct jv_want *w, const char *key, size_t klen)
 {
 	for (; w->key; w++)
-		if (w->klen == klen && !memcmp(w->key, key, klen))
+		if (w->klen == klen && w->key[0] == key[0] && !memcmp(w->key, key, klen))
 			return w;
 	return NULL;
 }
@@ -1213,6 +1386,7 @@ static jv_t object(struct jp *j, const struct jv_want *w)
 		j->p++;
 		if (str(j, &key, &klen, &plain) < 0)
 			return JV_NONE;
+		j->odd |= !plain;
 		/* No NUL can be in a key: str() refuses \u0000 and raw control bytes. */
 		ws(j);
 		if (j->p >= j->end || *j->p != ':') {
@@ -1340,6 +1514,7 @@ static jv_t value(struct jp *j, const struct jv_want *w)
 		j->p++;
 		if (str(j, &s, &n, &plain) < 0)
 			return JV_NONE;
+		j->odd |= !plain;
 		return new_str(j->d, s, n, plain);
 	case 't':
 		if (j->end - j->p >= 4 && !memcmp(j->p, "true", 4)) {
@@ -1435,13 +1610,14 @@ jv_t jv_parse(struct jv_doc *d, char *s, size_t n, char *errbuf, size_t errsz)
 static jv_t parse(struct jv_doc *d, char *s, size_t n, unsigned flags, const struct jv_want *w,
 		  char *errbuf, size_t errsz)
 {
-	struct jp j = { d, s, s + n, 0, (flags & JV_NO_DUPLICATES) != 0, NULL };
+	struct jp j = { d, s, s + n, 0, (flags & JV_NO_DUPLICATES) != 0, NULL, w != NULL, 0 };
 	jv_t v;
 
-	if (!utf8_valid_bytes(s, n)) {
-		snprintf(errbuf, errsz, "not valid UTF-8");
-		return JV_NONE;
-	}
+	d->plain_text = 0;
+	/* UTF-8 is checked in strings as they are read (bytes >= 0x80 are
+	 * nowhere else in JSON).  A text that is not UTF-8 is named so before
+	 * any syntax error: what lies before the error was read (and is
+	 * UTF-8), what lies after is checked now. */
 	v = value(&j, w);
 	if (v) {
 		ws(&j);
@@ -1452,8 +1628,11 @@ static jv_t parse(struct jv_doc *d, char *s, size_t n, unsigned flags, const str
 	}
 	if (!v && !j.err)
 		j.err = d->failed ? "out of memory" : "invalid JSON";
-	if (!v)
+	if (!v && (j.bad_utf8 || !utf8_valid_bytes(j.p, (size_t)(j.end - j.p))))
+		snprintf(errbuf, errsz, "not valid UTF-8");
+	else if (!v)
 		snprintf(errbuf, errsz, "%s near byte %zu", j.err, (size_t)(j.p - s));
+	d->plain_text = v && !j.odd;
 	return v;
 }
 

@@ -69,6 +69,8 @@ struct jv_doc {
 	int failed;              /* memory ran out: values built since are JV_NONE */
 	char **owned;            /* texts parsed in place, freed with the values */
 	size_t nowned, capowned;
+	int plain_text;          /* the last parse's text is what jv_dump writes of its
+				    value, whitespace aside (no escape, no real, no -0) */
 };
 
 struct jv_mark {
@@ -191,6 +193,9 @@ static inline jv_t jv_string_ref(struct jv_doc *d, const char *s)
 {
 	return jv_string_refn(d, s, strlen(s));
 }
+/* jv_string_ref of a string that needs no escaping in JSON (a literal
+ * word: a status, a provider's name): written out as it is. */
+jv_t jv_string_lit(struct jv_doc *d, const char *s);
 /* jv_string_ref of s, or JV_NULL when s is NULL (jx_str_new). */
 jv_t jv_str_or_null(struct jv_doc *d, const char *s);
 jv_t jv_int(struct jv_doc *d, long long i);
@@ -216,6 +221,12 @@ struct jv_kv {
 };
 #define JV_KV(lit, v) { (lit), sizeof(lit) - 1, (v) }
 void jv_set_keys(struct jv_doc *d, jv_t obj, const struct jv_kv *kv, size_t n);
+/* What jv_set_keys(d, obj, kv, n) and then jv_dump(b, d, obj) would write,
+ * copied from obj's text (text[0..n), read by a parse that set
+ * d->plain_text) rather than walked: 1 when written; 0 when obj has one of
+ * kv's keys (nothing written); -1 when out of memory. */
+int jv_dump_with(struct buf *b, const char *text, size_t n, const struct jv_doc *d, jv_t obj,
+		 const struct jv_kv *kv, size_t nkv);
 /* Appends key: val without looking for key (the caller knows it is new). */
 void jv_add(struct jv_doc *d, jv_t obj, const char *key, jv_t val);
 /* The cell holding key's value, made (holding JV_NULL) when absent; 0 when

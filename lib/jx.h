@@ -52,12 +52,18 @@ static inline size_t jx_swar_first(uint64_t mask)
 /* Is s[0..n) free of bytes that need escaping (so it is written as is)? */
 static inline int jx_plain(const char *s, size_t n)
 {
+	uint64_t x;
 	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		uint64_t x;
-		memcpy(&x, s + i, 8);
-		if (jx_swar_mask(x))
-			return 0;
+
+	if (n >= 8) {
+		for (; i + 8 <= n; i += 8) {
+			memcpy(&x, s + i, 8);
+			if (jx_swar_mask(x))
+				return 0;
+		}
+		/* The tail: the last eight bytes again, not a byte loop. */
+		memcpy(&x, s + n - 8, 8);
+		return !jx_swar_mask(x);
 	}
 	for (; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];

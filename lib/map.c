@@ -325,12 +325,18 @@ jv_t map_push(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
 		k0s[(unsigned char)d->m[c].k0 >> 6] |= 1ULL << ((unsigned char)d->m[c].k0 & 63);
 
 	(void)o;
-	/* Custom and other provider fields first, so mapped keys win. */
+	/* Custom and other provider fields first, so mapped keys win.  set:
+	 * a bit per (length, first byte) of the names in out, so that a name
+	 * out cannot have yet is added without a look for it. */
+	uint64_t set = 0;
+#define NAME_BIT(n, c) (1ULL << (((n) * 7u + (unsigned char)(c)) & 63))
 	if (native) {
 		for (uint32_t c = jv_members(d, jv_get(d, rec, "remote_fields")); c; c = jv_next(d, c)) {
 			const struct jv_mem mc = d->m[c];
-			if (!writable || writable(ctx, mc.key))
+			if (!writable || writable(ctx, mc.key)) {
 				jv_add_key(d, out, mc.key, mc.klen, mc.plain, mc.val);
+				set |= NAME_BIT(mc.klen, mc.k0);
+			}
 		}
 	}
 	for (const struct map_entry *e = m; e && e->key; e++) {
@@ -401,8 +407,16 @@ jv_t map_push(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
 			val = scalar_push(d, e->kind, in);
 		}
 		}
-		jv_set_key(d, out, e->remote, strlen(e->remote), 1, val); /* table names need no escaping */
+		/* (table names need no escaping) */
+		size_t rl = strlen(e->remote);
+		uint64_t bit = NAME_BIT(rl, e->remote[0]);
+		if (set & bit)
+			jv_set_key(d, out, e->remote, rl, 1, val);
+		else
+			jv_add_key(d, out, e->remote, rl, 1, val);
+		set |= bit;
 	}
+#undef NAME_BIT
 	json_object_foreach((json_t *)user_map, k, v) {
 		jv_t in = json_is_string(v) ? jv_get(d, rec, k) : JV_NONE;
 		if (in)

@@ -225,6 +225,15 @@ int ndjson_write_jv(struct ndjson_writer *w, const struct jv_doc *d, jv_t v, str
 	return w->status ? fail(w, err) : line_done(w, jv_dump(&w->out, d, v), err);
 }
 
+int ndjson_write_with(struct ndjson_writer *w, const char *text, size_t n, const struct jv_doc *d, jv_t obj,
+		      const struct jv_kv *kv, size_t nkv, struct crm_err *err)
+{
+	if (w->status)
+		return fail(w, err);
+	int rc = jv_dump_with(&w->out, text, n, d, obj, kv, nkv);
+	return rc == 0 ? 1 : line_done(w, rc, err);
+}
+
 int ndjson_write_raw(struct ndjson_writer *w, const char *s, size_t len, struct crm_err *err)
 {
 	return w->status ? fail(w, err) : line_done(w, buf_add(&w->out, s, len), err);

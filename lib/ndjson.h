@@ -64,6 +64,12 @@ void ndjson_writer_init(struct ndjson_writer *w, int fd, const char *what);
 int ndjson_write(struct ndjson_writer *w, const json_t *v, struct crm_err *err);
 /* The same for a value of a jv document (the pull hot path). */
 int ndjson_write_jv(struct ndjson_writer *w, const struct jv_doc *d, jv_t v, struct crm_err *err);
+/* jv_dump_with as a line (the push's result line, from its input line):
+ * 0 when written; 1 when obj has one of kv's keys (nothing written);
+ * < 0 as ndjson_write_jv. */
+struct jv_kv;
+int ndjson_write_with(struct ndjson_writer *w, const char *text, size_t n, const struct jv_doc *d, jv_t obj,
+		      const struct jv_kv *kv, size_t nkv, struct crm_err *err);
 /* Appends raw bytes (a verbatim line) and a newline. */
 int ndjson_write_raw(struct ndjson_writer *w, const char *s, size_t len, struct crm_err *err);
 /* Writes out what is buffered.  0 or the sticky failure status. */

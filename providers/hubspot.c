@@ -1655,7 +1655,7 @@ static int hs_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 			}
 		} else if (upsert) {
 			jv_add_key(d, in, JV_LIT("id"), jv_get(d, items[i].vfields, "email"));
-			jv_add_key(d, in, JV_LIT("idProperty"), jv_string_ref(d, "email"));
+			jv_add_key(d, in, JV_LIT("idProperty"), jv_string_lit(d, "email"));
 		} else {
 			char tr[32];
 			snprintf(tr, sizeof(tr), "%zu", i);
