@@ -626,6 +626,36 @@ static inline int dw_room(struct dw *w, size_t n)
 	return (size_t)(w->lim - w->o) >= n ? 0 : dw_grow(w, n);
 }
 
+/* memcpy for the short strings of a record: two overlapping loads and
+ * stores, no call. */
+static inline void copy_short(char *o, const char *s, size_t n)
+{
+	if (n >= 16 && n <= 32) {
+		char a[16], b[16];
+		memcpy(a, s, 16);
+		memcpy(b, s + n - 16, 16);
+		memcpy(o, a, 16);
+		memcpy(o + n - 16, b, 16);
+	} else if (n >= 8 && n < 16) {
+		uint64_t a, b;
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(o, &a, 8);
+		memcpy(o + n - 8, &b, 8);
+	} else if (n >= 4 && n < 8) {
+		uint32_t a, b;
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		memcpy(o, &a, 4);
+		memcpy(o + n - 4, &b, 4);
+	} else if (n < 4) {
+		for (size_t i = 0; i < n; i++)
+			o[i] = s[i];
+	} else {
+		memcpy(o, s, n);
+	}
+}
+
 /* A string with two bytes of room after it (':' or ',' and the next). */
 static inline int dw_str(struct dw *w, const char *s, size_t n, int plain)
 {
@@ -640,7 +670,7 @@ static inline int dw_str(struct dw *w, const char *s, size_t n, int plain)
 	if (dw_room(w, n + 4) < 0)
 		return -1;
 	*w->o++ = '"';
-	memcpy(w->o, s, n);
+	copy_short(w->o, s, n);
 	w->o += n;
 	*w->o++ = '"';
 	return 0;
@@ -810,7 +840,7 @@ int jv_dump_with(struct buf *b, const char *text, size_t n, const struct jv_doc 
 			*w.o++ = ',';
 		members = 1;
 		*w.o++ = '"';
-		memcpy(w.o, kv[i].key, kv[i].klen);
+		copy_short(w.o, kv[i].key, kv[i].klen);
 		w.o += kv[i].klen;
 		*w.o++ = '"';
 		*w.o++ = ':';
