@@ -1099,6 +1099,16 @@ static inline void ws(struct jp *j)
 		j->p++;
 }
 
+/* Whether the next byte after any whitespace is c (j->p then at it): the
+ * byte is looked at first, as JSON from a program has no whitespace. */
+static inline int next_is(struct jp *j, char c)
+{
+	if (__builtin_expect(j->p < j->end && *j->p == c, 1))
+		return 1;
+	ws(j);
+	return j->p < j->end && *j->p == c;
+}
+
 /* 1 for the bytes that end a run of plain string bytes. */
 static const unsigned char str_stop[256] = {
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
@@ -1397,6 +1407,11 @@ static jv_t object(struct jp *j, const struct jv_want *w)
 	uint64_t seen[4] = { 0, 0, 0, 0 };
 	uint32_t first = 0, last = 0, n = 0;
 
+	uint64_t lens = 0; /* a bit per length of the filter's keys */
+
+	if (w)
+		for (const struct jv_want *e = w; e->key; e++)
+			lens |= 1ULL << (e->klen & 63);
 	j->p++;
 	ws(j);
 	if (j->p < j->end && *j->p == '}') {
@@ -1408,8 +1423,7 @@ static jv_t object(struct jp *j, const struct jv_want *w)
 		size_t klen;
 		int plain;
 		jv_t v;
-		ws(j);
-		if (j->p >= j->end || *j->p != '"') {
+		if (!next_is(j, '"')) {
 			j->err = "expected a string key";
 			return JV_NONE;
 		}
@@ -1418,15 +1432,14 @@ static jv_t object(struct jp *j, const struct jv_want *w)
 			return JV_NONE;
 		j->odd |= !plain;
 		/* No NUL can be in a key: str() refuses \u0000 and raw control bytes. */
-		ws(j);
-		if (j->p >= j->end || *j->p != ':') {
+		if (!next_is(j, ':')) {
 			j->err = "expected ':'";
 			return JV_NONE;
 		}
 		j->p++;
 		if (w) {
 			/* A member the caller does not read: checked, not kept. */
-			const struct jv_want *e = wanted(w, key, klen);
+			const struct jv_want *e = lens >> (klen & 63) & 1 ? wanted(w, key, klen) : NULL;
 			if (!e) {
 				if (skip(j) < 0)
 					return JV_NONE;
@@ -1460,8 +1473,7 @@ static jv_t object(struct jp *j, const struct jv_want *w)
 			chain(d, &first, &last, &n, m);
 		}
 	next:
-		ws(j);
-		if (j->p < j->end && *j->p == ',') {
+		if (next_is(j, ',')) {
 			j->p++;
 			continue;
 		}
@@ -1500,8 +1512,7 @@ static jv_t array(struct jp *j, const struct jv_want *w)
 		if ((m = new_mem_p(d, NULL, 0, v, 0))) {
 			chain(d, &first, &last, &n, m);
 		}
-		ws(j);
-		if (j->p < j->end && *j->p == ',') {
+		if (next_is(j, ',')) {
 			j->p++;
 			continue;
 		}
@@ -1600,16 +1611,14 @@ static int skip(struct jp *j)
 	}
 	for (;;) {
 		if (close == '}') {
-			ws(j);
-			if (j->p >= j->end || *j->p != '"') {
+			if (!next_is(j, '"')) {
 				j->err = "expected a string key";
 				return -1;
 			}
 			j->p++;
 			if (str(j, &s, &n, &plain) < 0)
 				return -1;
-			ws(j);
-			if (j->p >= j->end || *j->p != ':') {
+			if (!next_is(j, ':')) {
 				j->err = "expected ':'";
 				return -1;
 			}
@@ -1617,8 +1626,7 @@ static int skip(struct jp *j)
 		}
 		if (skip(j) < 0)
 			return -1;
-		ws(j);
-		if (j->p < j->end && *j->p == ',') {
+		if (next_is(j, ',')) {
 			j->p++;
 			continue;
 		}
