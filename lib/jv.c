@@ -1582,21 +1582,45 @@ static jv_t value(struct jp *j, const struct jv_want *w)
 	return JV_NONE;
 }
 
+/* A string at j->p (its opening quote) that is not kept: found to its end
+ * without decoding it; one with an escape (or an error) goes through str(),
+ * which checks it as for a kept one. */
+static int skip_str(struct jp *j)
+{
+	char *q = j->p + 1, *s;
+	size_t n;
+	int plain;
+
+	for (;;) {
+		q = scan_plain(q, j->end);
+		if (q < j->end && (unsigned char)*q >= 0x80) {
+			size_t k = utf8_char(q, j->end);
+			if (!k)
+				break;
+			q += k;
+			continue;
+		}
+		break;
+	}
+	if (q < j->end && *q == '"') {
+		j->p = q + 1;
+		return 0;
+	}
+	j->p++;
+	return str(j, &s, &n, &plain);
+}
+
 /* A value the caller does not read (a filter left it out): checked as
  * value() checks it, with the same errors, but not kept. */
 static int skip(struct jp *j)
 {
-	char *s, close;
-	size_t n;
-	int plain;
+	char close;
 
 	ws(j);
 	if (j->p >= j->end || (*j->p != '{' && *j->p != '[' && *j->p != '"'))
 		return value(j, NULL) ? 0 : -1; /* literals, numbers, errors */
-	if (*j->p == '"') {
-		j->p++;
-		return str(j, &s, &n, &plain);
-	}
+	if (*j->p == '"')
+		return skip_str(j);
 	if (++j->depth > 2048) {
 		j->err = "nested too deeply";
 		return -1;
@@ -1615,8 +1639,7 @@ static int skip(struct jp *j)
 				j->err = "expected a string key";
 				return -1;
 			}
-			j->p++;
-			if (str(j, &s, &n, &plain) < 0)
+			if (skip_str(j) < 0)
 				return -1;
 			if (!next_is(j, ':')) {
 				j->err = "expected ':'";

@@ -1450,10 +1450,19 @@ static int hs_find(struct conn *c, enum obj o, const char *field, const json_t *
  * associations. */
 static jv_t props_of(struct jv_doc *d, jv_t fields, jv_t *assocs, enum obj o)
 {
-	jv_t props = jv_obj(d);
+	jv_t props;
+	uint32_t c;
 
 	*assocs = jv_arr(d);
-	for (uint32_t c = jv_members(d, fields); c; c = jv_next(d, c)) {
+	/* Usually every field is a string already and none is a relation:
+	 * the fields are the properties, as they are. */
+	for (c = jv_members(d, fields); c; c = jv_next(d, c))
+		if (d->m[c].key[0] == '@' || jv_typeof(d, d->m[c].val) != JVT_STR)
+			break;
+	if (!c && jv_typeof(d, fields) == JVT_OBJ)
+		return fields;
+	props = jv_obj(d);
+	for (c = jv_members(d, fields); c; c = jv_next(d, c)) {
 		const struct jv_mem m = d->m[c];
 		enum jv_type t = jv_typeof(d, m.val);
 		char tmp[64];
