@@ -766,9 +766,6 @@ int jv_dump(struct buf *b, const struct jv_doc *d, jv_t v)
 	return rc;
 }
 
-/* Bytes outside strings: 1 whitespace, 2 a string's opening quote. */
-static const unsigned char min_cls[256] = { ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [' '] = 1, ['"'] = 2 };
-
 /* jv_set_keys(d, obj, kv, n), then jv_dump(b, d, obj), for an object that
  * has none of kv's keys and whose text a plain parse read (d->plain_text):
  * what the dump writes is that text without its whitespace (outside
@@ -794,19 +791,36 @@ int jv_dump_with(struct buf *b, const char *text, size_t n, const struct jv_doc 
 				return 0;
 	}
 	struct dw w = { b, b->buf + b->len, b->alloc ? b->buf + b->alloc - 1 : b->buf };
-	if (dw_room(&w, n + 8) < 0)
+	if (dw_room(&w, n + 16) < 0)
 		return -1;
 	char *o = w.o;
 	while (s < e) {
-		/* Outside strings: whitespace dropped, the rest copied. */
-		unsigned char c = (unsigned char)*s++, k = min_cls[c];
+		/* Outside strings: whitespace dropped (valid JSON has no other
+		 * byte <= ' ' there), the rest copied. */
+		unsigned char c = (unsigned char)*s++;
 		*o = (char)c;
-		o += k != 1;
-		if (k != 2)
+		o += c > ' ';
+		if (c != '"')
 			continue;
-		/* A string, to its closing quote (it has no escape): eight bytes
-		 * at a time (the room has 8 to spare). */
+		/* A string, to its closing quote (it has no escape): sixteen or
+		 * eight bytes at a time (the room has 16 to spare). */
 		for (;;) {
+#ifdef __SSE2__
+			if (e - s >= 16) {
+				__m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+				unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')));
+				_mm_storeu_si128((__m128i *)(void *)o, x);
+				if (m) {
+					size_t k16 = (size_t)__builtin_ctz(m) + 1;
+					s += k16;
+					o += k16;
+					break;
+				}
+				s += 16;
+				o += 16;
+				continue;
+			}
+#endif
 			uint64_t x, q;
 			if (e - s < 8) {
 				while ((*o++ = *s++) != '"')
@@ -844,7 +858,20 @@ int jv_dump_with(struct buf *b, const char *text, size_t n, const struct jv_doc 
 		w.o += kv[i].klen;
 		*w.o++ = '"';
 		*w.o++ = ':';
-		rc = dw_value(&w, d, kv[i].val);
+		const struct jv_val *x = &d->v[kv[i].val];
+		if (x->type == JVT_STR && x->len <= 32 && (x->plain || jx_plain(x->u.s, x->len))) {
+			/* The outcome's words and ids: copied here, not through dw_value. */
+			if (dw_room(&w, 36) < 0) {
+				rc = -1;
+				break;
+			}
+			*w.o++ = '"';
+			copy_short(w.o, x->u.s, x->len);
+			w.o += x->len;
+			*w.o++ = '"';
+		} else {
+			rc = dw_value(&w, d, kv[i].val);
+		}
 	}
 	if (rc == 0 && dw_room(&w, 2) < 0)
 		rc = -1;
