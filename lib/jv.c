@@ -1122,6 +1122,10 @@ static inline void ws(struct jp *j)
 	/* Usually no space at all, or one (", " and ": " as Python writes). */
 	if (j->p < j->end && (unsigned char)*j->p > ' ')
 		return;
+	if (j->end - j->p >= 2 && j->p[0] == ' ' && (unsigned char)j->p[1] > ' ') {
+		j->p++; /* the one space of ", " and ": " */
+		return;
+	}
 	while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
 		j->p++;
 }
