@@ -1195,32 +1195,20 @@ static inline char *scan_plain(char *q, const char *end)
 	return q;
 }
 
-/* The length of the valid UTF-8 character at p (a byte >= 0x80), or 0: no
- * overlong form, no surrogate, nothing above U+10FFFF (utf8_valid_bytes). */
-static size_t utf8_char(const char *s, const char *end)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	unsigned c = *p, cp;
-	size_t n;
 
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 1, cp = c & 0x1F;
-	else if (c >= 0xE0 && c <= 0xEF)
-		n = 2, cp = c & 0x0F;
-	else if (c >= 0xF0 && c <= 0xF4)
-		n = 3, cp = c & 0x07;
-	else
-		return 0;
-	if ((size_t)((const unsigned char *)end - p) <= n)
-		return 0;
-	for (size_t i = 1; i <= n; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3F);
+/* The first '"', '\\' or control byte at or after q, the first byte of a
+ * character that is not valid UTF-8, or end: multibyte characters are
+ * checked where they are found, and the scan goes on after them. */
+static inline char *scan_str(char *q, const char *end)
+{
+	q = scan_plain(q, end);
+	while (__builtin_expect(q < end && (unsigned char)*q >= 0x80, 0)) {
+		size_t k = jx_utf8_char(q, end);
+		if (!k)
+			break;
+		q = scan_plain(q + k, end);
 	}
-	if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return n + 1;
+	return q;
 }
 
 /* A string at j->p (after the opening quote), decoded where it lies and
@@ -1231,35 +1219,13 @@ static inline __attribute__((always_inline)) int str(struct jp *j, char **s, siz
 	char *start = j->p, *w = NULL;
 
 	for (;;) {
-		char *q = j->p;
-		/* To the next '"', '\\', control character or byte of a
-		 * multibyte character; a multibyte character is checked as UTF-8
-		 * where it is found, and the scan goes on after it. */
-		for (;;) {
-			q = scan_plain(q, j->end);
-			if (q < j->end && (unsigned char)*q >= 0x80) {
-				size_t k = utf8_char(q, j->end);
-				if (!k) {
-					j->p = q;
-					j->bad_utf8 = 1;
-					j->err = "not valid UTF-8";
-					return -1;
-				}
-				q += k;
-				continue;
-			}
-			break;
-		}
+		char *q = scan_str(j->p, j->end);
 		if (w) {
 			memmove(w, j->p, (size_t)(q - j->p));
 			w += q - j->p;
 		}
 		j->p = q;
-		if (q >= j->end || (unsigned char)*q < 0x20) {
-			j->err = "unterminated string or control character in string";
-			return -1;
-		}
-		if (*q == '"') {
+		if (__builtin_expect(q < j->end && *q == '"', 1)) {
 			j->p++;
 			if (!w)
 				w = q;
@@ -1268,6 +1234,15 @@ static inline __attribute__((always_inline)) int str(struct jp *j, char **s, siz
 			*n = (size_t)(w - start);
 			*plain = w == q;
 			return 0;
+		}
+		if (q < j->end && (unsigned char)*q >= 0x80) {
+			j->bad_utf8 = 1;
+			j->err = "not valid UTF-8";
+			return -1;
+		}
+		if (q >= j->end || (unsigned char)*q < 0x20) {
+			j->err = "unterminated string or control character in string";
+			return -1;
 		}
 		if (!w)
 			w = q;
@@ -1618,21 +1593,10 @@ static jv_t value(struct jp *j, const struct jv_want *w)
  * which checks it as for a kept one. */
 static int skip_str(struct jp *j)
 {
-	char *q = j->p + 1, *s;
+	char *q = scan_str(j->p + 1, j->end), *s;
 	size_t n;
 	int plain;
 
-	for (;;) {
-		q = scan_plain(q, j->end);
-		if (q < j->end && (unsigned char)*q >= 0x80) {
-			size_t k = utf8_char(q, j->end);
-			if (!k)
-				break;
-			q += k;
-			continue;
-		}
-		break;
-	}
 	if (q < j->end && *q == '"') {
 		j->p = q + 1;
 		return 0;

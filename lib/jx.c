@@ -224,12 +224,37 @@ int jx_is_empty(const json_t *v)
 	return 0;
 }
 
+size_t jx_utf8_char(const char *s, const char *end)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned c = *p, cp;
+	size_t n;
+
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 1, cp = c & 0x1F;
+	else if (c >= 0xE0 && c <= 0xEF)
+		n = 2, cp = c & 0x0F;
+	else if (c >= 0xF0 && c <= 0xF4)
+		n = 3, cp = c & 0x07;
+	else
+		return 0;
+	if ((size_t)((const unsigned char *)end - p) <= n)
+		return 0;
+	for (size_t i = 1; i <= n; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3F);
+	}
+	if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return n + 1;
+}
+
 int utf8_valid_bytes(const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	const char *p = s, *end = s + len;
 
 	while (p < end) {
-		unsigned c = *p;
 		/* Eight ASCII bytes at a time: most of a CRM's answer. */
 		while (end - p >= 8) {
 			uint64_t w;
@@ -240,36 +265,14 @@ int utf8_valid_bytes(const char *s, size_t len)
 		}
 		if (p >= end)
 			break;
-		c = *p;
-		if (c < 0x80) {
+		if (!((unsigned char)*p & 0x80)) {
 			p++;
 			continue;
 		}
-		int n;
-		unsigned cp;
-		if (c >= 0xC2 && c <= 0xDF) {
-			n = 1;
-			cp = c & 0x1F;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			n = 2;
-			cp = c & 0x0F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
+		size_t k = jx_utf8_char(p, end);
+		if (!k)
 			return 0;
-		}
-		if (end - p <= n)
-			return 0;
-		for (int i = 1; i <= n; i++) {
-			if ((p[i] & 0xC0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (p[i] & 0x3F);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
-			return 0;
-		p += n + 1;
+		p += k;
 	}
 	return 1;
 }

@@ -89,5 +89,8 @@ json_t *jx_parse(const char *s, size_t n, unsigned flags, char *errbuf, size_t e
 char *jx_lower_dup(const char *s);
 /* Is s[0..n) valid UTF-8 (no overlongs, no surrogates)? */
 int utf8_valid_bytes(const char *s, size_t n);
+/* The length of the valid UTF-8 character at s (a byte >= 0x80) before
+ * end, or 0: no overlong form, no surrogate, nothing above U+10FFFF. */
+size_t jx_utf8_char(const char *s, const char *end);
 
 #endif

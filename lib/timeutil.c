@@ -54,8 +54,12 @@ int time_parse(const char *s, long long *ms)
 
 	if (!s || !*s)
 		return -1;
-	/* All digits and long: epoch milliseconds. */
-	if (strspn(s, "0123456789") == strlen(s) && strlen(s) >= 9) {
+	/* All digits and long: epoch milliseconds.  (An ISO date's digits
+	 * end at its fifth byte.) */
+	size_t nd = 0;
+	while (s[nd] >= '0' && s[nd] <= '9')
+		nd++;
+	if (!s[nd] && nd >= 9) {
 		char *end;
 		errno = 0;
 		long long v = strtoll(s, &end, 10);
