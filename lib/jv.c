@@ -626,34 +626,31 @@ static inline int dw_room(struct dw *w, size_t n)
 	return (size_t)(w->lim - w->o) >= n ? 0 : dw_grow(w, n);
 }
 
-/* memcpy for the short strings of a record: two overlapping loads and
- * stores, no call. */
+/* n bytes (k <= n <= 2k) as two overlapping copies of k: for a constant k
+ * the compiler makes each a load and a store. */
+static inline void copy_2k(char *o, const char *s, size_t n, size_t k)
+{
+	char a[16], b[16];
+	memcpy(a, s, k);
+	memcpy(b, s + n - k, k);
+	memcpy(o, a, k);
+	memcpy(o + n - k, b, k);
+}
+
+/* memcpy for the short strings of a record: no call. */
 static inline void copy_short(char *o, const char *s, size_t n)
 {
-	if (n >= 16 && n <= 32) {
-		char a[16], b[16];
-		memcpy(a, s, 16);
-		memcpy(b, s + n - 16, 16);
-		memcpy(o, a, 16);
-		memcpy(o + n - 16, b, 16);
-	} else if (n >= 8 && n < 16) {
-		uint64_t a, b;
-		memcpy(&a, s, 8);
-		memcpy(&b, s + n - 8, 8);
-		memcpy(o, &a, 8);
-		memcpy(o + n - 8, &b, 8);
-	} else if (n >= 4 && n < 8) {
-		uint32_t a, b;
-		memcpy(&a, s, 4);
-		memcpy(&b, s + n - 4, 4);
-		memcpy(o, &a, 4);
-		memcpy(o + n - 4, &b, 4);
-	} else if (n < 4) {
+	if (n >= 16 && n <= 32)
+		copy_2k(o, s, n, 16);
+	else if (n >= 8 && n < 16)
+		copy_2k(o, s, n, 8);
+	else if (n >= 4 && n < 8)
+		copy_2k(o, s, n, 4);
+	else if (n < 4)
 		for (size_t i = 0; i < n; i++)
 			o[i] = s[i];
-	} else {
+	else
 		memcpy(o, s, n);
-	}
 }
 
 /* A string with two bytes of room after it (':' or ',' and the next). */
@@ -858,20 +855,9 @@ int jv_dump_with(struct buf *b, const char *text, size_t n, const struct jv_doc 
 		w.o += kv[i].klen;
 		*w.o++ = '"';
 		*w.o++ = ':';
+		/* The outcome's words and ids straight to dw_str, the rest walked. */
 		const struct jv_val *x = &d->v[kv[i].val];
-		if (x->type == JVT_STR && x->len <= 32 && (x->plain || jx_plain(x->u.s, x->len))) {
-			/* The outcome's words and ids: copied here, not through dw_value. */
-			if (dw_room(&w, 36) < 0) {
-				rc = -1;
-				break;
-			}
-			*w.o++ = '"';
-			copy_short(w.o, x->u.s, x->len);
-			w.o += x->len;
-			*w.o++ = '"';
-		} else {
-			rc = dw_value(&w, d, kv[i].val);
-		}
+		rc = x->type == JVT_STR ? dw_str(&w, x->u.s, x->len, x->plain) : dw_value(&w, d, kv[i].val);
 	}
 	if (rc == 0 && dw_room(&w, 2) < 0)
 		rc = -1;
