@@ -242,11 +242,15 @@ static jv_t time_val(struct jv_doc *d, jv_t v)
 	char t[TIME_BUFSZ];
 	long long ms;
 
-	if (!s || time_parse(s, &ms) < 0)
+	if (!s)
+		return JV_NULL;
+	/* Already in the contract's spelling (the usual case): shared. */
+	if (time_canonical(s, jv_size(d, v)))
+		return v;
+	if (time_parse(s, &ms) < 0)
 		return JV_NULL;
 	time_format(ms, t);
-	/* Already in the contract's spelling (the usual case): shared. */
-	return strcmp(s, t) ? jv_string(d, t) : v;
+	return jv_string(d, t);
 }
 
 jv_t record_build(struct ctx *c, enum obj o, struct jv_doc *d, jv_t env, const json_t *user_map,

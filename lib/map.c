@@ -61,6 +61,8 @@ static jv_t scalar_pull(struct jv_doc *d, enum map_kind k, jv_t v)
 		return jv_bool(k == MK_NBOOL ? !b : b);
 	}
 	case MK_TIME:
+		if (jv_is_str(d, v) && time_canonical(s, jv_size(d, v)))
+			return v; /* already the canonical spelling: shared */
 		if (time_parse(s, &ms) < 0)
 			return jv_is_str(d, v) ? v : jv_string(d, s);
 		time_format(ms, out);

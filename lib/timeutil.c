@@ -124,6 +124,41 @@ int time_parse(const char *s, long long *ms)
 	return 0;
 }
 
+/* Two digits at s, or -1. */
+static int two(const char *s)
+{
+	unsigned a = (unsigned)s[0] - '0', b = (unsigned)s[1] - '0';
+	return a < 10 && b < 10 ? (int)(a * 10 + b) : -1;
+}
+
+int time_canonical(const char *s, size_t n)
+{
+	static const unsigned char mdays[13] = { 0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	/* "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DDTHH:MM:SS.mmmZ", the fraction
+	 * not .000 (time_format leaves that out). */
+	if (n != 20 && n != 24)
+		return 0;
+	int y1 = two(s), y2 = two(s + 2), mo = two(s + 5), d = two(s + 8);
+	int h = two(s + 11), mi = two(s + 14), sec = two(s + 17);
+	if ((y1 | y2 | mo | d | h | mi | sec) < 0 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+	    s[13] != ':' || s[16] != ':' || s[n - 1] != 'Z')
+		return 0;
+	/* Values time_format would write back unchanged: no leap second, no
+	 * 31st of a short month, no 29th of February outside a leap year. */
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo] || h > 23 || mi > 59 || sec > 59)
+		return 0;
+	int y = y1 * 100 + y2;
+	if (mo == 2 && d == 29 && (y % 4 || (y % 100 == 0 && y % 400)))
+		return 0;
+	if (n == 24) {
+		unsigned a = (unsigned)s[20] - '0', b = (unsigned)s[21] - '0', c = (unsigned)s[22] - '0';
+		if (s[19] != '.' || a > 9 || b > 9 || c > 9 || (a | b | c) == 0)
+			return 0;
+	}
+	return 1;
+}
+
 void time_format(long long ms, char out[TIME_BUFSZ])
 {
 	long long s = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);

@@ -12,6 +12,10 @@
 int time_parse(const char *s, long long *ms);
 /* Writes "YYYY-MM-DDTHH:MM:SS[.mmm]Z" (fraction only when non-zero). */
 void time_format(long long ms, char out[TIME_BUFSZ]);
+/* 1 when the n bytes at s are already time_format's spelling of the time
+ * they name (time_parse and time_format would give them back), else 0: a
+ * pulled record's times are usually so, and then need no rewriting. */
+int time_canonical(const char *s, size_t n);
 /* Unix seconds (a CRM's number) as milliseconds; -1 when the number is not
  * finite or beyond year ±100,000 (no overflow on hostile input). */
 int time_from_secs(double secs, long long *ms);
