@@ -132,12 +132,15 @@ void map_pull(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t fiel
 	const char *k;
 	json_t *v;
 
-	if (record_key(o, "email_addresses"))
-		emails = jv_arr(d);
-	if (record_key(o, "phone_numbers"))
-		phones = jv_arr(d);
-	if (record_key(o, "addresses"))
-		addrs = jv_arr(d);
+	/* The object's list keys, told by type (one pass, no string compare). */
+	for (const struct ukey *u = record_keys(o); u->name; u++) {
+		if (u->type == UT_EMAILS)
+			emails = jv_arr(d);
+		else if (u->type == UT_PHONES)
+			phones = jv_arr(d);
+		else if (u->type == UT_ADDRESSES)
+			addrs = jv_arr(d);
+	}
 
 	/* Lookups in the order of the answer cost a step each (jv_get_hint);
 	 * each field found is marked taken, for remote_fields below. */
