@@ -703,6 +703,49 @@ static void default_verdict(struct http *h, const struct http_req *req,
 	(void)h;
 }
 
+/* Splits url into its origin ("http://host:port", written to base) and
+ * its request target ("/path?query", returned), when libcurl would send
+ * that target as it stands: no proxy in the way of a plain-http request
+ * (which takes the whole URL), no fragment, no dot segment, no byte a
+ * request line cannot carry.  Returns NULL otherwise (the whole URL goes to
+ * libcurl).  Worth it because libcurl parses and rebuilds a URL a byte at a
+ * time, several times a request: a pull's pages name every property in
+ * the query (about 500 bytes for HubSpot), about 1.2k instructions per
+ * record pulled. */
+static const char *split_target(const char *url, char *base, size_t basesz)
+{
+	const char *p = strstr(url, "://");
+	int plain;
+
+	if (!p)
+		return NULL;
+	plain = (size_t)(p - url) == 4 && !strncasecmp(url, "http", 4);
+	if (!plain && !((size_t)(p - url) == 5 && !strncasecmp(url, "https", 5)))
+		return NULL;
+	if (plain && (getenv("http_proxy") || getenv("all_proxy") || getenv("ALL_PROXY")))
+		return NULL;
+	const char *t = strchr(p + 3, '/');
+	if (!t || (size_t)(t - url) >= basesz || memchr(p + 3, '?', (size_t)(t - p - 3)) ||
+	    memchr(p + 3, '#', (size_t)(t - p - 3)))
+		return NULL;
+	for (const char *q = t; *q; q++) {
+		unsigned char ch = (unsigned char)*q;
+		if (ch <= ' ' || ch >= 0x7f || ch == '#' || ch == '"' || ch == '<' || ch == '>' || ch == '\\' ||
+		    ch == '^' || ch == '`' || ch == '{' || ch == '|' || ch == '}')
+			return NULL;
+		if (ch == '?')
+			break; /* dot segments are a path's */
+		if (ch == '/' && q[1] == '.' && (q[2] == '/' || q[2] == '.' || q[2] == '?' || !q[2]))
+			return NULL;
+	}
+	for (const char *q = strchr(t, '?'); q && *q; q++)
+		if (*q == '#' || (unsigned char)*q <= ' ' || (unsigned char)*q >= 0x7f)
+			return NULL;
+	memcpy(base, url, (size_t)(t - url));
+	base[t - url] = '\0';
+	return t;
+}
+
 int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 	    struct crm_err *err)
 {
@@ -714,6 +757,8 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 	if (!c)
 		return err_set(err, CRM_EFAIL, "no_memory", "cannot start the HTTP client");
 	host_of(req->url, host, sizeof(host));
+	char origin[512];
+	const char *target = split_target(req->url, origin, sizeof(origin));
 	for (;;) {
 		struct curl_slist *hdrs = NULL;
 		struct http_verdict v = { HA_DEFAULT, 0, 0 };
@@ -761,7 +806,12 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 		hdrs = curl_slist_append(hdrs, "Expect:");
 
 		curl_easy_reset(c);
-		curl_easy_setopt(c, CURLOPT_URL, req->url);
+		if (target) {
+			curl_easy_setopt(c, CURLOPT_URL, origin);
+			curl_easy_setopt(c, CURLOPT_REQUEST_TARGET, target);
+		} else {
+			curl_easy_setopt(c, CURLOPT_URL, req->url);
+		}
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 		if (!strcmp(req->method, "GET"))
 			curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
