@@ -79,13 +79,19 @@ struct page {
 	int full;
 };
 
+/* Pages fetched ahead at most, plus the one being read.  With two, the
+ * fetching thread also waited for pages given back, as well as the reader
+ * for pages fetched; with four, only the slower side waits (a pull of
+ * 2,072 pages: 7,058 futex calls against 8,441). */
+#define PAGER_SLOTS 4
+
 struct pager {
 	struct ctx *c;
 	struct pull *p;
 	int fast;                  /* provider's pull_next_jv serves this pull */
 	int split;                 /* ...in two steps: pull_fetch there, pull_read here */
 	int asked;
-	struct page slot[2];
+	struct page slot[PAGER_SLOTS];
 	int next_fill, next_take;
 	int stop, done;            /* stop: the reader is gone; done: the end or an error was fetched */
 	int threaded;
@@ -179,7 +185,7 @@ static void *pager_main(void *arg)
 		pg->full = 1;
 		if (pg->rc < 0 || !pg->arr)
 			g->done = 1;
-		g->next_fill ^= 1;
+		g->next_fill = (g->next_fill + 1) % PAGER_SLOTS;
 		pthread_cond_broadcast(&g->cv);
 	}
 	pthread_mutex_unlock(&g->mu);
@@ -193,7 +199,7 @@ static void pager_init(struct pager *g, struct ctx *c, struct pull *p, int ahead
 	g->p = p;
 	g->fast = c->prov->pull_next_jv != NULL && !getenv("CRMSYNC_SLOW_PULL");
 	g->split = g->fast && c->prov->pull_fetch && c->prov->pull_read;
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < PAGER_SLOTS; i++) {
 		jv_init(&g->slot[i].d);
 		buf_init(&g->slot[i].text, 0);
 	}
@@ -231,7 +237,7 @@ static void pager_give_back(struct pager *g, struct page *pg)
 		return;
 	pthread_mutex_lock(&g->mu);
 	pg->full = 0;
-	g->next_take ^= 1;
+	g->next_take = (g->next_take + 1) % PAGER_SLOTS;
 	pthread_cond_broadcast(&g->cv);
 	pthread_mutex_unlock(&g->mu);
 }
@@ -245,7 +251,7 @@ static void pager_end(struct pager *g)
 		pthread_mutex_unlock(&g->mu);
 		pthread_join(g->th, NULL);
 	}
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < PAGER_SLOTS; i++) {
 		json_decref(g->slot[i].json);
 		jv_release(&g->slot[i].d);
 		buf_release(&g->slot[i].text);
