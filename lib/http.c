@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "err.h"
 #include "fiber.h"
@@ -29,6 +30,7 @@ struct bucket {
 	long inflight;         /* requests sent and not answered yet */
 	long long *log;        /* start times of our last `max` calls (a ring), or NULL */
 	size_t head, count;    /* oldest entry, entries in use */
+	double rtt_ms;         /* a call's time, sent to answered (moving average); 0: none yet */
 };
 
 #define LOG_MAX 4096          /* windows of more calls are paced by spacing alone */
@@ -504,6 +506,30 @@ static void log_add(struct bucket *b, long long t)
  * calls lets a run burst while the window has room and wait exactly as
  * long as needed when it does not; the CRM's own count of what is left
  * (other clients share it) holds us back further when it is low. */
+static double mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+double http_inflight_useful(struct http *h)
+{
+	double need = -1;
+
+	pthread_mutex_lock(&h->mu);
+	for (int i = 0; i < HTTP_BUCKETS; i++) {
+		const struct bucket *b = &h->b[i];
+		if (b->max > 0 && b->window_ms > 0 && b->rtt_ms > 0) {
+			double n = (double)b->max / (double)b->window_ms * b->rtt_ms;
+			if (n > need)
+				need = n;
+		}
+	}
+	pthread_mutex_unlock(&h->mu);
+	return need;
+}
+
 static int pace(struct http *h, int idx)
 {
 	struct bucket *b = &h->b[idx];
@@ -846,12 +872,17 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 			curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 
 		t0 = time_mono_ms();
+		double t0_us = mono_us();
 		pthread_mutex_lock(&h->mu);
 		h->stats.requests++;
 		pthread_mutex_unlock(&h->mu);
 		cc = perform(h, c);
+		double rtt = (mono_us() - t0_us) / 1000.0;
 		pthread_mutex_lock(&h->mu);
-		h->b[req->bucket].inflight--;
+		struct bucket *bk = &h->b[req->bucket];
+		bk->inflight--;
+		if (cc == CURLE_OK) /* (pacing waits are before t0: not in it) */
+			bk->rtt_ms = bk->rtt_ms > 0 ? bk->rtt_ms * 0.8 + rtt * 0.2 : rtt;
 		pthread_mutex_unlock(&h->mu);
 		curl_slist_free_all(hdrs);
 		if (cc == CURLE_OK)

@@ -108,6 +108,12 @@ void http_bucket_used(struct http *h, int idx, long used);
 /* Holds every request of the run for ms milliseconds. */
 void http_pause(struct http *h, long long ms);
 const struct http_stats *http_stats(const struct http *h);
+/* Requests in flight that the CRM's rate limits can use at the latency
+ * measured so far (Little's law: calls per ms of the limit times the time
+ * a call takes, the largest over the buckets in use), or -1 when no
+ * bucket has both a known limit and a measured call.  More in flight
+ * than this only queue (behind our pacing or at the CRM). */
+double http_inflight_useful(struct http *h);
 /* Ends every wait and transfer of the run, now and later, as if stopped
  * by a signal (CRM_EINTR): a reader that is gone stops the prefetch. */
 void http_cancel(struct http *h);
