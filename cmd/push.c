@@ -895,7 +895,7 @@ static void pool_kick(struct pool *pl)
  * with one). */
 static void pool_adapt(struct pool *pl)
 {
-	if (!pl->adaptive)
+	if (!pl->adaptive || !pl->p->c->http)
 		return;
 	double n = http_inflight_useful(pl->p->c->http);
 	long want = n < 0 ? pl->nfib : (long)(n * 2 + 0.999);

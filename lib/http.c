@@ -501,11 +501,6 @@ static void log_add(struct bucket *b, long long t)
 	b->count++;
 }
 
-/* Reserves this request's start time under the lock, then waits for it.
- * A CRM's limit is "at most max calls in any window": the log of our own
- * calls lets a run burst while the window has room and wait exactly as
- * long as needed when it does not; the CRM's own count of what is left
- * (other clients share it) holds us back further when it is low. */
 static double mono_us(void)
 {
 	struct timespec ts;
@@ -530,6 +525,11 @@ double http_inflight_useful(struct http *h)
 	return need;
 }
 
+/* Reserves this request's start time under the lock, then waits for it.
+ * A CRM's limit is "at most max calls in any window": the log of our own
+ * calls lets a run burst while the window has room and wait exactly as
+ * long as needed when it does not; the CRM's own count of what is left
+ * (other clients share it) holds us back further when it is low. */
 static int pace(struct http *h, int idx)
 {
 	struct bucket *b = &h->b[idx];
@@ -754,19 +754,17 @@ static const char *split_target(const char *url, char *base, size_t basesz)
 	if (!t || (size_t)(t - url) >= basesz || memchr(p + 3, '?', (size_t)(t - p - 3)) ||
 	    memchr(p + 3, '#', (size_t)(t - p - 3)))
 		return NULL;
+	int query = 0;
 	for (const char *q = t; *q; q++) {
 		unsigned char ch = (unsigned char)*q;
 		if (ch <= ' ' || ch >= 0x7f || ch == '#' || ch == '"' || ch == '<' || ch == '>' || ch == '\\' ||
 		    ch == '^' || ch == '`' || ch == '{' || ch == '|' || ch == '}')
 			return NULL;
-		if (ch == '?')
-			break; /* dot segments are a path's */
-		if (ch == '/' && q[1] == '.' && (q[2] == '/' || q[2] == '.' || q[2] == '?' || !q[2]))
+		query |= ch == '?';
+		/* A dot segment ("/./", "/../"): libcurl would remove it. */
+		if (!query && ch == '/' && q[1] == '.' && (q[2] == '/' || q[2] == '.' || q[2] == '?' || !q[2]))
 			return NULL;
 	}
-	for (const char *q = strchr(t, '?'); q && *q; q++)
-		if (*q == '#' || (unsigned char)*q <= ' ' || (unsigned char)*q >= 0x7f)
-			return NULL;
 	memcpy(base, url, (size_t)(t - url));
 	base[t - url] = '\0';
 	return t;
