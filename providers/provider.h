@@ -108,7 +108,8 @@ struct provider {
 	const char *const *env_vars;   /* credential variables it reads, for messages */
 	int lookback_s;                /* look-back for incremental pulls (indexing lag) */
 	size_t batch_max;              /* records per write call */
-	int concurrency;               /* default batches in flight for push */
+	int concurrency;               /* most batches in flight for push (fewer while the rate
+					  limit cannot use them: cmd/push pool_adapt) */
 	const struct prov_object *obj[OBJ_COUNT]; /* NULL: the CRM has no such object */
 	const char *deleted_note;      /* what pull --deleted can and cannot see */
 	int has_lists;
