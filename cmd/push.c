@@ -864,6 +864,7 @@ struct pool {
 	long limit, running;
 	size_t window;
 	int adaptive;
+	uint64_t said;        /* limits reported (-v), a bit each */
 };
 
 struct worker_arg {
@@ -888,8 +889,8 @@ static void pool_kick(struct pool *pl)
 /* After each batch: as many in flight as the rate limit can use at the
  * latency measured (Little's law), twice over for the latency's swings.
  * The local emulator answers in milliseconds: one in flight; HubSpot at
- * 100 ms: four; the real CRM in a few hundred: the provider's default,
- * the most.  More would only wait, in our pacing or at the CRM, holding
+ * 100 ms: four or five; the real CRM in a few hundred: the provider's
+ * default, the most.  More would only wait, in our pacing or at the CRM, holding
  * their batches' memory (and, with the CRM on this machine, its CPU:
  * 10k records to the emulator cost 2.3 us each with four in flight, 1.7
  * with one). */
@@ -903,9 +904,12 @@ static void pool_adapt(struct pool *pl)
 		want = 1;
 	if (want > pl->nfib)
 		want = pl->nfib;
-	if (want != pl->limit && pl->p->c->verbose)
+	/* Each number once (-v): the limit may swing between two. */
+	if (want != pl->limit && pl->p->c->verbose && !(pl->said >> (want & 63) & 1)) {
+		pl->said |= 1ULL << (want & 63);
 		msg(pl->p->c, "%ld batch%s in flight (the rate limit keeps %.2f busy at the latency measured)",
 		    want, want == 1 ? "" : "es", n >= 0 ? n : 0);
+	}
 	pl->limit = want;
 	pl->window = (size_t)want + 2;
 	pool_kick(pl);

@@ -1901,7 +1901,11 @@ const struct provider provider_hubspot = {
 	.env_vars = hs_env,
 	.lookback_s = 60, /* search lags writes "a few moments" (§2.4 Gaps) */
 	.batch_max = 100,
-	.concurrency = 4, /* 100 ms latency x 19 calls/s: ~2 in flight fill the limit */
+	/* At most (push uses fewer while the limit cannot use them): 19
+	 * calls/s x 300 ms, a batch upsert's usual time, fill the limit with
+	 * ~6 in flight; the official Node client's own limiter, when turned
+	 * on, also allows 6 at once (hubspot.md §Throttling). */
+	.concurrency = 6,
 	.obj = { [OBJ_ACCOUNT] = &o_account, [OBJ_CONTACT] = &o_contact, [OBJ_USER] = &o_user,
 		 [OBJ_LEAD] = &o_lead, [OBJ_DEAL] = &o_deal },
 	.deleted_note = "HubSpot keeps archived records for 90 days; GDPR-deleted and merged-away records are not reported",
