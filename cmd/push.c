@@ -887,7 +887,8 @@ static void pool_kick(struct pool *pl)
 }
 
 /* After each batch: as many in flight as the rate limit can use at the
- * latency measured (Little's law), twice over for the latency's swings.
+ * latency measured (Little's law), twice over for the latency's swings;
+ * one until a batch's call has been measured.
  * The local emulator answers in milliseconds: one in flight; HubSpot at
  * 100 ms: four or five; the real CRM in a few hundred: the provider's
  * default, the most.  More would only wait, in our pacing or at the CRM, holding
@@ -1241,7 +1242,11 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 			}
 		}
 
-		pool_adapt(&pl); /* from the calls made so far (the fields, the portal) */
+		/* The batches' calls, not the lighter ones made so far (the
+		 * fields, the portal), measure the latency: one batch goes first. */
+		if (c->http)
+			http_latency_reset(c->http);
+		pool_adapt(&pl);
 		while (!eof || have_carry) {
 			struct slot *sl = NULL;
 			int must_drain = 0;

@@ -30,7 +30,8 @@ struct bucket {
 	long inflight;         /* requests sent and not answered yet */
 	long long *log;        /* start times of our last `max` calls (a ring), or NULL */
 	size_t head, count;    /* oldest entry, entries in use */
-	double rtt_ms;         /* a call's time, sent to answered (moving average); 0: none yet */
+	double base_ms;        /* the least a call has taken, sent to answered, since
+				  http_latency_reset; 0: none yet */
 };
 
 #define LOG_MAX 4096          /* windows of more calls are paced by spacing alone */
@@ -515,14 +516,22 @@ double http_inflight_useful(struct http *h)
 	pthread_mutex_lock(&h->mu);
 	for (int i = 0; i < HTTP_BUCKETS; i++) {
 		const struct bucket *b = &h->b[i];
-		if (b->max > 0 && b->window_ms > 0 && b->rtt_ms > 0) {
-			double n = (double)b->max / (double)b->window_ms * b->rtt_ms;
+		if (b->max > 0 && b->window_ms > 0) {
+			double n = (double)b->max / (double)b->window_ms * b->base_ms;
 			if (n > need)
 				need = n;
 		}
 	}
 	pthread_mutex_unlock(&h->mu);
 	return need;
+}
+
+void http_latency_reset(struct http *h)
+{
+	pthread_mutex_lock(&h->mu);
+	for (int i = 0; i < HTTP_BUCKETS; i++)
+		h->b[i].base_ms = 0;
+	pthread_mutex_unlock(&h->mu);
 }
 
 /* Reserves this request's start time under the lock, then waits for it.
@@ -880,7 +889,7 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 		struct bucket *bk = &h->b[req->bucket];
 		bk->inflight--;
 		if (cc == CURLE_OK) /* (pacing waits are before t0: not in it) */
-			bk->rtt_ms = bk->rtt_ms > 0 ? bk->rtt_ms * 0.8 + rtt * 0.2 : rtt;
+			bk->base_ms = bk->base_ms <= 0 || rtt < bk->base_ms ? rtt : bk->base_ms;
 		pthread_mutex_unlock(&h->mu);
 		curl_slist_free_all(hdrs);
 		if (cc == CURLE_OK)
