@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -865,6 +866,9 @@ struct pool {
 	size_t window;
 	int adaptive;
 	uint64_t said;        /* limits reported (-v), a bit each */
+	double batch_ms;      /* the least time a batch has taken (0: none done yet) */
+	long batches;         /* batches done */
+	long calls0;          /* the run's calls before the first batch */
 };
 
 struct worker_arg {
@@ -886,21 +890,31 @@ static void pool_kick(struct pool *pl)
 		}
 }
 
-/* After each batch: as many in flight as the rate limit can use at the
- * latency measured (Little's law), twice over for the latency's swings;
- * one until a batch's call has been measured.
- * The local emulator answers in milliseconds: one in flight; HubSpot at
- * 100 ms: four or five; the real CRM in a few hundred: the provider's
- * default, the most.  More would only wait, in our pacing or at the CRM, holding
- * their batches' memory (and, with the CRM on this machine, its CPU:
- * 10k records to the emulator cost 2.3 us each with four in flight, 1.7
- * with one). */
+/* After each batch: as many batches in flight as the rate limit can use
+ * (Little's law: its batches per ms -- its calls per ms over the calls a
+ * batch makes -- times the time a batch takes), twice over for the
+ * latency's swings; two until a batch is done.  The time is the least a
+ * batch has taken in this run, not the average: against a CRM that serves
+ * one call at a time, batches that queue behind our own take longer the
+ * more are in flight, and would ask for still more (a lasting rise of the
+ * latency within a run is not followed).  HubSpot on this machine: one in
+ * flight; 100 ms away: four or five; a few hundred: the provider's most.
+ * More would only wait, in our pacing or at the CRM, holding their
+ * batches' memory (and, with the CRM on this machine, its CPU: 10k
+ * records to the emulator cost 2.3 us each with four in flight, 1.7 with
+ * one). */
 static void pool_adapt(struct pool *pl)
 {
-	if (!pl->adaptive || !pl->p->c->http)
+	struct http *h = pl->p->c->http;
+
+	if (!pl->adaptive || !h)
 		return;
-	double n = http_inflight_useful(pl->p->c->http);
-	long want = n < 0 ? pl->nfib : (long)(n * 2 + 0.999);
+	double rate = http_rate_per_ms(h), n = 0;
+	if (pl->batches) { /* (calls of batches still running count: a little less) */
+		double calls = (double)(http_stats(h)->requests - pl->calls0) / (double)pl->batches;
+		n = rate * pl->batch_ms / (calls > 1 ? calls : 1);
+	}
+	long want = rate < 0 ? pl->nfib : !pl->batches ? 2 : (long)(n * 2 + 0.999);
 	if (want < 1)
 		want = 1;
 	if (want > pl->nfib)
@@ -908,12 +922,19 @@ static void pool_adapt(struct pool *pl)
 	/* Each number once (-v): the limit may swing between two. */
 	if (want != pl->limit && pl->p->c->verbose && !(pl->said >> (want & 63) & 1)) {
 		pl->said |= 1ULL << (want & 63);
-		msg(pl->p->c, "%ld batch%s in flight (the rate limit keeps %.2f busy at the latency measured)",
-		    want, want == 1 ? "" : "es", n >= 0 ? n : 0);
+		msg(pl->p->c, "%ld batch%s in flight (the rate limit keeps %.2f busy at %.0f ms a batch)",
+		    want, want == 1 ? "" : "es", n, pl->batch_ms);
 	}
 	pl->limit = want;
 	pl->window = (size_t)want + 2;
 	pool_kick(pl);
+}
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static void worker(void *ud)
@@ -936,7 +957,18 @@ static void worker(void *ud)
 		}
 		next->state = S_RUNNING;
 		pl->running++;
+		struct http *h = pl->p->c->http;
+		long calls = h ? http_stats(h)->requests : 0;
+		double t0 = mono_ms();
 		work(pl->p, next->items, next->n);
+		double dt = mono_ms() - t0;
+		/* A batch that called the CRM (one that did not, all its records
+		 * refused here, returned at once: no other fiber ran meanwhile). */
+		if (h && http_stats(h)->requests > calls && !has_fatal(pl->p) && !sig_stop) {
+			if (!pl->batch_ms || dt < pl->batch_ms)
+				pl->batch_ms = dt > 0.001 ? dt : 0.001;
+			pl->batches++;
+		}
 		pl->running--;
 		next->state = S_DONE;
 		pool_adapt(pl);
@@ -1242,10 +1274,10 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 			}
 		}
 
-		/* The batches' calls, not the lighter ones made so far (the
-		 * fields, the portal), measure the latency: one batch goes first. */
+		/* Calls per batch are counted from here (not the fields, the
+		 * portal); two batches go first. */
 		if (c->http)
-			http_latency_reset(c->http);
+			pl.calls0 = http_stats(c->http)->requests;
 		pool_adapt(&pl);
 		while (!eof || have_carry) {
 			struct slot *sl = NULL;

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "err.h"
 #include "fiber.h"
@@ -30,8 +29,6 @@ struct bucket {
 	long inflight;         /* requests sent and not answered yet */
 	long long *log;        /* start times of our last `max` calls (a ring), or NULL */
 	size_t head, count;    /* oldest entry, entries in use */
-	double base_ms;        /* the least a call has taken, sent to answered, since
-				  http_latency_reset; 0: none yet */
 };
 
 #define LOG_MAX 4096          /* windows of more calls are paced by spacing alone */
@@ -502,36 +499,16 @@ static void log_add(struct bucket *b, long long t)
 	b->count++;
 }
 
-static double mono_us(void)
+double http_rate_per_ms(struct http *h)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
+	double r = -1;
 
-double http_inflight_useful(struct http *h)
-{
-	double need = -1;
-
-	pthread_mutex_lock(&h->mu);
-	for (int i = 0; i < HTTP_BUCKETS; i++) {
-		const struct bucket *b = &h->b[i];
-		if (b->max > 0 && b->window_ms > 0) {
-			double n = (double)b->max / (double)b->window_ms * b->base_ms;
-			if (n > need)
-				need = n;
-		}
-	}
-	pthread_mutex_unlock(&h->mu);
-	return need;
-}
-
-void http_latency_reset(struct http *h)
-{
 	pthread_mutex_lock(&h->mu);
 	for (int i = 0; i < HTTP_BUCKETS; i++)
-		h->b[i].base_ms = 0;
+		if (h->b[i].max > 0 && h->b[i].window_ms > 0 && (double)h->b[i].max / (double)h->b[i].window_ms > r)
+			r = (double)h->b[i].max / (double)h->b[i].window_ms;
 	pthread_mutex_unlock(&h->mu);
+	return r;
 }
 
 /* Reserves this request's start time under the lock, then waits for it.
@@ -879,17 +856,12 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 			curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 
 		t0 = time_mono_ms();
-		double t0_us = mono_us();
 		pthread_mutex_lock(&h->mu);
 		h->stats.requests++;
 		pthread_mutex_unlock(&h->mu);
 		cc = perform(h, c);
-		double rtt = (mono_us() - t0_us) / 1000.0;
 		pthread_mutex_lock(&h->mu);
-		struct bucket *bk = &h->b[req->bucket];
-		bk->inflight--;
-		if (cc == CURLE_OK) /* (pacing waits are before t0: not in it) */
-			bk->base_ms = bk->base_ms <= 0 || rtt < bk->base_ms ? rtt : bk->base_ms;
+		h->b[req->bucket].inflight--;
 		pthread_mutex_unlock(&h->mu);
 		curl_slist_free_all(hdrs);
 		if (cc == CURLE_OK)

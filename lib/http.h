@@ -108,19 +108,10 @@ void http_bucket_used(struct http *h, int idx, long used);
 /* Holds every request of the run for ms milliseconds. */
 void http_pause(struct http *h, long long ms);
 const struct http_stats *http_stats(const struct http *h);
-/* Requests in flight that the CRM's rate limits can use at the latency
- * measured (Little's law: calls per ms of the limit times the time a call
- * takes, the largest over the buckets with a known limit; 0 before any
- * call of theirs is measured), or -1 when no bucket has a known limit.
- * More in flight than this only queue (behind our pacing or at the CRM).
- * The time is the least a call has taken since http_latency_reset, not
- * the average: against a CRM that serves one call at a time, calls that
- * queue behind our own would take longer the more are in flight, and ask
- * for still more.  (A lasting rise of the latency within a run is not
- * followed.) */
-double http_inflight_useful(struct http *h);
-/* Forgets the latencies measured (a run's own calls start now). */
-void http_latency_reset(struct http *h);
+/* The most calls per millisecond a bucket with a known limit allows (the
+ * CRM's own figures once learnt, whether or not pacing is on), or -1 when
+ * no bucket has one. */
+double http_rate_per_ms(struct http *h);
 /* Ends every wait and transfer of the run, now and later, as if stopped
  * by a signal (CRM_EINTR): a reader that is gone stops the prefetch. */
 void http_cancel(struct http *h);
