@@ -867,8 +867,7 @@ struct pool {
 	int adaptive;
 	uint64_t said;        /* limits reported (-v), a bit each */
 	double batch_ms;      /* the least time a batch has taken (0: none done yet) */
-	long batches;         /* batches done */
-	long calls0;          /* the run's calls before the first batch */
+	long batches, calls;  /* batches done (that called the CRM), and their calls */
 };
 
 struct worker_arg {
@@ -910,8 +909,8 @@ static void pool_adapt(struct pool *pl)
 	if (!pl->adaptive || !h)
 		return;
 	double rate = http_rate_per_ms(h), n = 0;
-	if (pl->batches) { /* (calls of batches still running count: a little less) */
-		double calls = (double)(http_stats(h)->requests - pl->calls0) / (double)pl->batches;
+	if (pl->batches) {
+		double calls = (double)pl->calls / (double)pl->batches;
 		n = rate * pl->batch_ms / (calls > 1 ? calls : 1);
 	}
 	long want = rate < 0 ? pl->nfib : !pl->batches ? 2 : (long)(n * 2 + 0.999);
@@ -958,16 +957,17 @@ static void worker(void *ud)
 		next->state = S_RUNNING;
 		pl->running++;
 		struct http *h = pl->p->c->http;
-		long calls = h ? http_stats(h)->requests : 0;
+		long calls = h ? http_calls_mine(h) : 0;
 		double t0 = mono_ms();
 		work(pl->p, next->items, next->n);
 		double dt = mono_ms() - t0;
-		/* A batch that called the CRM (one that did not, all its records
-		 * refused here, returned at once: no other fiber ran meanwhile). */
-		if (h && http_stats(h)->requests > calls && !has_fatal(pl->p) && !sig_stop) {
+		/* A batch that called the CRM (not one whose records were all
+		 * refused here). */
+		if (h && (calls = http_calls_mine(h) - calls) > 0 && !has_fatal(pl->p) && !sig_stop) {
 			if (!pl->batch_ms || dt < pl->batch_ms)
 				pl->batch_ms = dt > 0.001 ? dt : 0.001;
 			pl->batches++;
+			pl->calls += calls;
 		}
 		pl->running--;
 		next->state = S_DONE;
@@ -1274,11 +1274,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 			}
 		}
 
-		/* Calls per batch are counted from here (not the fields, the
-		 * portal); two batches go first. */
-		if (c->http)
-			pl.calls0 = http_stats(c->http)->requests;
-		pool_adapt(&pl);
+		pool_adapt(&pl); /* two batches go first */
 		while (!eof || have_carry) {
 			struct slot *sl = NULL;
 			int must_drain = 0;

@@ -41,6 +41,7 @@ struct http {
 	pthread_mutex_t mu;
 	pthread_key_t key;          /* this thread's CURL handle */
 	CURL **handles;             /* every handle made, freed by http_free */
+	long *handle_calls;         /* requests sent on each (http_calls_mine) */
 	size_t nhandles;
 	unsigned auth_gen;          /* bumped by each refresh */
 	struct http_opts o;
@@ -144,6 +145,7 @@ void http_free(struct http *h)
 	for (int i = 0; i < HTTP_BUCKETS; i++)
 		free(h->b[i].log);
 	free(h->handles);
+	free(h->handle_calls);
 	pthread_key_delete(h->key);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
@@ -162,12 +164,16 @@ static CURL *thread_curl(struct http *h)
 		return NULL;
 	pthread_mutex_lock(&h->mu);
 	CURL **n = realloc(h->handles, (h->nhandles + 1) * sizeof(*n));
-	if (!n) {
+	long *k = n ? realloc(h->handle_calls, (h->nhandles + 1) * sizeof(*k)) : NULL;
+	if (n)
+		h->handles = n;
+	if (!k) {
 		pthread_mutex_unlock(&h->mu);
 		curl_easy_cleanup(c);
 		return NULL;
 	}
-	h->handles = n;
+	h->handle_calls = k;
+	h->handle_calls[h->nhandles] = 0;
 	h->handles[h->nhandles++] = c;
 	pthread_mutex_unlock(&h->mu);
 	if (f)
@@ -175,6 +181,29 @@ static CURL *thread_curl(struct http *h)
 	else
 		pthread_setspecific(h->key, c);
 	return c;
+}
+
+/* The slot of handle c in h->handles (h->mu held), or -1. */
+static long handle_index(const struct http *h, const CURL *c)
+{
+	for (size_t i = 0; c && i < h->nhandles; i++)
+		if (h->handles[i] == c)
+			return (long)i;
+	return -1;
+}
+
+long http_calls_mine(struct http *h)
+{
+	struct fiber *f = fiber_self();
+	CURL *c = f ? *fiber_slot(f) : pthread_getspecific(h->key);
+	long n = 0;
+
+	pthread_mutex_lock(&h->mu);
+	long i = handle_index(h, c);
+	if (i >= 0)
+		n = h->handle_calls[i];
+	pthread_mutex_unlock(&h->mu);
+	return n;
 }
 
 /* A transfer started from a fiber: done when the multi handle says so. */
@@ -858,6 +887,9 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 		t0 = time_mono_ms();
 		pthread_mutex_lock(&h->mu);
 		h->stats.requests++;
+		long hi = handle_index(h, c);
+		if (hi >= 0)
+			h->handle_calls[hi]++;
 		pthread_mutex_unlock(&h->mu);
 		cc = perform(h, c);
 		pthread_mutex_lock(&h->mu);

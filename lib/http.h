@@ -112,6 +112,9 @@ const struct http_stats *http_stats(const struct http *h);
  * CRM's own figures once learnt, whether or not pacing is on), or -1 when
  * no bucket has one. */
 double http_rate_per_ms(struct http *h);
+/* Requests sent so far from this fiber (or thread): what one batch's work
+ * made, as a difference, while others run too. */
+long http_calls_mine(struct http *h);
 /* Ends every wait and transfer of the run, now and later, as if stopped
  * by a signal (CRM_EINTR): a reader that is gone stops the prefetch. */
 void http_cancel(struct http *h);
