@@ -892,7 +892,9 @@ static void pool_kick(struct pool *pl)
 /* After each batch: as many batches in flight as the rate limit can use
  * (Little's law: its batches per ms -- its calls per ms over the calls a
  * batch makes -- times the time a batch takes), twice over for the
- * latency's swings; two until a batch is done.  The time is the least a
+ * latency's swings; the provider's most until a batch is done (a paced
+ * run's first calls should not start late: the CRM's window counts from
+ * them).  The time is the least a
  * batch has taken in this run, not the average: against a CRM that serves
  * one call at a time, batches that queue behind our own take longer the
  * more are in flight, and would ask for still more (a lasting rise of the
@@ -913,7 +915,7 @@ static void pool_adapt(struct pool *pl)
 		double calls = (double)pl->calls / (double)pl->batches;
 		n = rate * pl->batch_ms / (calls > 1 ? calls : 1);
 	}
-	long want = rate < 0 ? pl->nfib : !pl->batches ? 2 : (long)(n * 2 + 0.999);
+	long want = rate < 0 || !pl->batches ? pl->nfib : (long)(n * 2 + 0.999);
 	if (want < 1)
 		want = 1;
 	if (want > pl->nfib)
@@ -1274,7 +1276,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 			}
 		}
 
-		pool_adapt(&pl); /* two batches go first */
+		pool_adapt(&pl);
 		while (!eof || have_carry) {
 			struct slot *sl = NULL;
 			int must_drain = 0;
