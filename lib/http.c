@@ -528,6 +528,8 @@ static void log_add(struct bucket *b, long long t)
 	b->count++;
 }
 
+int http_paced(const struct http *h) { return h->o.rate_limits; }
+
 double http_rate_per_ms(struct http *h)
 {
 	double r = -1;

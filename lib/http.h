@@ -112,6 +112,8 @@ const struct http_stats *http_stats(const struct http *h);
  * CRM's own figures once learnt, whether or not pacing is on), or -1 when
  * no bucket has one. */
 double http_rate_per_ms(struct http *h);
+/* 1 when requests are paced to the rate limits (not turned off). */
+int http_paced(const struct http *h);
 /* Requests sent so far from this fiber (or thread): what one batch's work
  * made, as a difference, while others run too. */
 long http_calls_mine(struct http *h);
