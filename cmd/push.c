@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <strings.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -892,21 +891,22 @@ static void pool_kick(struct pool *pl)
 /* After each batch: as many batches in flight as the rate limit can use
  * (Little's law: its batches per ms -- its calls per ms over the calls a
  * batch makes -- times the time a batch takes), twice over for the
- * latency's swings.  Until a batch is done: the provider's most when
- * pacing (the CRM's window counts from the first calls: they should not
- * start late; paced 20k at 100 ms: 96.5% of the ceiling against 95.2%
- * starting with two), else two (each batch read ahead is memory first
- * touched: 10k records to the emulator, 13.6 MB and 2.5 us each against
- * 12.6 MB and 2.1).  The time is the least a
- * batch has taken in this run, not the average: against a CRM that serves
- * one call at a time, batches that queue behind our own take longer the
- * more are in flight, and would ask for still more (a lasting rise of the
- * latency within a run is not followed).  HubSpot on this machine: one in
- * flight; 100 ms away: four or five; a few hundred: the provider's most.
- * More would only wait, in our pacing or at the CRM, holding their
- * batches' memory (and, with the CRM on this machine, its CPU: 10k
- * records to the emulator cost 2.3 us each with four in flight, 1.7 with
- * one). */
+ * latency's swings.  HubSpot on this machine: one in flight; 100 ms away:
+ * four or five; a few hundred: the provider's most.  More would only
+ * wait, in our pacing or at the CRM, holding their batches' memory (and,
+ * with the CRM on this machine, its CPU: 10k records to the emulator cost
+ * 2.3 us each with four in flight, 1.7 with one).
+ *
+ * The time is the least a batch has taken in this run, not the average:
+ * against a CRM that serves one call at a time, batches that queue behind
+ * our own take longer the more are in flight, and would ask for still
+ * more (a lasting rise of the latency within a run is not followed).
+ *
+ * Until a batch is done: the provider's most when pacing (the CRM's
+ * window counts from the first calls, which should not start late: paced
+ * 20k at 100 ms, 96.5% of the ceiling against 95.2% starting with two),
+ * else two (each batch read ahead is memory first touched: 10k records to
+ * the emulator, 13.6 MB and 2.5 us each against 12.6 MB and 2.1). */
 static void pool_adapt(struct pool *pl)
 {
 	struct http *h = pl->p->c->http;
@@ -934,13 +934,6 @@ static void pool_adapt(struct pool *pl)
 	pool_kick(pl);
 }
 
-static double mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static void worker(void *ud)
 {
 	struct worker_arg *wa = ud;
@@ -963,14 +956,14 @@ static void worker(void *ud)
 		pl->running++;
 		struct http *h = pl->p->c->http;
 		long calls = h ? http_calls_mine(h) : 0;
-		double t0 = mono_ms();
+		long long t0 = time_mono_ms();
 		work(pl->p, next->items, next->n);
-		double dt = mono_ms() - t0;
+		double dt = (double)(time_mono_ms() - t0);
 		/* A batch that called the CRM (not one whose records were all
 		 * refused here). */
 		if (h && (calls = http_calls_mine(h) - calls) > 0 && !has_fatal(pl->p) && !sig_stop) {
 			if (!pl->batch_ms || dt < pl->batch_ms)
-				pl->batch_ms = dt > 0.001 ? dt : 0.001;
+				pl->batch_ms = dt > 0 ? dt : 0.5; /* under the clock's tick */
 			pl->batches++;
 			pl->calls += calls;
 		}
