@@ -28,7 +28,7 @@ ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-s
 
 # Debian packages the build and the test suite need (pkg-config name : package).
 APT_BUILD := pkg-config libcurl4-openssl-dev libjansson-dev libinih-dev libcsv-dev
-APT_TEST  := python3 jq valgrind curl
+APT_TEST  := python3 jq valgrind curl iproute2
 
 .PHONY: all deps check test asan demo install clean bench release headers valgrind fuzz fuzz-replay sdk-check
 all: deps $(BIN)
@@ -40,7 +40,8 @@ deps:
 	command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"; \
 	for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || missing="$$missing $$p"; done; \
 	[ -f /usr/include/csv.h ] || missing="$$missing libcsv"; \
-	for t in $(APT_TEST); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	for t in $(filter-out iproute2,$(APT_TEST)); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	command -v ip >/dev/null 2>&1 || missing="$$missing iproute2"; \
 	if [ -n "$$missing" ]; then \
 		echo "crmsync: installing missing dependencies:$$missing"; \
 		if [ "$$(id -u)" != 0 ]; then echo "crmsync: run as root or install: $(APT_BUILD) $(APT_TEST)" >&2; exit 1; fi; \
@@ -70,7 +71,7 @@ asan: deps build-asan/crmsync
 # Fuzzing (libFuzzer, clang): `make fuzz FUZZ_SECONDS=N` runs every target;
 # new corpus inputs land in tests/fuzz/corpus/NAME, crashes in
 # tests/fuzz/crashes/NAME.  `make check` replays both under ASan+UBSan.
-FUZZ_TARGETS := json jv ndjson config state time hubspot salesforce pipedrive zoho sugarcrm copper
+FUZZ_TARGETS := json jv ndjson config state time url hubspot salesforce pipedrive zoho sugarcrm copper
 FUZZ_SECONDS ?= 60
 LIB_ASAN_OBJ := $(LIB_SRC:%.c=build-asan/%.o)
 build-asan/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIB_ASAN_OBJ) $(HDR) $(PROV_SRC)

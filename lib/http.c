@@ -1,6 +1,8 @@
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -17,8 +19,10 @@
 #include "timeutil.h"
 #include "banned.h"
 
+static int addr_is_loopback(const char *ip);
+
 #define HTTP_BUCKETS 4
-#define RESP_MAX ((size_t)512 << 20)
+#define RESP_MAX ((size_t)512 << 20) /* http_opts.max_answer by default */
 
 struct bucket {
 	long max;              /* calls per window; 0 = unpaced */
@@ -64,6 +68,7 @@ void http_resp_init(struct http_resp *r)
 	buf_init(&r->body, RESP_MAX);
 	buf_init(&r->headers, 1 << 20);
 	r->retry_after_ms = -1;
+	r->too_large = 0;
 }
 
 void http_resp_release(struct http_resp *r)
@@ -126,6 +131,8 @@ int http_open(struct http **out, const struct http_opts *o, struct crm_err *err)
 		h->o.retry_base_ms = 500;
 	if (!h->o.retry_max_ms)
 		h->o.retry_max_ms = 60000;
+	if (!h->o.max_answer)
+		h->o.max_answer = RESP_MAX;
 	h->rnd = (unsigned)time_mono_ms() ^ 0x9e3779b9u;
 	*out = h;
 	return 0;
@@ -594,7 +601,10 @@ stopped:
 static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 {
 	struct http_resp *r = ud;
-	return buf_add(&r->body, p, sz * n) < 0 ? 0 : sz * n;
+	if (buf_add(&r->body, p, sz * n) == 0)
+		return sz * n;
+	r->too_large = r->body.len + sz * n > r->body.max;
+	return 0;
 }
 
 static size_t on_header(char *p, size_t sz, size_t n, void *ud)
@@ -609,7 +619,7 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud)
 	 * series of copies (a page of a pull is ~100 kB). */
 	if (len > 15 && !strncasecmp(p, "content-length:", 15)) {
 		long long cl = strtoll(p + 15, NULL, 10);
-		if (cl > 0 && (unsigned long long)cl < (unsigned long long)RESP_MAX && (size_t)cl > r->body.alloc)
+		if (cl > 0 && (unsigned long long)cl < (unsigned long long)r->body.max && (size_t)cl > r->body.alloc)
 			buf_grow(&r->body, (size_t)cl);
 	}
 	buf_add(&r->headers, p, len);
@@ -703,13 +713,44 @@ static long long parse_retry_after(const char *v)
 	return -1;
 }
 
+/* The URL's host (and port) for messages: never its user part. */
 static const char *host_of(const char *url, char *out, size_t n)
 {
-	const char *p = strstr(url, "://");
-	p = p ? p + 3 : url;
-	size_t len = strcspn(p, "/?#");
-	snprintf(out, n, "%.*s", (int)len, p);
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL;
+
+	snprintf(out, n, "the CRM");
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK)
+			snprintf(out, n, "%s:%s", host, port);
+		else
+			snprintf(out, n, "%s", host);
+	}
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
 	return out;
+}
+
+/* Plain http carries credentials in clear: it may only reach this
+ * machine.  The URL's host said so already (http_check_secure); this
+ * checks the address libcurl actually connected to, just before the
+ * request goes out (a name such as "localhost" may resolve anywhere). */
+struct plain_check {
+	int refused;
+	char ip[64];
+};
+
+static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+	struct plain_check *pc = ud;
+	(void)local_ip, (void)primary_port, (void)local_port;
+	if (primary_ip && addr_is_loopback(primary_ip))
+		return CURL_PREREQFUNC_OK;
+	pc->refused = 1;
+	snprintf(pc->ip, sizeof(pc->ip), "%s", primary_ip ? primary_ip : "?");
+	return CURL_PREREQFUNC_ABORT;
 }
 
 static void default_verdict(struct http *h, const struct http_req *req,
@@ -787,6 +828,25 @@ static const char *split_target(const char *url, char *base, size_t basesz)
 	return t;
 }
 
+static int redirect_error(const struct http_resp *resp, const char *host, struct crm_err *err)
+{
+	char loc[1024];
+	struct buf u = BUF_INIT;
+
+	if (http_resp_header(resp, "Location", loc, sizeof(loc)))
+		redact_url(loc, &u);
+	for (size_t i = 0; i < u.len; i++)
+		if ((unsigned char)u.buf[i] < ' ' || u.buf[i] == 0x7f)
+			u.buf[i] = '?';
+	err_set(err, CRM_EUNAVAIL, "unexpected_redirect",
+		"%s answered HTTP %ld, a redirect to %.300s, where an API answer was expected "
+		"(crmsync does not follow redirects: check the CRM's URL)", host, resp->status,
+		u.len ? u.buf : "(no Location)");
+	err->http_status = resp->status;
+	buf_release(&u);
+	return err->status;
+}
+
 int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 	    struct crm_err *err)
 {
@@ -800,7 +860,10 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 	host_of(req->url, host, sizeof(host));
 	char origin[512];
 	const char *target = split_target(req->url, origin, sizeof(origin));
+	/* Anything but https is held to this machine (on_prereq). */
+	int plain = strncasecmp(req->url, "https://", 8) != 0;
 	for (;;) {
+		struct plain_check pc = { 0, "" };
 		struct curl_slist *hdrs = NULL;
 		struct http_verdict v = { HA_DEFAULT, 0, 0 };
 		struct crm_err e2 = CRM_ERR_INIT;
@@ -816,6 +879,8 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 		buf_reset(&resp->body);
 		buf_reset(&resp->headers);
 		resp->status = 0;
+		resp->too_large = 0;
+		resp->body.max = h->o.max_answer;
 		resp->retry_after_ms = -1;
 
 		unsigned gen;
@@ -885,6 +950,10 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 		 * repeat always goes on a fresh connection, where that cannot happen. */
 		if (!(req->flags & HTTP_IDEMPOTENT))
 			curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+		if (plain) {
+			curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
+			curl_easy_setopt(c, CURLOPT_PREREQDATA, &pc);
+		}
 
 		t0 = time_mono_ms();
 		pthread_mutex_lock(&h->mu);
@@ -912,6 +981,10 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 				      errbuf[0] ? errbuf : curl_easy_strerror(cc));
 			buf_release(&u);
 		}
+		if (pc.refused)
+			return err_set(err, CRM_ECONFIG, "insecure_url",
+				       "refusing to send a request over plain http to %s: it connected to %s, "
+				       "which is not a loopback address; use https", host, pc.ip);
 		if (stopped_(h))
 			return err_set(err, CRM_EINTR, "interrupted", "interrupted");
 
@@ -920,9 +993,10 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 			int unsent = cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
 				     cc == CURLE_COULDNT_RESOLVE_PROXY;
 			const char *why = errbuf[0] ? errbuf : curl_easy_strerror(cc);
-			if (cc == CURLE_WRITE_ERROR && resp->body.len >= RESP_MAX)
+			if (cc == CURLE_WRITE_ERROR && resp->too_large)
 				return err_set(err, CRM_EUNAVAIL, "response_too_large",
-					       "the answer from %s passed %zu bytes", host, RESP_MAX);
+					       "the answer from %s is too large: it passed crmsync's cap of %zu MB "
+					       "for one answer", host, h->o.max_answer >> 20);
 			if (!unsent && !(req->flags & HTTP_IDEMPOTENT))
 				return err_set(err, CRM_EAMBIG, "connection_lost",
 					       "the connection to %s failed before the answer came (%s)", host, why);
@@ -946,6 +1020,10 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 			h->hooks.learn(h->hooks.ctx, h, req, resp);
 			pthread_mutex_unlock(&h->mu);
 		}
+		/* Redirects are not followed (credentials would go with them): an
+		 * API that answers one is misconfigured or not the CRM. */
+		if (resp->status >= 300 && resp->status < 400 && resp->status != 304)
+			return redirect_error(resp, host, err);
 		if (h->hooks.classify)
 			h->hooks.classify(h->hooks.ctx, req, resp, &v, &e2);
 		if (v.action == HA_DEFAULT) {
@@ -1026,19 +1104,63 @@ int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 	}
 }
 
+/* Is the address text (as libcurl writes it: "127.0.0.1", "::1",
+ * "::ffff:127.0.0.1") in 127.0.0.0/8 or ::1? */
+static int addr_is_loopback(const char *ip)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (inet_pton(AF_INET, ip, &a4) == 1)
+		return ((const unsigned char *)&a4)[0] == 127;
+	if (inet_pton(AF_INET6, ip, &a6) != 1)
+		return 0;
+	if (IN6_IS_ADDR_LOOPBACK(&a6))
+		return 1;
+	return !memcmp(a6.s6_addr, mapped, sizeof(mapped)) && a6.s6_addr[12] == 127;
+}
+
+/* The URL's scheme and host as libcurl reads them (never by hand: the
+ * user part, percent-encoding and odd IPv4 forms are libcurl's to know).
+ * Returns 0, or -1 when it is no URL. */
+static int url_parts(const char *url, char **scheme, char **host)
+{
+	CURLU *u = curl_url();
+	int rc = -1;
+
+	*scheme = *host = NULL;
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, host, 0) == CURLUE_OK)
+		rc = 0;
+	curl_url_cleanup(u);
+	if (rc < 0) {
+		curl_free(*scheme);
+		curl_free(*host);
+		*scheme = *host = NULL;
+	}
+	return rc;
+}
+
 int http_url_is_loopback(const char *url)
 {
-	char host[256];
-	host_of(url, host, sizeof(host));
-	char *colon = strrchr(host, ':');
-	if (colon && !strchr(host, ']'))
-		*colon = '\0';
-	else if (host[0] == '[') {
-		char *e = strchr(host, ']');
-		if (e)
-			e[1] = '\0';
-	}
-	return !strcmp(host, "localhost") || !strncmp(host, "127.", 4) || !strcmp(host, "[::1]");
+	char *scheme, *host;
+	int yes = 0;
+
+	if (!url || url_parts(url, &scheme, &host) < 0)
+		return 0;
+	size_t n = strlen(host);
+	if (!strcasecmp(host, "localhost"))
+		yes = 1;
+	else if (n > 2 && host[0] == '[' && host[n - 1] == ']') {
+		host[n - 1] = '\0';
+		yes = addr_is_loopback(host + 1);
+	} else
+		yes = addr_is_loopback(host);
+	curl_free(scheme);
+	curl_free(host);
+	return yes;
 }
 
 /* http_json and http_jv: send, then parse a 2xx answer with `parse`
@@ -1138,10 +1260,19 @@ int http_jv(struct http *h, const struct http_req *req, jv_t body, struct jv_doc
 
 int http_check_secure(const char *url, const char *crm, struct crm_err *err)
 {
-	if (!url || strncmp(url, "http://", 7) || http_url_is_loopback(url))
+	char *scheme, *host;
+	int rc = 0;
+
+	if (!url || !*url) /* none set (yet): nothing is sent to it */
 		return 0;
-	return err_set(err, CRM_ECONFIG, "insecure_url",
-		       "refusing to send %s credentials over plain http to %s; use https", crm, url);
+	if (url_parts(url, &scheme, &host) < 0)
+		return err_set(err, CRM_ECONFIG, "bad_url", "the %s URL is not a valid http(s) URL", crm);
+	if (strcasecmp(scheme, "https") && (strcasecmp(scheme, "http") || !http_url_is_loopback(url)))
+		rc = err_set(err, CRM_ECONFIG, "insecure_url",
+			     "refusing to send %s credentials over plain http to %s; use https", crm, host);
+	curl_free(scheme);
+	curl_free(host);
+	return rc;
 }
 
 void http_trim_slashes(char *url)

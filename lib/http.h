@@ -39,6 +39,7 @@ struct http_resp {
 	struct buf body;
 	struct buf headers;       /* raw "Name: value\r\n" lines of the final answer */
 	long long retry_after_ms; /* from Retry-After, or -1 */
+	int too_large;            /* the body passed the size cap (http_opts.max_answer) */
 };
 
 void http_resp_init(struct http_resp *r);
@@ -83,6 +84,8 @@ struct http_opts {
 	long retry_base_ms;       /* first backoff; default 500 */
 	long retry_max_ms;        /* longest single wait; default 60000 */
 	int rate_limits;          /* 0: do not pace (tests); default 1 */
+	size_t max_answer;        /* largest answer body read, bytes; default 512 MB: past it
+				     a call fails as the CRM's fault */
 	const char *cacert;       /* CA bundle to trust (a TLS-inspecting proxy); verification is never off */
 	void (*log)(void *ctx, const char *line); /* -v request log, or NULL */
 	void *log_ctx;

@@ -385,11 +385,8 @@ static int su_open(struct conn **out, const struct session *s, struct crm_err *e
 			     "no SugarCRM credentials: set SUGARCRM_USERNAME and SUGARCRM_PASSWORD (or SUGARCRM_ACCESS_TOKEN)");
 		goto fail;
 	}
-	if (strncmp(base, "https://", 8) && !(strncmp(base, "http://", 7) == 0 && http_url_is_loopback(base))) {
-		rc = err_set(err, CRM_ECONFIG, "insecure_url",
-			     "refusing to send SugarCRM credentials over plain http to %s; use https", base);
+	if ((rc = http_check_secure(base, "SugarCRM", err)) < 0)
 		goto fail;
-	}
 	{
 		struct buf a = BUF_INIT;
 		buf_adds(&a, base);
