@@ -82,6 +82,7 @@ int ctx_connect(struct ctx *c, struct crm_err *err)
 	static const struct { const char *env; long min, max; } knobs[] = {
 		{ "CRMSYNC_MAX_RETRIES", 0, 100 }, { "CRMSYNC_RETRY_BASE_MS", 1, 600000 },
 		{ "CRMSYNC_RETRY_MAX_MS", 1, 3600000 }, { "CRMSYNC_TIMEOUT_MS", 100, 3600000 },
+		{ "CRMSYNC_MAX_ANSWER_MB", 1, 4096 },
 	};
 	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
 		if (!(v = getenv(knobs[i].env)) || !*v)
@@ -96,8 +97,10 @@ int ctx_connect(struct ctx *c, struct crm_err *err)
 			o.retry_base_ms = n;
 		else if (i == 2)
 			o.retry_max_ms = n;
-		else
+		else if (i == 3)
 			o.timeout_ms = n;
+		else
+			o.max_answer = (size_t)n << 20;
 	}
 	if ((v = config_get(c->cfg, c->profile, "rate_limits")) && !strcmp(v, "off"))
 		o.rate_limits = 0;

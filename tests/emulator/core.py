@@ -481,6 +481,9 @@ class App:
             resp = self.provider.fault_response(req, int(rule["status"]), rule)
         if rule.get("retry_after") is not None:
             resp.headers.append(("Retry-After", str(rule["retry_after"])))
+        # "headers": {"Location": "..."} adds headers to a "body" or "status" answer.
+        for k, v in (rule.get("headers") or {}).items():
+            resp.headers.append((str(k), str(v)))
         return resp
 
     def record(self, req, resp, rule, inflight):
