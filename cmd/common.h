@@ -4,6 +4,7 @@
 #ifndef CRM_CMD_COMMON_H
 #define CRM_CMD_COMMON_H
 
+#include <getopt.h>
 #include <jansson.h>
 
 #include "err.h"
@@ -69,6 +70,8 @@ void summary_print(const struct ctx *c, const struct summary *s);
 /* Flushes stdout and checks it: 0, CRM_EPIPE (reader gone) or CRM_EOUTPUT. */
 int ctx_finish_stdout(struct ctx *c, struct crm_err *err);
 
+extern const struct option pull_options[], push_options[], fields_options[], status_options[],
+	lists_options[];
 int cmd_pull(struct ctx *c, int argc, char **argv);
 int cmd_push(struct ctx *c, int argc, char **argv);
 int cmd_fields(struct ctx *c, int argc, char **argv);

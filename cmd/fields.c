@@ -17,9 +17,12 @@ static const char fields_usage[] =
 	"\"unified\" names the unified key the field maps to, or is null (then the field\n"
 	"travels in remote_fields, and --map can lift it to the top level).\n";
 
+/* The options of fields (also read by main, which takes the global options given
+ * after the command out of argv first). */
+const struct option fields_options[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+
 int cmd_fields(struct ctx *c, int argc, char **argv)
 {
-	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	struct crm_err err = CRM_ERR_INIT;
 	json_t *arr = NULL, *f;
 	enum obj o;
@@ -28,7 +31,7 @@ int cmd_fields(struct ctx *c, int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", fields_options, NULL)) != -1) {
 		if (ch == 'h') {
 			fputs(fields_usage, stdout);
 			return 0;

@@ -251,18 +251,21 @@ done:
 	return sum.counts[SUM_FAILED] ? 1 : 0;
 }
 
+/* The options of lists (also read by main, which takes the global options given
+ * after the command out of argv first). */
+const struct option lists_options[] = {
+	{ "raw", no_argument, NULL, 'r' }, { "rejects", required_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+};
+
 int cmd_lists(struct ctx *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "raw", no_argument, NULL, 'r' }, { "rejects", required_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
-	};
 	const char *rejfile = NULL;
 	int raw = 0, ch;
 
 	optind = 0;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", lists_options, NULL)) != -1) {
 		switch (ch) {
 		case 'r': raw = 1; break;
 		case 'j': rejfile = optarg; break;

@@ -1,6 +1,7 @@
 /* crmsync: move CRM records between CRMs and the Unix pipe.
  * main(): global options, configuration, dispatch, signals, exit codes. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,20 +22,129 @@
 
 #define NEED_PROVIDER 1u
 
+#define NEED_STDOUT 2u   /* writes data to stdout: a closed one is refused up front */
+
 struct command {
 	const char *name;
 	int (*fn)(struct ctx *c, int argc, char **argv);
+	const struct option *opts;
 	unsigned flags;
 	const char *summary;
 };
 
 static const struct command commands[] = {
-	{ "fields", cmd_fields, NEED_PROVIDER, "list the provider's fields of OBJECT as NDJSON" },
-	{ "lists", cmd_lists, NEED_PROVIDER, "list the CRM's lists; lists members|add|remove LIST" },
-	{ "pull", cmd_pull, NEED_PROVIDER, "stream records of OBJECT from the CRM to stdout as NDJSON" },
-	{ "push", cmd_push, NEED_PROVIDER, "create/update/upsert/delete the NDJSON records read on stdin" },
-	{ "status", cmd_status, 0, "check the connection (every profile when no provider is given)" },
+	{ "fields", cmd_fields, fields_options, NEED_PROVIDER | NEED_STDOUT,
+	  "list the provider's fields of OBJECT as NDJSON" },
+	{ "lists", cmd_lists, lists_options, NEED_PROVIDER | NEED_STDOUT,
+	  "list the CRM's lists; lists members|add|remove LIST" },
+	{ "pull", cmd_pull, pull_options, NEED_PROVIDER | NEED_STDOUT,
+	  "stream records of OBJECT from the CRM to stdout as NDJSON" },
+	{ "push", cmd_push, push_options, NEED_PROVIDER | NEED_STDOUT,
+	  "create/update/upsert/delete the NDJSON records read on stdin" },
+	{ "status", cmd_status, status_options, 0,
+	  "check the connection (every profile when no provider is given)" },
 };
+
+/* The global options; -h and --version only before the command (after it,
+ * -h is the command's help). */
+static const struct option global_opts[] = {
+	{ "provider", required_argument, NULL, 'p' },
+	{ "profile", required_argument, NULL, 'P' },
+	{ "config", required_argument, NULL, 'c' },
+	{ "base-url", required_argument, NULL, 'b' },
+	{ "cacert", required_argument, NULL, 'A' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "progress", no_argument, NULL, 'g' },
+	{ "no-progress", no_argument, NULL, 'G' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+struct globals {
+	const char *provider, *config_file;
+	int explicit_cfg, progress;
+};
+
+static void set_global(struct ctx *c, struct globals *g, int ch, const char *arg)
+{
+	switch (ch) {
+	case 'p': g->provider = arg; break;
+	case 'P': c->profile = arg; break;
+	case 'c': g->config_file = arg; g->explicit_cfg = 1; break;
+	case 'b': c->base_url = arg; break;
+	case 'A': c->cacert = arg; break;
+	case 'v': c->verbose = 1; break;
+	case 'q': c->quiet = 1; break;
+	case 'g': g->progress = 1; break;
+	case 'G': g->progress = 0; break;
+	}
+}
+
+/* Global options may stand after the command too (`crmsync pull contacts
+ * -q`): takes them out of argv[from..], leaving the command's own options
+ * and arguments in order.  The command's option table tells which of its
+ * options take a value, so a value is never read as an option ("--state
+ * -q" keeps "-q" as the state file).  Returns the new argc, or -1 when a
+ * global option lacks its value (*bad names it). */
+static int take_globals(struct ctx *c, struct globals *g, const struct option *cmd_opts,
+			int argc, char **argv, int from, const char **bad)
+{
+	int out = from;
+
+	for (int i = from; i < argc; i++) {
+		const char *a = argv[i], *val = NULL;
+		int ch = 0;
+
+		if (!strcmp(a, "--")) {
+			while (i < argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		if (!strcmp(a, "-p") || !strncmp(a, "-p", 2)) {
+			ch = 'p';
+			val = a[2] ? a + 2 : NULL;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "-q")) {
+			ch = a[1];
+		} else if (a[0] == '-' && a[1] == '-' && a[2]) {
+			size_t n = strcspn(a + 2, "=");
+			const struct option *o;
+			for (o = global_opts; o->name; o++)
+				if (o->val != 'h' && o->val != 'V' && strlen(o->name) == n &&
+				    !strncmp(o->name, a + 2, n))
+					break;
+			if (o->name) {
+				ch = o->val;
+				val = a[2 + n] == '=' ? a + 3 + n : NULL;
+			} else {
+				/* The command's option: keep it, with its value. */
+				for (o = cmd_opts; o && o->name; o++)
+					if (strlen(o->name) == n && !strncmp(o->name, a + 2, n))
+						break;
+				argv[out++] = argv[i];
+				if (o && o->name && o->has_arg == required_argument && !a[2 + n] && i + 1 < argc)
+					argv[out++] = argv[++i];
+				continue;
+			}
+		}
+		if (!ch) {
+			argv[out++] = argv[i];
+			continue;
+		}
+		int needs = ch != 'v' && ch != 'q' && ch != 'g' && ch != 'G';
+		if (needs && !val) {
+			if (i + 1 >= argc) {
+				*bad = a;
+				return -1;
+			}
+			val = argv[++i];
+		}
+		set_global(c, g, ch, val);
+	}
+	argv[out] = NULL;
+	return out;
+}
 
 static void usage(FILE *f)
 {
@@ -88,27 +198,31 @@ static char *default_config(void)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "provider", required_argument, NULL, 'p' },
-		{ "profile", required_argument, NULL, 'P' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "base-url", required_argument, NULL, 'b' },
-		{ "cacert", required_argument, NULL, 'A' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "progress", no_argument, NULL, 'g' },
-		{ "no-progress", no_argument, NULL, 'G' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct ctx c = { 0 };
 	struct crm_err err = CRM_ERR_INIT;
-	const char *provider = NULL, *config_file = NULL;
+	struct globals g = { NULL, NULL, 0, -1 };
+	const char *provider, *config_file;
 	char *defcfg = NULL;
-	int progress = -1, ch, rc = 0, explicit_cfg = 0;
+	int progress, ch, rc = 0, explicit_cfg, stdout_closed;
 	const struct command *cmd = NULL;
 	struct sigaction sa;
+
+	/* fds 0-2 that were closed are opened on /dev/null before anything
+	 * opens a file: else the next open file or socket (libcurl's
+	 * socketpair) takes the number, and records go into it. */
+	int was_closed[3];
+	for (int fd = 0; fd < 3; fd++)
+		was_closed[fd] = fcntl(fd, F_GETFD) < 0 && errno == EBADF;
+	for (int fd = 0; fd < 3; fd++) {
+		if (!was_closed[fd])
+			continue;
+		int n = open("/dev/null", fd ? O_WRONLY : O_RDONLY);
+		if (n >= 0 && n != fd) {
+			dup2(n, fd);
+			close(n);
+		}
+	}
+	stdout_closed = was_closed[1];
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -119,26 +233,18 @@ int main(int argc, char **argv)
 	ndjson_writer_init(&c.out, STDOUT_FILENO, "stdout");
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+p:vqh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+p:vqh", global_opts, NULL)) != -1) {
 		switch (ch) {
-		case 'p': provider = optarg; break;
-		case 'P': c.profile = optarg; break;
-		case 'c': config_file = optarg; explicit_cfg = 1; break;
-		case 'b': c.base_url = optarg; break;
-		case 'A': c.cacert = optarg; break;
-		case 'v': c.verbose = 1; break;
-		case 'q': c.quiet = 1; break;
-		case 'g': progress = 1; break;
-		case 'G': progress = 0; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': puts("crmsync " CRMSYNC_VERSION); return 0;
-		default: {
+		case '?': case ':': {
 			/* The option's name only: "--token=..." must not echo a value. */
 			const char *o = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
 			fprintf(stderr, "crmsync: unknown or incomplete option '%.*s' (see: crmsync --help)\n",
 				(int)strcspn(o, "="), o);
 			return 64;
 		}
+		default: set_global(&c, &g, ch, optarg); break;
 		}
 	}
 	if (optind >= argc) {
@@ -153,6 +259,16 @@ int main(int argc, char **argv)
 		return 64;
 	}
 	c.cmd = cmd->name;
+	const char *bad = NULL;
+	if ((argc = take_globals(&c, &g, cmd->opts, argc, argv, optind + 1, &bad)) < 0) {
+		fprintf(stderr, "crmsync: %s: option '%.*s' needs a value (see: crmsync --help)\n", cmd->name,
+			(int)strcspn(bad, "="), bad);
+		return 64;
+	}
+	provider = g.provider;
+	config_file = g.config_file;
+	explicit_cfg = g.explicit_cfg;
+	progress = g.progress;
 
 	/* argv > env > profile > defaults. */
 	if (!provider)
@@ -214,6 +330,13 @@ int main(int argc, char **argv)
 			break;
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
 			wants_help = 1;
+	}
+	if ((cmd->flags & NEED_STDOUT) && stdout_closed && !wants_help) {
+		err_set(&err, CRM_EOUTPUT, "stdout_closed",
+			"standard output is closed; %s writes its %s there (redirect it to a file, or to /dev/null)",
+			cmd->name, !strcmp(cmd->name, "push") || !strcmp(cmd->name, "lists") ? "results" : "records");
+		rc = fail_with(&c, &err);
+		goto done;
 	}
 	if ((cmd->flags & NEED_PROVIDER) && !c.prov && !wants_help) {
 		err_set(&err, CRM_ECONFIG, "no_provider",

@@ -281,16 +281,19 @@ static json_t *singer_schema(enum obj o)
 			 "bookmark_properties", "remote_updated_at");
 }
 
+/* pull's options (also read by main, which takes the global options given
+ * after the command out of argv first). */
+const struct option pull_options[] = {
+	{ "since", required_argument, NULL, 's' }, { "state", required_argument, NULL, 'S' },
+	{ "deleted", no_argument, NULL, 'd' }, { "raw", no_argument, NULL, 'r' },
+	{ "map", required_argument, NULL, 'm' }, { "limit", required_argument, NULL, 'l' },
+	{ "format", required_argument, NULL, 'f' }, { "summary", required_argument, NULL, 'u' },
+	{ "bulk", no_argument, NULL, 'B' },
+	{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+};
+
 int cmd_pull(struct ctx *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "since", required_argument, NULL, 's' }, { "state", required_argument, NULL, 'S' },
-		{ "deleted", no_argument, NULL, 'd' }, { "raw", no_argument, NULL, 'r' },
-		{ "map", required_argument, NULL, 'm' }, { "limit", required_argument, NULL, 'l' },
-		{ "format", required_argument, NULL, 'f' }, { "summary", required_argument, NULL, 'u' },
-		{ "bulk", no_argument, NULL, 'B' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
-	};
 	const char *since = NULL, *state = NULL, *mapfile = NULL, *sumfile = NULL;
 	int deleted = 0, raw = 0, singer = 0, ch, rc = 0;
 	long limit = -1;
@@ -309,7 +312,7 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", pull_options, NULL)) != -1) {
 		switch (ch) {
 		case 's': since = optarg; break;
 		case 'S': state = optarg; break;

@@ -1077,17 +1077,20 @@ static int load_idmap(struct push *p, const char *path, struct crm_err *err)
 	return rc < 0 ? rc : 0;
 }
 
+/* push's options (also read by main, which takes the global options given
+ * after the command out of argv first). */
+const struct option push_options[] = {
+	{ "mode", required_argument, NULL, 'M' }, { "match", required_argument, NULL, 'm' },
+	{ "conflict", required_argument, NULL, 'C' }, { "map", required_argument, NULL, 'a' },
+	{ "id-map", required_argument, NULL, 'i' }, { "dry-run", no_argument, NULL, 'n' },
+	{ "rejects", required_argument, NULL, 'r' }, { "batch-size", required_argument, NULL, 'b' },
+	{ "concurrency", required_argument, NULL, 'j' }, { "summary", required_argument, NULL, 'u' },
+	{ "bulk", no_argument, NULL, 'B' },
+	{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+};
+
 int cmd_push(struct ctx *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "mode", required_argument, NULL, 'M' }, { "match", required_argument, NULL, 'm' },
-		{ "conflict", required_argument, NULL, 'C' }, { "map", required_argument, NULL, 'a' },
-		{ "id-map", required_argument, NULL, 'i' }, { "dry-run", no_argument, NULL, 'n' },
-		{ "rejects", required_argument, NULL, 'r' }, { "batch-size", required_argument, NULL, 'b' },
-		{ "concurrency", required_argument, NULL, 'j' }, { "summary", required_argument, NULL, 'u' },
-		{ "bulk", no_argument, NULL, 'B' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
-	};
 	struct push p;
 	struct crm_err err = CRM_ERR_INIT;
 	const char *mapfile = NULL, *rejfile = NULL, *sumfile = NULL;
@@ -1104,7 +1107,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 	p.c = c;
 	optind = 0;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", push_options, NULL)) != -1) {
 		switch (ch) {
 		case 'M':
 			if (!strcmp(optarg, "upsert")) p.mode = M_UPSERT;

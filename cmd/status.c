@@ -59,14 +59,17 @@ static int check_one(struct ctx *c)
 	return code;
 }
 
+/* The options of status (also read by main, which takes the global options given
+ * after the command out of argv first). */
+const struct option status_options[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+
 int cmd_status(struct ctx *c, int argc, char **argv)
 {
-	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	int ch, worst = 0;
 
 	optind = 0;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", status_options, NULL)) != -1) {
 		if (ch == 'h') {
 			fputs(status_usage, stdout);
 			return 0;
