@@ -103,6 +103,14 @@ int config_load(struct config **out, const char *path, int required, struct crm_
 		*out = c;
 		return 0;
 	}
+	/* fopen() opens a directory and its reads fail, which inih takes for
+	 * an empty file: a wrong --config would quietly run with no settings. */
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		err_set(err, CRM_ECONFIG, "config_error", "config file %s is a directory", path);
+		config_free(c);
+		return CRM_ECONFIG;
+	}
 	c->path = strdup(path);
 	line = ini_parse_file(f, on_kv, c);
 	if (line != 0) {
