@@ -172,6 +172,8 @@ static void usage(FILE *f)
 			fprintf(f, " %s", p->env_vars[k]);
 		fputc('\n', f);
 	}
+	fputs("A config value KEY_cmd = COMMAND (token_cmd for the main secret) takes the first line\n"
+	      "COMMAND prints; it may run cmd_timeout seconds (default 30, env CRMSYNC_CMD_TIMEOUT).\n", f);
 	fputs("\nexit codes: 0 ok, 1 some records failed, 64 usage, 65 bad input, 69 CRM unreachable,\n"
 	      "74 output error, 75 temporary failure (safe to re-run), 77 auth refused, 78 config error\n"
 	      "See crmsync(1).\n", f);

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "jx.h"
 #include "provider.h"
+#include "sig.h"
 #include "timeutil.h"
 #include "banned.h"
 
@@ -89,7 +90,7 @@ int cmd_status(struct ctx *c, int argc, char **argv)
 		    config_path(c->cfg) ? config_path(c->cfg) : "the config file (none found)");
 		return 78;
 	}
-	for (int i = 0; names[i]; i++) {
+	for (int i = 0; names[i] && !sig_stop; i++) {
 		const char *pn = config_get(c->cfg, names[i], "provider");
 		c->profile = names[i];
 		c->prov = pn ? provider_find(pn) : NULL;

@@ -12,7 +12,8 @@
 struct crm_err;
 struct config;
 
-/* Loads path; a missing file is an empty config unless `required`.
+/* Loads path; a missing file is an empty config unless `required`; a
+ * directory is refused.
  * *out is always set on success (free with config_free). */
 int config_load(struct config **out, const char *path, int required, struct crm_err *err);
 void config_free(struct config *c);
@@ -29,7 +30,10 @@ const char *const *config_profiles(const struct config *c);
 /* A credential: the environment variable `env`, else the profile's `key`,
  * else the output of the profile's `key_cmd` (for the primary secret also
  * `token_cmd`).  *out is a new malloc'd string or NULL when not set.
- * Returns 0, or CRM_ECONFIG when a command fails. */
+ * A command runs in its own process group, stopped at its time limit
+ * (CRMSYNC_CMD_TIMEOUT, else cmd_timeout, else 30 s) or on sig_stop.
+ * Returns 0, CRM_ECONFIG when a command fails or runs too long, or
+ * CRM_EINTR when a signal stopped it. */
 int config_credential(const struct config *c, const char *profile, const char *env,
 		      const char *key, int primary, char **out, struct crm_err *err);
 
