@@ -31,7 +31,9 @@ static int load(const char *path, json_t **out, struct crm_err *err)
 			*out = json_pack("{s:i,s:{}}", "version", 1, "entries");
 			return 0;
 		}
-		return err_set(err, CRM_EDATA, "state_error", "cannot read state file %s: %s", path, strerror(errno));
+		/* Not the data's fault, and a file that cannot be read cannot be
+		 * rewritten with the other jobs' entries: the state is unusable. */
+		return err_set(err, CRM_EOUTPUT, "state_error", "cannot read state file %s: %s", path, strerror(errno));
 	}
 	root = json_loadf(f, 0, &je);
 	fclose(f);
