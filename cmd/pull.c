@@ -365,7 +365,9 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 	snprintf(sum.run_id, sizeof(sum.run_id), "%s", c->run_id);
 	if (state) {
 		buf_addf(&key, "%s/%s/%s", c->prov->name, c->profile ? c->profile : "default", obj_plural(o));
-		if ((rc = state_read(state, key.buf, &sc, &err)) < 0)
+		/* Before any request: a state that cannot be written is refused
+		 * now, not after every record has gone to stdout. */
+		if ((rc = state_prepare(state, key.buf, &sc, &err)) < 0)
 			goto fail;
 		po.ordered = 1;
 		if (sc.time[0]) {

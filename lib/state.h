@@ -6,7 +6,9 @@
  *      "written_at": "...", "sync_run_id": "..."}}}
  * Writers lock PATH.lock (flock), re-read the file, change their entry,
  * write a temp file and rename it into place, so jobs sharing one file
- * never lose each other's entries and no reader sees half a file. */
+ * never lose each other's entries and no reader sees half a file.
+ * FILE is the final target of a symbolic link (the link stays a link), and
+ * a rewritten file keeps its mode (a new one is 0600). */
 #ifndef CRM_STATE_H
 #define CRM_STATE_H
 
@@ -18,8 +20,15 @@ struct state_cursor {
 };
 
 /* Reads the entry for key.  A missing file or entry leaves cur empty.
- * A file that is not a crmsync state file is CRM_EDATA naming the file. */
+ * A file that is not a crmsync state file is CRM_EDATA naming the file;
+ * one that cannot be read, CRM_EOUTPUT. */
 int state_read(const char *path, const char *key, struct state_cursor *cur, struct crm_err *err);
+/* Before the first request: creates the missing folders of path (0700),
+ * locks it, removes the temp files a killed write left, checks that it
+ * parses and that a temp file can be made beside it, and reads the entry
+ * for key as state_read does.  CRM_EOUTPUT when the state could not be
+ * read, locked or written, CRM_EDATA when the file is not a state file. */
+int state_prepare(const char *path, const char *key, struct state_cursor *cur, struct crm_err *err);
 /* Writes the entry for key (locked, temp file + rename).  CRM_EOUTPUT on failure. */
 int state_write(const char *path, const char *key, const struct state_cursor *cur,
 		const char *run_id, struct crm_err *err);
