@@ -1,6 +1,7 @@
 #include "jv.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,7 @@ void jv_reset(struct jv_doc *d)
 	if (d->chunks)
 		d->chunks->used = 0;
 	d->failed = 0;
+	d->has_num = 0;
 }
 
 void jv_release(struct jv_doc *d)
@@ -244,6 +246,7 @@ const char *jv_text(const struct jv_doc *d, jv_t v, char *out, size_t outsz)
 	const struct jv_val *x = &d->v[v];
 	switch (x->type) {
 	case JVT_STR:
+	case JVT_NUM:
 		return x->u.s;
 	case JVT_INT:
 		snprintf(out, outsz, "%lld", x->u.i);
@@ -461,14 +464,14 @@ jv_t jv_from_json(struct jv_doc *d, const json_t *v)
 {
 	const char *k;
 	json_t *x;
-	size_t i;
+	size_t i, klen;
 	jv_t out;
 
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
 		out = jv_obj(d);
-		json_object_foreach((json_t *)v, k, x) {
-			uint32_t m = new_mem(d, k, strlen(k), jv_from_json(d, x));
+		json_object_keylen_foreach((json_t *)v, k, klen, x) {
+			uint32_t m = new_mem(d, k, klen, jv_from_json(d, x));
 			if (m && out)
 				link_mem(d, out, m);
 		}
@@ -523,6 +526,7 @@ int jv_equal(const struct jv_doc *d, jv_t a, jv_t b)
 		return 0;
 	switch (x->type) {
 	case JVT_STR:
+	case JVT_NUM:
 		return x->len == y->len && !memcmp(x->u.s, y->u.s, x->len);
 	case JVT_INT:
 		return x->u.i == y->u.i;
@@ -578,7 +582,7 @@ json_t *jv_to_json(const struct jv_doc *d, jv_t v)
 	case JVT_OBJ:
 		out = json_object();
 		for (uint32_t m = x->first; m; m = d->m[m].next)
-			json_object_set_new_nocheck(out, d->m[m].key, jv_to_json(d, d->m[m].val));
+			json_object_setn_new_nocheck(out, d->m[m].key, d->m[m].klen, jv_to_json(d, d->m[m].val));
 		return out;
 	case JVT_ARR:
 		out = json_array();
@@ -592,6 +596,12 @@ json_t *jv_to_json(const struct jv_doc *d, jv_t v)
 		return json_integer(x->u.i);
 	case JVT_REAL:
 		return json_real(x->u.d);
+	case JVT_NUM: {
+		/* jansson has no wider integers: the nearest double, or (past a
+		 * double's range) the digits as a string. */
+		double r = strtod(x->u.s, NULL);
+		return isfinite(r) ? json_real(r) : json_stringn_nocheck(x->u.s, x->len);
+	}
 	case JVT_TRUE:
 		return json_true();
 	case JVT_FALSE:
@@ -731,6 +741,12 @@ static int dw_value(struct dw *w, const struct jv_doc *d, jv_t v)
 		w->o += len;
 		return 0;
 	}
+	case JVT_NUM:
+		if (dw_room(w, x->len + 2) < 0)
+			return -1;
+		memcpy(w->o, x->u.s, x->len);
+		w->o += x->len;
+		return 0;
 	case JVT_REAL:
 		w->b->len = (size_t)(w->o - w->b->buf);
 		if (jx_add_real(w->b, x->u.d) < 0)
@@ -1266,10 +1282,6 @@ static inline __attribute__((always_inline)) int str(struct jp *j, char **s, siz
 				j->err = "lone surrogate in \\u escape";
 				return -1;
 			}
-			if (cp == 0) {
-				j->err = "\\u0000 in a string";
-				return -1;
-			}
 			/* 6 or 12 bytes of escape make at most 4 of UTF-8. */
 			w += jx_utf8_put(w, cp);
 			break;
@@ -1341,22 +1353,36 @@ static jv_t number(struct jp *j)
 		return jv_int(j->d, neg ? -v : v);
 	}
 	j->odd = 1; /* reals are written in their own form */
-	if ((size_t)(q - j->p) >= sizeof(num)) {
+	const char *start = j->p;
+	size_t len = (size_t)(q - start);
+	if (!real) {
+		if (len < sizeof(num)) {
+			memcpy(num, start, len);
+			num[len] = '\0';
+			errno = 0;
+			long long v = strtoll(num, NULL, 10);
+			if (errno != ERANGE) {
+				j->p = (char *)q;
+				return jv_int(j->d, v);
+			}
+		}
+		/* Wider than 64 bits: valid JSON all the same, its digits kept. */
+		jv_t n = jv_stringn(j->d, start, len);
+		if (n) {
+			j->d->v[n].type = JVT_NUM;
+			j->d->has_num = 1;
+		}
+		j->p = (char *)q;
+		return n;
+	}
+	if (len >= sizeof(num)) {
 		j->err = "number too long";
 		return JV_NONE;
 	}
-	memcpy(num, j->p, (size_t)(q - j->p));
-	num[q - j->p] = '\0';
+	memcpy(num, start, len);
+	num[len] = '\0';
 	j->p = (char *)q;
 	errno = 0;
-	if (!real) {
-		long long v = strtoll(num, NULL, 10);
-		if (errno == ERANGE) {
-			j->err = "integer too big";
-			return JV_NONE;
-		}
-		return jv_int(j->d, v);
-	}
 	double x = strtod(num, NULL);
 	if (errno == ERANGE && (x > 1 || x < -1)) {
 		j->err = "real number too big";
@@ -1423,7 +1449,12 @@ static jv_t object(struct jp *j, const struct jv_want *w)
 		if (str(j, &key, &klen, &plain) < 0)
 			return JV_NONE;
 		j->odd |= !plain;
-		/* No NUL can be in a key: str() refuses \u0000 and raw control bytes. */
+		/* A value may hold \u0000 (JSON allows it; its length says where
+		 * it ends), a key may not: jansson looks keys up as C strings. */
+		if (!plain && memchr(key, 0, klen)) {
+			j->err = "\\u0000 in a key";
+			return JV_NONE;
+		}
 		if (!next_is(j, ':')) {
 			j->err = "expected ':'";
 			return JV_NONE;
@@ -1591,6 +1622,27 @@ static int skip_str(struct jp *j)
 	return str(j, &s, &n, &plain);
 }
 
+/* A key of an object that is not kept: checked as object() checks one. */
+static int skip_key(struct jp *j)
+{
+	char *q = scan_str(j->p + 1, j->end), *s;
+	size_t n;
+	int plain;
+
+	if (q < j->end && *q == '"') {
+		j->p = q + 1;
+		return 0;
+	}
+	j->p++;
+	if (str(j, &s, &n, &plain) < 0)
+		return -1;
+	if (!plain && memchr(s, 0, n)) {
+		j->err = "\\u0000 in a key";
+		return -1;
+	}
+	return 0;
+}
+
 /* A value the caller does not read (a filter left it out): checked as
  * value() checks it, with the same errors, but not kept. */
 static int skip(struct jp *j)
@@ -1620,7 +1672,7 @@ static int skip(struct jp *j)
 				j->err = "expected a string key";
 				return -1;
 			}
-			if (skip_str(j) < 0)
+			if (skip_key(j) < 0)
 				return -1;
 			if (!next_is(j, ':')) {
 				j->err = "expected ':'";

@@ -13,8 +13,8 @@
  *
  * The parser works in situ: jv_parse decodes strings inside the caller's
  * buffer, which must outlive the document's use.  It accepts exactly what
- * jx_parse accepts (UTF-8 checked, no \u0000, no trailing garbage, depth
- * 2048, integers that fit 64 bits), and a repeated key keeps its first
+ * jx_parse accepts (UTF-8 checked, \u0000 in values only, no trailing garbage, depth
+ * 2048; integers wider than 64 bits kept as digits, JVT_NUM), and a repeated key keeps its first
  * place with the last value, as jansson does.  jv_dump writes exactly what
  * jx_dump writes for the same value. */
 #ifndef CRM_JV_H
@@ -34,7 +34,10 @@ typedef uint32_t jv_t;
 #define JV_TRUE  ((jv_t)2)
 #define JV_FALSE ((jv_t)3)
 
-enum jv_type { JVT_NONE, JVT_NULL, JVT_TRUE, JVT_FALSE, JVT_INT, JVT_REAL, JVT_STR, JVT_ARR, JVT_OBJ };
+/* JVT_NUM: an integer wider than 64 bits, kept as its digits (u.s, len):
+ * written back as it came; jansson (jv_to_json) gets the nearest double. */
+enum jv_type { JVT_NONE, JVT_NULL, JVT_TRUE, JVT_FALSE, JVT_INT, JVT_REAL, JVT_STR, JVT_ARR, JVT_OBJ,
+	       JVT_NUM };
 
 struct jv_val {
 	uint8_t type;
@@ -69,6 +72,7 @@ struct jv_doc {
 	int failed;              /* memory ran out: values built since are JV_NONE */
 	char **owned;            /* texts parsed in place, freed with the values */
 	size_t nowned, capowned;
+	int has_num;             /* a JVT_NUM was made: jansson's copy is not exact */
 	int plain_text;          /* the last parse's text is what jv_dump writes of its
 				    value, whitespace aside (no escape, no real, no -0) */
 };

@@ -158,15 +158,15 @@ int jx_dump(struct buf *b, const json_t *v)
 {
 	const char *k;
 	json_t *x;
-	size_t i;
+	size_t i, klen;
 	int first = 1;
 
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
 		if (buf_addc(b, '{') < 0)
 			return -1;
-		json_object_foreach((json_t *)v, k, x) {
-			if ((!first && buf_addc(b, ',') < 0) || jx_add_string(b, k, strlen(k)) < 0 ||
+		json_object_keylen_foreach((json_t *)v, k, klen, x) {
+			if ((!first && buf_addc(b, ',') < 0) || jx_add_string(b, k, klen) < 0 ||
 			    buf_addc(b, ':') < 0 || jx_dump(b, x) < 0)
 				return -1;
 			first = 0;

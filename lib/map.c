@@ -248,7 +248,7 @@ static jv_t scalar_push(struct jv_doc *d, enum map_kind k, jv_t v)
 			return jv_bool(!jv_is_true(d, v));
 		break;
 	case MK_REL:
-		if (jv_typeof(d, v) == JVT_INT) {
+		if (jv_typeof(d, v) == JVT_INT || jv_typeof(d, v) == JVT_NUM) {
 			char tmp[32];
 			return jv_string(d, jv_text(d, v, tmp, sizeof(tmp)));
 		}

@@ -148,15 +148,15 @@ int record_validate(enum obj o, const struct jv_doc *d, jv_t rec, struct crm_err
 				return bad(err, k->name, "a string");
 			break;
 		case UT_REL:
-			if (t != JVT_STR && t != JVT_INT)
+			if (t != JVT_STR && t != JVT_INT && t != JVT_NUM)
 				return bad(err, k->name, "a string id");
 			break;
 		case UT_INT:
-			if (t != JVT_INT)
+			if (t != JVT_INT && t != JVT_NUM)
 				return bad(err, k->name, "an integer");
 			break;
 		case UT_NUMBER:
-			if (t != JVT_INT && t != JVT_REAL)
+			if (t != JVT_INT && t != JVT_REAL && t != JVT_NUM)
 				return bad(err, k->name, "a number");
 			break;
 		case UT_BOOL:

@@ -1,6 +1,7 @@
 /* Fuzz target: lib/jv's in-situ parser and writer against lib/jx (itself
  * fuzzed against jansson).  Both accept the same texts; for an accepted
- * one, jv_dump writes byte for byte what jx_dump writes, jv_from_json of
+ * one, jv_dump writes byte for byte what jx_dump writes (but the digits
+ * of an integer wider than 64 bits, where jansson has a double), jv_from_json of
  * jx's value writes the same again, and jv_to_json gives back an equal
  * value.  jv_peek_str finds what the parse finds, when it can tell.
  * jv_parse_want accepts and refuses what jv_parse does, with the same
@@ -83,7 +84,8 @@ static void check_want(const uint8_t *data, size_t size, json_t *a, jv_t v, cons
 		json_t *pa = project(a, want_top);
 		assert(jx_dump(&x, pa) == 0);
 		assert(jv_dump(&y, &d, f) == 0);
-		assert(x.len == y.len && !memcmp(x.buf, y.buf, x.len));
+		/* An integer wider than 64 bits: jv writes its digits, jansson a double. */
+		assert(d.has_num || (x.len == y.len && !memcmp(x.buf, y.buf, x.len)));
 		json_decref(pa);
 		buf_release(&x);
 		buf_release(&y);
@@ -109,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct buf x = BUF_INIT, y = BUF_INIT, z = BUF_INIT;
 		assert(jx_dump(&x, a) == 0);
 		assert(jv_dump(&y, &d, v) == 0);
-		assert(x.len == y.len && !memcmp(x.buf, y.buf, x.len));
+		assert(d.has_num || (x.len == y.len && !memcmp(x.buf, y.buf, x.len)));
 		jv_t w = jv_from_json(&d, a);
 		assert(jv_dump(&z, &d, w) == 0);
 		assert(x.len == z.len && !memcmp(x.buf, z.buf, x.len));
