@@ -71,7 +71,7 @@ asan: deps build-asan/crmsync
 # Fuzzing (libFuzzer, clang): `make fuzz FUZZ_SECONDS=N` runs every target;
 # new corpus inputs land in tests/fuzz/corpus/NAME, crashes in
 # tests/fuzz/crashes/NAME.  `make check` replays both under ASan+UBSan.
-FUZZ_TARGETS := json jv ndjson config state time url hubspot salesforce pipedrive zoho sugarcrm copper
+FUZZ_TARGETS := json jv ndjson config state time url pager hubspot salesforce pipedrive zoho sugarcrm copper
 FUZZ_SECONDS ?= 60
 LIB_ASAN_OBJ := $(LIB_SRC:%.c=build-asan/%.o)
 build-asan/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIB_ASAN_OBJ) $(HDR) $(PROV_SRC)

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "provider.h"
 #include "timeutil.h"
+#include "pager.h"
 #include "banned.h"
 
 #define CU_BASE "https://api.copper.com/developer_api/v1"
@@ -960,6 +961,8 @@ struct pull {
 	long long since_id;     /* skip ids <= this at since (no look-back), or -1 */
 	long long since_s;
 	int done;
+	long pass;              /* verify passes so far: each reads its second anew */
+	struct pager_guard guard; /* lib/pager */
 };
 
 enum { M_SLICE, M_SECOND, M_VERIFY };
@@ -975,6 +978,7 @@ static int cu_pull_open(struct conn *c, const struct pull_opts *o, struct pull *
 	if (o->obj != OBJ_USER && (rc = load_lookups(c, err)) < 0)
 		return rc;
 	p = calloc(1, sizeof(*p));
+	pager_guard_init(&p->guard, "Copper");
 	p->c = c;
 	p->o = *o;
 	p->t = o->since_ms >= 0 ? o->since_ms / 1000 : -1;
@@ -1001,7 +1005,23 @@ static void cu_pull_close(struct pull *p)
 	json_decref(p->alias);
 	json_decref(p->seen);
 	json_decref(p->next_seen);
+	pager_guard_release(&p->guard);
 	free(p);
+}
+
+/* Copper pages by numbers counted here, so a broken server shows as the
+ * same full page again: page `ans` (a JSON array of records) of the query
+ * `query` (what tells it from the run's other queries, apart from its
+ * page number) must not be one seen before (lib/pager).  Empty pages need
+ * no count: a page short of PAGE_MAX ends every Copper listing. */
+static int guard_page(struct pull *p, const char *query, const json_t *ans, struct crm_err *err)
+{
+	size_t n = json_array_size(ans);
+	char a[32], b[32];
+	const char *first = jx_text(json_object_get(json_array_get(ans, 0), "id"), a, sizeof(a));
+	const char *last = n ? jx_text(json_object_get(json_array_get(ans, n - 1), "id"), b, sizeof(b)) : NULL;
+
+	return pager_guard_page(&p->guard, query, first, last, n, err);
 }
 
 static long long rec_secs(const json_t *r)
@@ -1029,8 +1049,12 @@ static int users_page(struct pull *p, json_t **page, struct crm_err *err)
 		json_array_append_new(*page, envelope(p->c, OBJ_USER, r, NULL));
 	p->done = json_array_size(ans) < PAGE_MAX;
 	p->page++;
+	if (!p->done && (rc = guard_page(p, "users", ans, err)) < 0) {
+		json_decref(*page);
+		*page = NULL;
+	}
 	json_decref(ans);
-	return 0;
+	return rc;
 }
 
 /* One page of a scan sorted by date_modified (§3, §4).
@@ -1110,6 +1134,13 @@ static int scan_page(struct pull *p, json_t **page, struct crm_err *err)
 			p->found = 1;
 		json_array_append_new(envs, envelope(c, o, r, p->alias));
 	}
+	/* This page's query for the guard: a slice and the pages through its
+	 * second are one search; each verify pass reads the second anew. */
+	char query[80];
+	if (p->mode == M_VERIFY)
+		snprintf(query, sizeof(query), "modified=%lld, verify pass %ld", p->t, p->pass);
+	else
+		snprintf(query, sizeof(query), "minimum_modified_date=%lld", p->t);
 	/* Ids at the page's last second, for the next slice. */
 	switch (p->mode) {
 	case M_SLICE:
@@ -1144,6 +1175,7 @@ static int scan_page(struct pull *p, json_t **page, struct crm_err *err)
 			p->mode = M_VERIFY;
 			p->page = 1;
 			p->found = 0;
+			p->pass++;
 		} else {
 			p->page++;
 		}
@@ -1154,6 +1186,7 @@ static int scan_page(struct pull *p, json_t **page, struct crm_err *err)
 		} else if (p->found) {
 			p->page = 1;
 			p->found = 0;
+			p->pass++;
 		} else if (p->next_t < 0) {
 			p->done = 1;
 		} else {
@@ -1166,6 +1199,11 @@ static int scan_page(struct pull *p, json_t **page, struct crm_err *err)
 			p->page = 1;
 		}
 		break;
+	}
+	if (!p->done && n && (rc = guard_page(p, query, ans, err)) < 0) {
+		json_decref(ans);
+		json_decref(envs);
+		return rc;
 	}
 	json_decref(ans);
 	*page = envs;

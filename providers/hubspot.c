@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "http.h"
 #include "envelope.h"
+#include "pager.h"
 #include "jx.h"
 #include "config.h"
 #include "provider.h"
@@ -146,6 +147,7 @@ struct pull {
 	json_t *seen;               /* ids already emitted at time t */
 	int id_mode;                /* paging by id at one timestamp */
 	char last_id[64];
+	struct pager_guard guard;   /* of the current listing (lib/pager) */
 };
 
 static int hs_refresh(void *ctx, struct crm_err *err);
@@ -737,6 +739,7 @@ static int hs_pull_open(struct conn *c, const struct pull_opts *o, struct pull *
 	p->names = o->obj == OBJ_USER ? json_array() : prop_names(c, o->obj);
 	p->t = o->since_ms >= 0 ? o->since_ms : 0;
 	p->seen = json_object();
+	pager_guard_init(&p->guard, "HubSpot");
 	*out = p;
 	return 0;
 }
@@ -748,6 +751,7 @@ static void hs_pull_close(struct pull *p)
 	json_decref(p->names);
 	json_decref(p->seen);
 	free(p->after);
+	pager_guard_release(&p->guard);
 	free(p);
 }
 
@@ -793,19 +797,36 @@ static void list_path(const struct pull *p, struct buf *path, size_t *ni)
 	}
 }
 
-/* After a list page: the next cursor, or the next phase, or the end. */
-static void list_advance(struct pull *p, char *next)
+/* After a list page of `records` records: the next cursor, or the next
+ * phase, or the end; CRM_EUNAVAIL (the pull stops) when the cursor came
+ * before in this listing or the empty pages never end (lib/pager). */
+static int list_advance(struct pull *p, char *next, size_t records, struct crm_err *err)
 {
+	char key[1100];
+	int rc = 0;
+
+	if (next) {
+		snprintf(key, sizeof(key), "after=%s", next);
+		if ((rc = pager_guard_next(&p->guard, key, records, err)) < 0) {
+			free(next);
+			next = NULL;
+		}
+	}
 	free(p->after);
 	p->after = next;
-	if (!p->after) {
+	if (rc < 0)
+		p->done = 1;
+	else if (!p->after) {
 		if (p->phase == 0 && (p->o.deleted || p->o.obj == OBJ_USER)) {
-			/* Archived owners are deactivated users: always listed. */
+			/* Archived owners are deactivated users: always listed.
+			 * A new listing, whose cursors may meet the live ones. */
 			p->phase = 1;
+			pager_guard_reset(&p->guard);
 		} else {
 			p->done = 1;
 		}
 	}
+	return rc;
 }
 
 /* HubSpot has no since-filter for archived records (§11): filter here. */
@@ -826,6 +847,7 @@ static int list_page(struct pull *p, json_t **page, struct crm_err *err)
 	json_t *merged = NULL, *order = json_array();
 	size_t ni = 0, nnames = json_array_size(p->names);
 	char *next = NULL;
+	size_t got = 0;
 	int rc = 0;
 
 	do {
@@ -847,6 +869,7 @@ static int list_page(struct pull *p, json_t **page, struct crm_err *err)
 			merged = json_object();
 			const char *a = jx_str(json_object_get(json_object_get(ans, "paging"), "next"), "after");
 			next = a && *a ? strdup(a) : NULL;
+			got = json_array_size(json_object_get(ans, "results"));
 		}
 		json_array_foreach(json_object_get(ans, "results"), i, r) {
 			const char *id = jx_str(r, "id");
@@ -887,8 +910,12 @@ static int list_page(struct pull *p, json_t **page, struct crm_err *err)
 			json_array_append_new(envs, env);
 		}
 		*page = envs;
-		list_advance(p, next);
+		rc = list_advance(p, next, got, err);
 		next = NULL;
+		if (rc < 0) {
+			json_decref(envs);
+			*page = NULL;
+		}
 	}
 	free(next);
 	json_decref(merged);
@@ -992,6 +1019,20 @@ static int search_page(struct pull *p, json_t **page, struct crm_err *err)
 				json_object_set_new(p->seen, jx_str(r, "id"), json_true());
 		}
 	}
+	if (!p->done) {
+		/* Every query of the scan is new (a higher bound, or a higher id
+		 * at one instant): one asked again means the CRM's answers do not
+		 * move the scan on, and it would never end. */
+		char key[160];
+		if (p->id_mode)
+			snprintf(key, sizeof(key), "%s=%lld and hs_object_id>%s", lm, p->t, p->last_id);
+		else
+			snprintf(key, sizeof(key), "%s>=%lld", lm, p->t);
+		if ((rc = pager_guard_next(&p->guard, key, n, err)) < 0) {
+			json_decref(envs);
+			return rc;
+		}
+	}
 	if ((rc = add_assocs(c, o, envs, err)) < 0) {
 		json_decref(envs);
 		return rc;
@@ -1070,6 +1111,18 @@ static int members_page(struct pull *p, json_t **page, struct crm_err *err)
 	const char *a = jx_str(json_object_get(json_object_get(ans, "paging"), "next"), "after");
 	p->after = a && *a ? strdup(a) : NULL;
 	p->done = !p->after;
+	if (p->after) {
+		struct buf key = BUF_INIT;
+		buf_addf(&key, "after=%s", p->after);
+		rc = pager_guard_next(&p->guard, key.buf, json_array_size(json_object_get(ans, "results")), err);
+		buf_release(&key);
+		if (rc < 0) {
+			json_decref(ans);
+			json_decref(ids);
+			p->done = 1;
+			return rc;
+		}
+	}
 	json_decref(ans);
 	if ((rc = hs_read(p->c, OBJ_CONTACT, ids, &byid, err)) < 0) {
 		json_decref(ids);
@@ -1170,6 +1223,31 @@ static int get_text(struct conn *c, const char *path, struct buf *out, struct cr
 	return rc;
 }
 
+/* Is the page's results array empty?  Enough of a look for the guard's
+ * count of empty pages, without parsing the page here (hs_pull_read
+ * does): `"results"`, a colon and `[]`, blanks allowed between. */
+static int results_empty(const char *s, size_t n)
+{
+	static const char key[] = "\"results\"";
+	const size_t k = sizeof(key) - 1;
+	const char *e = s + n, *q = NULL;
+
+	for (const char *t = s; t + k <= e; t++)
+		if (*t == '"' && !memcmp(t, key, k)) {
+			q = t + k;
+			break;
+		}
+	if (!q)
+		return 0;
+	for (int want = 0; want < 3; want++) {
+		while (q < e && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n'))
+			q++;
+		if (q >= e || *q++ != ":[]"[want])
+			return 0;
+	}
+	return 1;
+}
+
 static int hs_pull_fetch(struct pull *p, struct buf *body, int *tag, struct crm_err *err)
 {
 	static const char *const cursor[] = { "paging", "next", "after", NULL };
@@ -1222,8 +1300,10 @@ static int hs_pull_fetch(struct pull *p, struct buf *body, int *tag, struct crm_
 		jv_release(&d);
 		free(copy);
 	}
-	list_advance(p, got == 1 && *after ? strdup(after) : NULL);
-	return 0;
+	rc = list_advance(p, got == 1 && *after ? strdup(after) : NULL, results_empty(body->buf, body->len) ? 0 : 1, err);
+	if (rc < 0)
+		buf_reset(body);
+	return rc;
 }
 
 static int hs_pull_read(struct pull *p, struct jv_doc *d, char *text, size_t n, int tag, jv_t *page,
@@ -1293,9 +1373,11 @@ static int hs_pull_next(struct pull *p, json_t **page, struct crm_err *err)
 		else if (p->o.ordered && p->o.obj != OBJ_USER && p->phase == 0) {
 			rc = search_page(p, page, err);
 			if (rc == 0 && p->done && p->o.deleted) {
-				/* Then the archived records, which search cannot see (§11). */
+				/* Then the archived records, which search cannot see (§11):
+				 * a new listing for the guard. */
 				p->done = 0;
 				p->phase = 1;
+				pager_guard_reset(&p->guard);
 			}
 		} else
 			rc = list_page(p, page, err);
@@ -1381,8 +1463,10 @@ static int search_in(struct conn *c, enum obj o, const char *field, const json_t
 
 	for (size_t off = 0; off < n && rc == 0; off += 100) {
 		json_t *vals = json_array();
+		struct pager_guard guard;
 		for (size_t i = off; i < n && i < off + 100; i++)
 			json_array_append(vals, json_array_get(values, i));
+		pager_guard_init(&guard, "HubSpot");
 		for (long after = 0; rc == 0;) {
 			char path[96], ab[32];
 			json_t *ans = NULL, *r, *envs = json_array();
@@ -1401,8 +1485,15 @@ static int search_in(struct conn *c, enum obj o, const char *field, const json_t
 			json_array_foreach(json_object_get(ans, "results"), i, r)
 				json_array_append_new(envs, envelope(o, r, 0));
 			const char *next = jx_str(json_object_get(json_object_get(ans, "paging"), "next"), "after");
+			char cur[96];
+			int more = next && *next;
+			if (more) {
+				snprintf(cur, sizeof(cur), "after=%.80s", next);
+				after = strtol(next, NULL, 10);
+				rc = pager_guard_next(&guard, cur, json_array_size(envs), err);
+			}
 			json_decref(ans);
-			if ((rc = add_assocs(c, o, envs, err)) < 0) {
+			if (rc < 0 || (rc = add_assocs(c, o, envs, err)) < 0) {
 				json_decref(envs);
 				break;
 			}
@@ -1413,10 +1504,10 @@ static int search_in(struct conn *c, enum obj o, const char *field, const json_t
 					json_object_set(res, key, r);
 			}
 			json_decref(envs);
-			if (!next || !*next)
+			if (!more)
 				break;
-			after = strtol(next, NULL, 10);
 		}
+		pager_guard_release(&guard);
 		json_decref(vals);
 	}
 	json_decref(names);

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "provider.h"
 #include "timeutil.h"
+#include "pager.h"
 #include "banned.h"
 
 #define PD_BASE "https://api.pipedrive.com"
@@ -985,6 +986,7 @@ struct pull {
 	json_t *alias;              /* --map: custom field label -> hash */
 	json_t *label;              /* list members: the label id (integer), or NULL */
 	char filter[32];            /* list members: saved filter id */
+	struct pager_guard guard;   /* of the current listing (lib/pager) */
 };
 
 static int pd_lists_resolve(struct conn *c, const char *list, json_t **label, char *filter, size_t fn,
@@ -1001,6 +1003,7 @@ static int pd_pull_open(struct conn *c, const struct pull_opts *o, struct pull *
 	if ((rc = load_fields(c, o->obj, err)) < 0)
 		return rc;
 	p = calloc(1, sizeof(*p));
+	pager_guard_init(&p->guard, "Pipedrive");
 	p->c = c;
 	p->o = *o;
 	p->t = o->since_ms > 0 ? o->since_ms / 1000 * 1000 : 0;
@@ -1029,6 +1032,7 @@ static void pd_pull_close(struct pull *p)
 	json_decref(p->alias);
 	json_decref(p->label);
 	free(p->cursor);
+	pager_guard_release(&p->guard);
 	free(p);
 }
 
@@ -1116,9 +1120,39 @@ static int v2_page(struct pull *p, int what, json_t **page, struct crm_err *err)
 	free(p->cursor);
 	const char *n = jx_str(json_object_get(ans, "additional_data"), "next_cursor");
 	p->cursor = n && *n ? strdup(n) : NULL;
+	if (p->cursor) {
+		struct buf key = BUF_INIT;
+		buf_addf(&key, "cursor=%s", p->cursor);
+		rc = pager_guard_next(&p->guard, key.buf, json_array_size(data), err);
+		buf_release(&key);
+	} else {
+		pager_guard_reset(&p->guard); /* the listing is done; the next is a new one */
+	}
 	json_decref(ans);
+	if (rc < 0) {
+		json_decref(envs);
+		return rc;
+	}
 	*page = envs;
 	return 0;
+}
+
+/* Offset paging (start=, counted here from the pages' sizes) past a page
+ * `data` that said there is more: the next offset must be new, the page
+ * must not be one seen before (a server that ignores start gives the same
+ * page for every offset), and empty pages must end (lib/pager). */
+static int guard_offset(struct pull *p, const json_t *data, const char *idkey, struct crm_err *err)
+{
+	size_t n = json_array_size(data);
+	char key[48], a[32], b[32];
+	const char *first = jx_text(json_object_get(json_array_get(data, 0), idkey), a, sizeof(a));
+	const char *last = n ? jx_text(json_object_get(json_array_get(data, n - 1), idkey), b, sizeof(b)) : NULL;
+	int rc;
+
+	snprintf(key, sizeof(key), "start=%ld", p->start);
+	if ((rc = pager_guard_page(&p->guard, NULL, first, last, n, err)) < 0)
+		return rc;
+	return pager_guard_next(&p->guard, key, n, err);
 }
 
 /* Deleted persons and organizations: the list endpoints leave them out
@@ -1168,10 +1202,17 @@ static int recents_page(struct pull *p, json_t **page, struct crm_err *err)
 	json_t *ad = json_object_get(ans, "additional_data");
 	json_t *pg = json_object_get(ad, "pagination") ? json_object_get(ad, "pagination") : ad;
 	int more = json_is_true(json_object_get(pg, "more_items_in_collection"));
-	p->start += (long)json_array_size(json_object_get(ans, "data"));
-	json_decref(ans);
+	json_t *data = json_object_get(ans, "data");
+	size_t n = json_array_size(data);
+	p->start += (long)n;
 	if (!more)
 		p->phase = 2;
+	else if ((rc = guard_offset(p, data, "id", err)) < 0) {
+		json_decref(ans);
+		json_decref(envs);
+		return rc;
+	}
+	json_decref(ans);
 	*page = envs;
 	return 0;
 }
@@ -1234,12 +1275,15 @@ static int leads_page(struct pull *p, int archived, json_t **page, struct crm_er
 		}
 		json_array_append_new(envs, env);
 	}
-	json_decref(ans);
 	if (!ordered) {
 		p->start += (long)n;
 		if (n < PAGE_LIMIT) {
 			p->phase++;
 			p->start = 0;
+		} else if ((rc = guard_offset(p, data, "id", err)) < 0) {
+			json_decref(ans);
+			json_decref(envs);
+			return rc;
 		}
 	} else if (n < PAGE_LIMIT) {
 		p->phase++;
@@ -1256,6 +1300,20 @@ static int leads_page(struct pull *p, int archived, json_t **page, struct crm_er
 		}
 		p->t = maxt;
 	}
+	json_decref(ans);
+	if (ordered && n >= PAGE_LIMIT) {
+		/* The keyset's next query: a higher bound, or a higher offset
+		 * inside one instant.  Asked again, the CRM's answers do not
+		 * move the scan on. */
+		char key[96];
+		snprintf(key, sizeof(key), "updated_since=%lld start=%ld", p->t, p->same_time ? p->start : 0L);
+		if ((rc = pager_guard_next(&p->guard, key, n, err)) < 0) {
+			json_decref(envs);
+			return rc;
+		}
+	}
+	if (n < PAGE_LIMIT)
+		pager_guard_reset(&p->guard); /* the listing is done; the next is a new one */
 	if (ordered) {
 		json_array_foreach(envs, i, r) {
 			long long ms;

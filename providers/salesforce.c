@@ -18,6 +18,7 @@
 #include "jx.h"
 #include "provider.h"
 #include "timeutil.h"
+#include "pager.h"
 #include "banned.h"
 
 #define SF_LOGIN "https://login.salesforce.com"
@@ -768,6 +769,26 @@ static void split_select(struct conn *c, enum obj o, char **first, json_t **rest
 	*first = buf_detach(&b, NULL);
 }
 
+/* The answer's nextRecordsUrl in *next (malloc'd; NULL at the end),
+ * checked by the paging run's guard (lib/pager): CRM_EUNAVAIL when
+ * Salesforce gave it before in this run, or empty pages never end. */
+static int next_url(struct pager_guard *g, const json_t *ans, char **next, struct crm_err *err)
+{
+	const char *u = jx_str(ans, "nextRecordsUrl");
+	struct buf key = BUF_INIT;
+	int rc;
+
+	*next = NULL;
+	if (!u)
+		return 0;
+	buf_addf(&key, "nextRecordsUrl=%s", u);
+	rc = pager_guard_next(g, key.buf, json_array_size(json_object_get(ans, "records")), err);
+	buf_release(&key);
+	if (rc == 0)
+		*next = strdup(u);
+	return rc;
+}
+
 /* Reads the other SELECT lists for rows (raw query records with Id) and
  * merges their fields into each row.  all: through queryAll (deleted rows). */
 static int merge_rest(struct conn *c, enum obj o, const json_t *rest, json_t *rows, int all, struct crm_err *err)
@@ -798,6 +819,8 @@ static int merge_rest(struct conn *c, enum obj o, const json_t *rest, json_t *ro
 			next = strdup(path.buf);
 			buf_release(&q);
 			buf_release(&path);
+			struct pager_guard g;
+			pager_guard_init(&g, "Salesforce");
 			while (next && rc == 0) {
 				json_t *ans = NULL, *x;
 				size_t j;
@@ -814,10 +837,10 @@ static int merge_rest(struct conn *c, enum obj o, const json_t *rest, json_t *ro
 						if (row && strcmp(k, "attributes") && strcmp(k, "Id"))
 							json_object_set(row, k, v);
 				}
-				if (jx_str(ans, "nextRecordsUrl"))
-					next = strdup(jx_str(ans, "nextRecordsUrl"));
+				rc = next_url(&g, ans, &next, err);
 				json_decref(ans);
 			}
+			pager_guard_release(&g);
 			free(next);
 		}
 	}
@@ -995,6 +1018,7 @@ struct pull {
 	long long bulk_expect, bulk_got; /* the job's record count, rows read */
 	/* list members */
 	char campaign[32];
+	struct pager_guard guard;   /* of the current phase (lib/pager) */
 };
 
 /* WHERE clause of the current window: keyset on (SystemModstamp, Id). */
@@ -1078,11 +1102,27 @@ static int rest_page(struct pull *p, json_t **page, struct crm_err *err)
 	}
 	p->wrows += (long)json_array_size(recs);
 	free(p->next);
-	p->next = jx_str(ans, "nextRecordsUrl") ? strdup(jx_str(ans, "nextRecordsUrl")) : NULL;
+	if ((rc = next_url(&p->guard, ans, &p->next, err)) < 0) {
+		json_decref(ans);
+		json_decref(envs);
+		return rc;
+	}
 	if (!p->next && p->wrows < c->window) {
-		/* The window ended short of its cap: this phase is complete. */
+		/* The window ended short of its cap: this phase is complete,
+		 * and the next one a new run for the guard. */
 		p->keyed = 0;
 		p->phase = p->phase == 0 && p->o.deleted && o != OBJ_USER ? 1 : 2;
+		pager_guard_reset(&p->guard);
+	} else if (!p->next) {
+		/* A full window: the next one starts after its last row.  A
+		 * window that does not move that bound would come again. */
+		char key[128];
+		snprintf(key, sizeof(key), "(SystemModstamp, Id) > (%lld, %s)", p->t, p->last_id);
+		if ((rc = pager_guard_next(&p->guard, key, json_array_size(recs), err)) < 0) {
+			json_decref(ans);
+			json_decref(envs);
+			return rc;
+		}
 	}
 	json_decref(ans);
 	*page = envs;
@@ -1120,6 +1160,7 @@ static void sf_pull_close(struct pull *p)
 	json_decref(p->rest);
 	free(p->next);
 	free(p->locator);
+	pager_guard_release(&p->guard);
 	free(p);
 }
 
@@ -1306,6 +1347,14 @@ static int bulk_page(struct pull *p, json_t **page, struct crm_err *err)
 	}
 	free(p->locator);
 	p->locator = strcmp(l, "null") && *l ? strdup(l) : NULL;
+	if (p->locator) {
+		char key[300];
+		snprintf(key, sizeof(key), "Sforce-Locator=%s", p->locator);
+		if ((rc = pager_guard_next(&p->guard, key, json_array_size(rows) ? json_array_size(rows) - 1 : 0, err)) < 0) {
+			json_decref(rows);
+			return rc;
+		}
+	}
 	*page = json_array();
 	hdr = json_array_get(rows, 0);
 	json_array_foreach(rows, i, row) {
@@ -1336,6 +1385,7 @@ static int bulk_page(struct pull *p, json_t **page, struct crm_err *err)
 		/* Then deleted records through REST queryAll (the Recycle Bin is small). */
 		p->phase = p->o.deleted && p->o.obj != OBJ_USER ? 1 : 2;
 		p->keyed = 0;
+		pager_guard_reset(&p->guard);
 	}
 	return 0;
 }
@@ -1372,6 +1422,7 @@ static int sf_pull_open(struct conn *c, const struct pull_opts *o, struct pull *
 	p = calloc(1, sizeof(*p));
 	p->c = c;
 	p->o = *o;
+	pager_guard_init(&p->guard, "Salesforce");
 	split_select(c, o->obj, &p->select, &p->rest);
 	p->select_full = select_list(c, o->obj);
 	if (o->list) {
@@ -1506,7 +1557,9 @@ static int sf_find(struct conn *c, enum obj o, const char *field, const json_t *
 		query_path(c, 0, q.buf, &path);
 		buf_release(&q);
 		char *next = json_array_size(chunk) ? strdup(path.buf) : NULL;
+		struct pager_guard g;
 		buf_release(&path);
+		pager_guard_init(&g, "Salesforce");
 		while (next && rc == 0) {
 			json_t *ans = NULL, *r;
 			size_t j;
@@ -1540,10 +1593,10 @@ static int sf_find(struct conn *c, enum obj o, const char *field, const json_t *
 				}
 				json_decref(env);
 			}
-			if (jx_str(ans, "nextRecordsUrl"))
-				next = strdup(jx_str(ans, "nextRecordsUrl"));
+			rc = next_url(&g, ans, &next, err);
 			json_decref(ans);
 		}
+		pager_guard_release(&g);
 		free(next);
 		json_decref(chunk);
 	}
@@ -2016,8 +2069,11 @@ static int query_all_pages(struct conn *c, const char *soql, json_t *acc, struct
 	char *next;
 	int rc = 0;
 
+	struct pager_guard g;
+
 	query_path(c, 0, soql, &path);
 	next = buf_detach(&path, NULL);
+	pager_guard_init(&g, "Salesforce");
 	while (next && rc == 0) {
 		json_t *ans = NULL;
 		rc = api(c, "GET", next, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
@@ -2026,10 +2082,10 @@ static int query_all_pages(struct conn *c, const char *soql, json_t *acc, struct
 		if (rc < 0)
 			break;
 		json_array_extend(acc, json_object_get(ans, "records"));
-		if (jx_str(ans, "nextRecordsUrl"))
-			next = strdup(jx_str(ans, "nextRecordsUrl"));
+		rc = next_url(&g, ans, &next, err);
 		json_decref(ans);
 	}
+	pager_guard_release(&g);
 	free(next);
 	return rc;
 }
@@ -2110,7 +2166,11 @@ static int members_page(struct pull *p, json_t **page, struct crm_err *err)
 		if (jx_str(m, "ContactId"))
 			json_array_append_new(ids, json_string(jx_str(m, "ContactId")));
 	free(p->next);
-	p->next = jx_str(ans, "nextRecordsUrl") ? strdup(jx_str(ans, "nextRecordsUrl")) : NULL;
+	if ((rc = next_url(&p->guard, ans, &p->next, err)) < 0) {
+		json_decref(ans);
+		json_decref(ids);
+		return rc;
+	}
 	if (!p->next)
 		p->phase = 2;
 	json_decref(ans);

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "provider.h"
 #include "timeutil.h"
+#include "pager.h"
 #include "banned.h"
 
 #define B_MAIN 0
@@ -790,6 +791,7 @@ struct pull {
 	json_t *seen;       /* ids emitted at the anchor instant */
 	int done;
 	char *list;         /* members of this Target List */
+	struct pager_guard guard; /* lib/pager */
 };
 
 /* "2026-11-22T10:04:05+00:00": an explicit offset, second precision (§4). */
@@ -826,6 +828,7 @@ static int su_pull_open(struct conn *c, const struct pull_opts *o, struct pull *
 	p->o.extra_fields = NULL;
 	p->t = o->since_ms >= 0 ? o->since_ms / 1000 * 1000 : -1;
 	p->seen = json_object();
+	pager_guard_init(&p->guard, "SugarCRM");
 	*out = p;
 	return 0;
 }
@@ -834,10 +837,31 @@ static void su_pull_close(struct pull *p)
 {
 	if (!p)
 		return;
+	pager_guard_release(&p->guard);
 	free((char *)p->o.since_id);
 	free(p->list);
 	json_decref(p->seen);
 	free(p);
+}
+
+/* After a page `recs` of the query `query` (what tells it from the run's
+ * other queries, apart from its offset), when another page follows at
+ * `offset`: that request must be new, this page must not be one seen
+ * before (a server that ignores the offset gives the same page for each),
+ * and empty pages must end (lib/pager). */
+static int guard_page(struct pager_guard *g, const char *query, const json_t *recs, long offset,
+		      struct crm_err *err)
+{
+	size_t n = json_array_size(recs);
+	char key[160];
+	int rc;
+
+	rc = pager_guard_page(g, query, jx_str(json_array_get(recs, 0), "id"),
+			      n ? jx_str(json_array_get(recs, n - 1), "id") : NULL, n, err);
+	if (rc < 0)
+		return rc;
+	snprintf(key, sizeof(key), "offset=%ld, %s", offset, query);
+	return pager_guard_next(g, key, n, err);
 }
 
 /* Users that are not people (§2.2): group and portal-only accounts. */
@@ -905,6 +929,18 @@ static int scan_page(struct pull *p, json_t **page, struct crm_err *err)
 		}
 		json_array_append_new(envs, env);
 	}
+	if (next >= 0 && n) {
+		/* This page's query: the same anchor and its rows again means
+		 * the scan does not move on. */
+		char q[64];
+		snprintf(q, sizeof(q), "date_modified>=%lld", p->t);
+		if ((rc = pager_guard_page(&p->guard, q, jx_str(json_array_get(recs, 0), "id"),
+					   jx_str(json_array_get(recs, n - 1), "id"), n, err)) < 0) {
+			json_decref(ans);
+			json_decref(envs);
+			return rc;
+		}
+	}
 	if (next < 0 || !n) {
 		p->done = 1;
 	} else if (mint == maxt && maxt == p->t) {
@@ -925,6 +961,15 @@ static int scan_page(struct pull *p, json_t **page, struct crm_err *err)
 			json_decref(env);
 		}
 		p->offset = (long)json_object_size(p->seen);
+	}
+	if (!p->done) {
+		char key[96];
+		snprintf(key, sizeof(key), "date_modified>=%lld offset=%ld", p->t, p->offset);
+		if ((rc = pager_guard_next(&p->guard, key, n, err)) < 0) {
+			json_decref(ans);
+			json_decref(envs);
+			return rc;
+		}
 	}
 	json_decref(ans);
 	*page = envs;
@@ -972,8 +1017,14 @@ static int members_page(struct pull *p, json_t **page, struct crm_err *err)
 	long next = (long)json_integer_value(json_object_get(ans, "next_offset"));
 	if (next <= p->offset || !json_is_integer(json_object_get(ans, "next_offset")))
 		p->done = 1;
-	else
+	else {
 		p->offset = next;
+		if ((rc = guard_page(&p->guard, "members", recs, next, err)) < 0) {
+			json_decref(ans);
+			json_decref(envs);
+			return rc;
+		}
+	}
 	json_decref(ans);
 	*page = envs;
 	return 0;
@@ -1005,8 +1056,10 @@ static int filter_all(struct conn *c, enum obj o, json_t *filter, void (*take)(v
 	char path[96];
 	long offset = 0;
 	int rc = 0;
+	struct pager_guard g;
 
 	snprintf(path, sizeof(path), "/%s/filter", module(o));
+	pager_guard_init(&g, "SugarCRM");
 	for (;;) {
 		json_t *ans = NULL, *r;
 		size_t i;
@@ -1023,11 +1076,14 @@ static int filter_all(struct conn *c, enum obj o, json_t *filter, void (*take)(v
 			json_decref(env);
 		}
 		long next = (long)json_integer_value(json_object_get(ans, "next_offset"));
+		if (next > offset)
+			rc = guard_page(&g, "filter", json_object_get(ans, "records"), next, err);
 		json_decref(ans);
-		if (next <= offset)
+		if (next <= offset || rc < 0)
 			break;
 		offset = next;
 	}
+	pager_guard_release(&g);
 	return rc;
 }
 

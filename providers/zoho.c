@@ -14,6 +14,7 @@
 #include "jx.h"
 #include "provider.h"
 #include "timeutil.h"
+#include "pager.h"
 #include "banned.h"
 
 #define ZO_ACCOUNTS "https://accounts.zoho.com"
@@ -196,6 +197,7 @@ struct pull {
 	long long t;                /* keyset: the lowest Modified_Time still to read (ms) */
 	json_t *seen;               /* ids emitted at time t */
 	char campaign[32];          /* members: the campaign's id */
+	struct pager_guard guard;   /* of the current listing (lib/pager) */
 };
 
 static int zo_refresh(void *ctx, struct crm_err *err);
@@ -1069,6 +1071,7 @@ static int zo_pull_open(struct conn *c, const struct pull_opts *o, struct pull *
 	if ((rc = load_meta(c, o->list ? OBJ_CONTACT : o->obj, err)) < 0)
 		return rc;
 	p = calloc(1, sizeof(*p));
+	pager_guard_init(&p->guard, "Zoho");
 	p->c = c;
 	p->o = *o;
 	if (o->list)
@@ -1089,6 +1092,7 @@ static void zo_pull_close(struct pull *p)
 	json_decref(p->slices);
 	json_decref(p->seen);
 	free(p->token);
+	pager_guard_release(&p->guard);
 	free(p);
 }
 
@@ -1118,6 +1122,32 @@ static int next_page(struct pull *p, const json_t *info, struct crm_err *err)
 		}
 	}
 	return 0;
+}
+
+/* After a page of `data` that said more_records, in the query `query`
+ * (what tells it from the listing's other queries, apart from its page):
+ * the next page (p's page number or token) must be new, this page must
+ * not be one seen before (a server that ignores `page` gives the same
+ * page for every number), and empty pages must end (lib/pager). */
+static int guard_page(struct pull *p, const char *query, const json_t *data, const char *idkey,
+		      struct crm_err *err)
+{
+	size_t n = json_array_size(data);
+	char a[32], b[32];
+	const char *first = jx_text(json_object_get(json_array_get(data, 0), idkey), a, sizeof(a));
+	const char *last = n ? jx_text(json_object_get(json_array_get(data, n - 1), idkey), b, sizeof(b)) : NULL;
+	struct buf key = BUF_INIT;
+	int rc;
+
+	if ((rc = pager_guard_page(&p->guard, query, first, last, n, err)) < 0)
+		return rc;
+	if (p->token)
+		buf_addf(&key, "page_token=%s, %s", p->token, query);
+	else
+		buf_addf(&key, "page=%d, %s", p->page, query);
+	rc = pager_guard_next(&p->guard, key.buf, n, err);
+	buf_release(&key);
+	return rc;
 }
 
 static void reset_paging(struct pull *p)
@@ -1167,7 +1197,14 @@ static int list_page(struct pull *p, const char *sort_by, const char *ims, json_
 			json_array_append_new(order, json_string(id));
 		}
 		*more = json_is_true(json_object_get(json_object_get(ans, "info"), "more_records"));
-		if (*more)
+		if (*more) {
+			/* This page's number (or token) for the guard: it is the
+			 * request that must not come again. */
+			char q[96];
+			snprintf(q, sizeof(q), "sort_by=%s If-Modified-Since=%s", sort_by, ims ? ims : "none");
+			rc = guard_page(p, q, json_object_get(ans, "data"), "id", err);
+		}
+		if (*more && rc == 0)
 			rc = next_page(p, json_object_get(ans, "info"), err);
 	}
 	/* The other slices, by id, <= 100 at a time. */
@@ -1293,12 +1330,16 @@ static int deleted_page(struct pull *p, json_t **page, struct crm_err *err)
 	*page = json_array();
 	json_array_foreach(json_object_get(ans, "data"), i, r)
 		json_array_append_new(*page, deleted_envelope(r));
-	if (json_is_true(json_object_get(json_object_get(ans, "info"), "more_records")))
+	if (json_is_true(json_object_get(json_object_get(ans, "info"), "more_records"))) {
 		p->page++;
-	else
+		if ((rc = guard_page(p, "deleted", json_object_get(ans, "data"), "id", err)) < 0) {
+			json_decref(*page);
+			*page = NULL;
+		}
+	} else
 		p->phase = 2;
 	json_decref(ans);
-	return 0;
+	return rc;
 }
 
 static int by_updated(const void *a, const void *b)
@@ -1335,10 +1376,12 @@ static int users_page(struct pull *p, json_t **page, struct crm_err *err)
 				json_array_append_new(all, env);
 		}
 		int more = json_is_true(json_object_get(json_object_get(ans, "info"), "more_records"));
-		json_decref(ans);
 		p->page++;
 		if (!more)
 			p->phase = 2;
+		else
+			rc = guard_page(p, "users", json_object_get(ans, "users"), "id", err);
+		json_decref(ans);
 	} while (rc == 0 && p->o.ordered && p->phase != 2);
 	if (rc < 0) {
 		json_decref(all);
@@ -1439,9 +1482,11 @@ static int members_page(struct pull *p, json_t **page, struct crm_err *err)
 		if (json_object_get(m, "Member_Status"))
 			json_object_set(status, id, json_object_get(m, "Member_Status"));
 	}
-	if (json_is_true(json_object_get(json_object_get(ans, "info"), "more_records")))
+	if (json_is_true(json_object_get(json_object_get(ans, "info"), "more_records"))) {
 		p->page++;
-	else
+		if ((rc = guard_page(p, "members", json_object_get(ans, "data"), "id", err)) < 0)
+			goto done;
+	} else
 		p->phase = 2;
 	if ((rc = read_ids(p->c, OBJ_CONTACT, p->slices, ids, 1, &byid, err)) < 0)
 		goto done;
@@ -1482,13 +1527,16 @@ static int zo_pull_next(struct pull *p, json_t **page, struct crm_err *err)
 			rc = deleted_page(p, page, err);
 		} else if (p->o.ordered) {
 			rc = keyset_page(p, page, err);
-			if (rc == 0 && p->phase == 1)
+			if (rc == 0 && p->phase == 1) {
 				reset_paging(p);
+				pager_guard_reset(&p->guard);
+			}
 		} else {
 			rc = list_page(p, "id", NULL, page, &more, err);
 			if (rc == 0 && !more) {
 				p->phase = 1;
 				reset_paging(p);
+				pager_guard_reset(&p->guard);
 			}
 		}
 		if (rc < 0)

@@ -362,7 +362,30 @@ class DailyCounter:
 # ------------------------------------------------------------------ faults
 
 class Faults:
-    """Queue of injected-failure rules, consumed in order by matching requests."""
+    """Queue of injected-failure rules, consumed in order by matching requests.
+
+    A rule: {"match": REGEX on "METHOD PATH", "times": N (default 1), and what
+    it does to each of the next N matching requests}:
+      "status": 429|500|503...  the provider's own error answer instead
+      "retry_after": S          with a Retry-After header
+      "body": TEXT              this answer instead (with "status", default 200,
+                                and "content_type")
+      "delay_ms": N             answer late
+      "drop": true              close the connection, no answer
+      "drop_mid_body": true     close it halfway through the answer's body
+      "expire_token": true      the provider's "token expired" answer
+      "after_process": true     the request is served first (its writes
+                                happen), then the fault answers
+      "rewrite": [REGEX, REPLACEMENT] (or a list of such pairs)
+                                the provider's real answer, its body changed
+                                by re.sub; in REPLACEMENT, {n} is how many
+                                answers this rule has rewritten, this one
+                                included (1, 2, ...), so a case can forge
+                                paging cursors that never repeat
+      "rewrite_header": [NAME, REGEX, REPLACEMENT]
+                                likewise for the answer's header NAME
+    A rule with none of these only counts: it lets N requests through
+    untouched, so the next rule acts on the N+1st."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -380,6 +403,18 @@ class Faults:
             rule = dict(r)
             rule["_rx"] = re.compile(rule.get("match") or ".*")
             rule["times"] = int(rule.get("times", 1))
+            rw = rule.get("rewrite")
+            if rw is not None:
+                pairs = rw if rw and isinstance(rw[0], list) else [rw]
+                if not all(isinstance(x, list) and len(x) == 2 for x in pairs):
+                    raise ValueError("faults: rewrite is [REGEX, REPLACEMENT] or a list of them")
+                rule["_rw"] = [(re.compile(a), b) for a, b in pairs]
+            rh = rule.get("rewrite_header")
+            if rh is not None:
+                if not (isinstance(rh, list) and len(rh) == 3):
+                    raise ValueError("faults: rewrite_header is [NAME, REGEX, REPLACEMENT]")
+                rule["_rh"] = (rh[0].lower(), re.compile(rh[1]), rh[2])
+            rule["_n"] = 0
             parsed.append(rule)
         with self.lock:
             self.rules.extend(parsed)
@@ -398,7 +433,7 @@ class Faults:
 
     def pending(self):
         with self.lock:
-            return [{k: v for k, v in r.items() if k != "_rx"} for r in self.rules]
+            return [{k: v for k, v in r.items() if not k.startswith("_")} for r in self.rules]
 
     def clear(self):
         with self.lock:
@@ -452,6 +487,8 @@ class App:
             resp = self.call_provider(req)
             if acts:
                 resp = self.fault(req, rule)
+        if rule and ("_rw" in rule or "_rh" in rule) and resp.fault is None:
+            self.rewrite(resp, rule)
         if rule and rule.get("drop_mid_body") and resp.fault is None:
             resp.fault = "drop_mid_body"
         self.record(req, resp, rule, inflight)
@@ -486,6 +523,20 @@ class App:
             resp.headers.append((str(k), str(v)))
         return resp
 
+    def rewrite(self, resp, rule):
+        with self.faults.lock:
+            rule["_n"] += 1
+            n = str(rule["_n"])
+        if "_rw" in rule:
+            text = resp.body.decode("utf-8", "surrogateescape") if isinstance(resp.body, bytes) else resp.body
+            for rx, rep in rule["_rw"]:
+                text = rx.sub(rep.replace("{n}", n), text)
+            resp.body = text.encode("utf-8", "surrogateescape")
+        if "_rh" in rule:
+            name, rx, rep = rule["_rh"]
+            resp.headers = [(k, rx.sub(rep.replace("{n}", n), v) if k.lower() == name else v)
+                            for k, v in resp.headers]
+
     def record(self, req, resp, rule, inflight):
         entry = {
             "method": req.method,
@@ -496,7 +547,7 @@ class App:
             "inflight": inflight,  # API requests being served when this one came in, itself included
         }
         if rule:
-            entry["fault"] = {k: v for k, v in rule.items() if k not in ("_rx", "times")}
+            entry["fault"] = {k: v for k, v in rule.items() if k != "times" and not k.startswith("_")}
         with self.log_lock:
             self.log.append(entry)
 
