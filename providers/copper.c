@@ -2094,6 +2094,9 @@ const struct provider provider_copper = {
 			"(crmsync -p copper pull contacts | jq -r .remote_id | sort > ids.new; "
 			"comm -23 ids.old ids.new lists the deleted ones); see crmsync-copper(7)",
 	.has_lists = 1,
+	/* Ids: ids are integers (copper.md §2); a list is a tag name, sent only in bodies. */
+	.id_syntax = ID_DIGITS,
+	.list_id_syntax = ID_NAME,
 	.open = cu_open,
 	.close = cu_close,
 	.namespace = cu_namespace,

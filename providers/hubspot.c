@@ -1910,6 +1910,9 @@ const struct provider provider_hubspot = {
 		 [OBJ_LEAD] = &o_lead, [OBJ_DEAL] = &o_deal },
 	.deleted_note = "HubSpot keeps archived records for 90 days; GDPR-deleted and merged-away records are not reported",
 	.has_lists = 1,
+	/* Ids: object and list ids are integers. */
+	.id_syntax = ID_DIGITS,
+	.list_id_syntax = ID_DIGITS,
 	.write_jv = 1,
 	.open = hs_open,
 	.close = hs_close,

@@ -112,7 +112,7 @@ static const struct map_entry user_map[] = {
 static const struct prov_object o_account = { "organizations", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, org_map, "name" };
 static const struct prov_object o_contact = { "persons", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, person_map, "email" };
 static const struct prov_object o_user = { "users", OC_PULL | OC_DELETED, user_map, "email" };
-static const struct prov_object o_lead = { "leads", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, lead_map, NULL };
+static const struct prov_object o_lead = { "leads", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, lead_map, NULL, ID_UUID };
 static const struct prov_object o_deal = { "deals", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, deal_map, "name" };
 
 static const char *v2_name(enum obj o)
@@ -2054,6 +2054,9 @@ const struct provider provider_pipedrive = {
 			"Pipedrive purges deleted records after 30 days, and deleted leads and merged-away "
 			"records are not reported at all",
 	.has_lists = 1,
+	/* Ids: integers, leads UUIDs (pipedrive.md §1); a list is a label id or name, or filter:ID. */
+	.id_syntax = ID_DIGITS,
+	.list_id_syntax = ID_NAME,
 	.open = pd_open,
 	.close = pd_close,
 	.namespace = pd_namespace,

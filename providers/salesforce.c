@@ -2259,6 +2259,9 @@ const struct provider provider_salesforce = {
 			"or emptied); records purged or hard-deleted before the pull, and users (deactivated, never "
 			"deleted), are not reported",
 	.has_lists = 1,
+	/* Ids: 15- or 18-character ids, campaigns too. */
+	.id_syntax = ID_SFDC,
+	.list_id_syntax = ID_SFDC,
 	.open = sf_open,
 	.close = sf_close,
 	.namespace = sf_namespace,

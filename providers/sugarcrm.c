@@ -1714,6 +1714,9 @@ const struct provider provider_sugarcrm = {
 	.deleted_note = "SugarCRM soft-deletes (deleted=1) and keeps the rows until the \"Prune Database\" "
 			"scheduler job removes them (inactive by default); pruned rows and link-only changes are not reported",
 	.has_lists = 1,
+	/* Ids: GUIDs, or ids given on create (Sugar's admin user is "1"). */
+	.id_syntax = ID_GUIDISH,
+	.list_id_syntax = ID_GUIDISH,
 	.open = su_open,
 	.close = su_close,
 	.namespace = su_namespace,

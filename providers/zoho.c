@@ -1941,6 +1941,9 @@ const struct provider provider_zoho = {
 	.deleted_note = "Zoho reports records in its recycle bin (id, name and deletion time only); records purged "
 			"from the bin are not reported, and a converted lead is not deleted (Converted__s is true)",
 	.has_lists = 1,
+	/* Ids: digit strings (zoho.md §1); a list is a campaign id or name (searched). */
+	.id_syntax = ID_DIGITS,
+	.list_id_syntax = ID_NAME,
 	.open = zo_open,
 	.close = zo_close,
 	.namespace = zo_namespace,
