@@ -1359,7 +1359,8 @@ static int pd_read(struct conn *c, enum obj o, const json_t *ids, json_t **out, 
 			const char *s = json_string_value(id);
 			if (!s || strspn(s, "0123456789abcdefABCDEF-") != strlen(s))
 				continue;
-			buf_addf(&path, "/api/v1/leads/%s", s);
+			buf_adds(&path, "/api/v1/leads/");
+			id_path_add(&path, s);
 			rc = call(c, "GET", path.buf, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, &e2);
 			buf_release(&path);
 			if (rc == CRM_ENOTFOUND)
@@ -1745,7 +1746,7 @@ static const char *write_path(enum obj o, const char *id, struct buf *path)
 		buf_addf(path, "/api/v2/%s", v2_name(o));
 	if (id) {
 		buf_addc(path, '/');
-		buf_add_urlenc(path, id);
+		id_path_add(path, id);
 	}
 	return path->buf;
 }
@@ -1986,7 +1987,8 @@ static int pd_list_write(struct conn *c, const char *list, int add, struct write
 			err_set(&w->err, CRM_ERECORD, "not_found", "Pipedrive has no person %s", w->remote_id);
 			continue;
 		}
-		buf_addf(&path, "/api/v2/persons/%s", w->remote_id);
+		buf_adds(&path, "/api/v2/persons/");
+		id_path_add(&path, w->remote_id);
 		if ((rc = budget_check(c, &e)) == 0)
 			rc = call(c, "GET", path.buf, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, &e);
 		if (rc == 0) {

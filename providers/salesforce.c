@@ -190,13 +190,15 @@ static int is_id(const char *s)
 }
 
 /* The 18-character form of an id (what Salesforce returns), so ids given in
- * either form compare equal.  out must hold 19 bytes. */
+ * either form compare equal; "" for what is no id, never its first 18
+ * characters (Salesforce would take "<id>/" for <id>).  out must hold 19
+ * bytes. */
 static const char *id18(const char *in, char *out)
 {
 	static const char ck[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
 
 	if (!is_id(in)) {
-		snprintf(out, 19, "%s", in ? in : "");
+		out[0] = '\0';
 		return out;
 	}
 	memcpy(out, in, 15);

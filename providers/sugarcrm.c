@@ -945,7 +945,7 @@ static int members_page(struct pull *p, json_t **page, struct crm_err *err)
 
 	if (p->offset == 0) {
 		buf_adds(&path, "/ProspectLists/");
-		buf_add_urlenc(&path, p->list);
+		id_path_add(&path, p->list);
 		buf_adds(&path, "?fields=id,name");
 		rc = call(c, "GET", path.buf, NULL, HTTP_IDEMPOTENT, &ans, err);
 		buf_release(&path);
@@ -957,7 +957,7 @@ static int members_page(struct pull *p, json_t **page, struct crm_err *err)
 			return rc;
 	}
 	buf_adds(&path, "/ProspectLists/");
-	buf_add_urlenc(&path, p->list);
+	id_path_add(&path, p->list);
 	buf_addf(&path, "/link/contacts?max_num=%d&offset=%ld&order_by=id%%3AASC&fields=", PAGE_MAX, p->offset);
 	buf_add_urlenc(&path, c->fieldlist[OBJ_CONTACT]);
 	rc = call(c, "GET", path.buf, NULL, HTTP_IDEMPOTENT, &ans, err);
@@ -1370,7 +1370,7 @@ static int su_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 			}
 			struct buf pb = BUF_INIT;
 			buf_addf(&pb, "/%s/", module(o));
-			buf_add_urlenc(&pb, w->remote_id);
+			id_path_add(&pb, w->remote_id);
 			snprintf(path, sizeof(path), "%s", pb.buf);
 			buf_release(&pb);
 			if (op == WR_DELETE) {
@@ -1386,7 +1386,7 @@ static int su_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 				/* Integrate API (§6): idempotent on the unique sync_key. */
 				struct buf pb = BUF_INIT;
 				buf_addf(&pb, "/%s/sync_key/", module(o));
-				buf_add_urlenc(&pb, key);
+				id_path_add(&pb, key);
 				snprintf(path, sizeof(path), "%s", pb.buf);
 				buf_release(&pb);
 				data = write_body(o, w->fields, NULL, NULL);
@@ -1507,7 +1507,7 @@ static int su_lists(struct conn *c, json_t **out, struct crm_err *err)
 				continue;
 			/* entry_count is non-db (§8): count the link. */
 			buf_adds(&path, "/ProspectLists/");
-			buf_add_urlenc(&path, id);
+			id_path_add(&path, id);
 			buf_adds(&path, "/link/contacts/count");
 			rc = call(c, "GET", path.buf, NULL, HTTP_IDEMPOTENT, &cnt, err);
 			buf_release(&path);
@@ -1555,7 +1555,7 @@ static int members_of(struct conn *c, const char *list, const json_t *ids, json_
 		size_t i;
 		buf_reset(&path);
 		buf_adds(&path, "/ProspectLists/");
-		buf_add_urlenc(&path, list);
+		id_path_add(&path, list);
 		buf_addf(&path, "/link/contacts/filter?fields=id&max_num=%d&offset=%ld&filter=", PAGE_MAX, offset);
 		buf_add_urlenc(&path, f.buf);
 		rc = call(c, "GET", path.buf, NULL, HTTP_IDEMPOTENT, &ans, err);
@@ -1585,7 +1585,7 @@ static int su_list_write(struct conn *c, const char *list, int add, struct write
 	if ((rc = load_meta(c, OBJ_CONTACT, err)) < 0)
 		goto done;
 	buf_adds(&path, "/ProspectLists/");
-	buf_add_urlenc(&path, list);
+	id_path_add(&path, list);
 	buf_adds(&path, "?fields=id");
 	rc = call(c, "GET", path.buf, NULL, HTTP_IDEMPOTENT, &ans, err);
 	json_decref(ans);
@@ -1622,7 +1622,7 @@ static int su_list_write(struct conn *c, const char *list, int add, struct write
 	}
 	buf_reset(&path);
 	buf_adds(&path, "/ProspectLists/");
-	buf_add_urlenc(&path, list);
+	id_path_add(&path, list);
 	if (add && json_array_size(todo)) {
 		json_t *body = json_pack("{s:s,s:O,s:b}", "link_name", "contacts", "ids", todo, "avoid_response", 1);
 		struct crm_err e2 = CRM_ERR_INIT;
@@ -1640,9 +1640,9 @@ static int su_list_write(struct conn *c, const char *list, int add, struct write
 				if (!w->created || w->err.status)
 					continue;
 				buf_adds(&one, "/ProspectLists/");
-				buf_add_urlenc(&one, list);
+				id_path_add(&one, list);
 				buf_adds(&one, "/link/contacts/");
-				buf_add_urlenc(&one, w->remote_id);
+				id_path_add(&one, w->remote_id);
 				int r1 = call(c, "POST", one.buf, NULL, HTTP_IDEMPOTENT, &ans, &w->err);
 				json_decref(ans);
 				ans = NULL;
@@ -1668,9 +1668,9 @@ static int su_list_write(struct conn *c, const char *list, int add, struct write
 			if (!w->created || w->err.status)
 				continue;
 			buf_adds(&one, "/ProspectLists/");
-			buf_add_urlenc(&one, list);
+			id_path_add(&one, list);
 			buf_adds(&one, "/link/contacts/");
-			buf_add_urlenc(&one, w->remote_id);
+			id_path_add(&one, w->remote_id);
 			struct crm_err e2 = CRM_ERR_INIT;
 			int r1 = call(c, "DELETE", one.buf, NULL, HTTP_IDEMPOTENT, &ans, &e2);
 			json_decref(ans);
