@@ -164,9 +164,13 @@ static int change(struct ctx *c, const char *list, int add, const char *rejfile)
 				/* A bare id: any token without spaces or JSON punctuation. */
 				id = r.line.buf;
 			}
-			if (id && *id)
+			if (id && *id) {
 				it->id = strdup(id);
-			else {
+				/* A member id goes into request paths: the CRM's syntax only. */
+				if (id_check(prov_id_syntax(c->prov, OBJ_CONTACT), id, c->prov->name, NULL, "remote_id",
+					     &it->err) < 0)
+					it->status = SUM_FAILED;
+			} else {
 				it->status = SUM_FAILED;
 				err_set(&it->err, CRM_ERECORD, v ? "no_remote_id" : "invalid_json",
 					v ? "the line has no remote_id" : "the line is neither JSON nor a bare id");
@@ -284,6 +288,13 @@ int cmd_lists(struct ctx *c, int argc, char **argv)
 		msg(c, "%s", !strcmp(sub, "members") || !strcmp(sub, "add") || !strcmp(sub, "remove")
 			? "missing LIST (a list id; see: crmsync lists)" : "unknown lists subcommand");
 		fputs(lists_usage, stderr);
+		return 64;
+	}
+	/* LIST goes into request paths too: refused before any request. */
+	struct crm_err lerr = CRM_ERR_INIT;
+	if ((!strcmp(sub, "members") || !strcmp(sub, "add") || !strcmp(sub, "remove")) &&
+	    id_check(c->prov->list_id_syntax, argv[optind + 1], c->prov->name, "list", "LIST", &lerr) < 0) {
+		msg(c, "%s", lerr.message);
 		return 64;
 	}
 	if (!strcmp(sub, "members"))

@@ -192,6 +192,41 @@ static void map_relation(struct push *p, struct pitem *it, const char *key, cons
 	add_warning(it, "unmapped_relation", key);
 }
 
+/* The object a relation key points at. */
+static enum obj rel_target(const char *key)
+{
+	return !strcmp(key, "owner") ? OBJ_USER : !strcmp(key, "converted_contact") ? OBJ_CONTACT : OBJ_ACCOUNT;
+}
+
+/* The ids the record hands the CRM (its remote_id, where this mode uses
+ * it, and its relations) have the CRM's id syntax: an id goes into request
+ * paths, where "1001/" or "9/../1001" would name another record.  A bad one
+ * fails the record (invalid_id, naming the key) before any request. */
+static int check_ids(struct push *p, struct pitem *it)
+{
+	const struct provider *pv = p->c->prov;
+	struct jv_doc *d = it->doc;
+	char tmp[64];
+
+	if (it->remote_id && p->mode != M_CREATE &&
+	    id_check(prov_id_syntax(pv, p->o), it->remote_id, pv->name, p->po->id_syntax ? obj_name(p->o) : NULL,
+		     "remote_id", &it->err) < 0)
+		goto bad;
+	for (const struct ukey *k = record_keys(p->o); k->name; k++) {
+		if (k->type != UT_REL)
+			continue;
+		const char *id = jv_text(d, jv_get(d, it->rec, k->name), tmp, sizeof(tmp));
+		enum obj to = rel_target(k->name);
+		if (id && *id && id_check(prov_id_syntax(pv, to), id, pv->name,
+					  pv->obj[to] && pv->obj[to]->id_syntax ? obj_name(to) : NULL, k->name, &it->err) < 0)
+			goto bad;
+	}
+	return 0;
+bad:
+	it->status = SUM_FAILED;
+	return -1;
+}
+
 /* Parses and maps one line (text[0..len), line number lineno) into the
  * batch's document d, and decides what to do with it. */
 static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const char *text, size_t len,
@@ -253,6 +288,8 @@ static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const ch
 		if (id && *id)
 			it->remote_id = doc_dup(d, id, 0);
 	}
+	if (check_ids(p, it) < 0)
+		return;
 	it->fields = map_push(p->o, p->po->map, d, it->rec, p->user_map, native, is_writable, p);
 
 	/* The match value. */

@@ -150,6 +150,14 @@ static const char *entity(enum obj o)
 	}
 }
 
+/* "/people/<id>": the id one percent-encoded segment, whatever it holds. */
+static const char *record_path(struct buf *b, enum obj o, const char *id)
+{
+	buf_addf(b, "/%s/", entity(o));
+	id_path_add(b, id);
+	return b->buf;
+}
+
 /* The singular Copper uses in custom_field_definitions.available_on (§7). */
 static const char *singular(enum obj o)
 {
@@ -1840,8 +1848,9 @@ static int write_one(struct conn *c, enum obj o, enum write_op op, struct write_
 		rc = call(c, "PUT", "/leads/upsert", req, HTTP_IDEMPOTENT, &ans, err);
 		json_decref(req);
 	} else if (op == WR_UPDATE) {
-		snprintf(path, sizeof(path), "/%s/%s", entity(o), w->remote_id);
-		rc = call(c, "PUT", path, body, HTTP_IDEMPOTENT, &ans, err);
+		struct buf pb = BUF_INIT;
+		rc = call(c, "PUT", record_path(&pb, o, w->remote_id), body, HTTP_IDEMPOTENT, &ans, err);
+		buf_release(&pb);
 	} else {
 		snprintf(path, sizeof(path), "/%s", entity(o));
 		rc = call(c, "POST", path, body, 0, &ans, err);
@@ -1946,10 +1955,10 @@ static int write_items(struct conn *c, enum obj o, enum write_op op, struct writ
 		if (w->err.status)
 			continue;
 		if (op == WR_DELETE) {
-			char path[96];
+			struct buf pb = BUF_INIT;
 			json_t *ans = NULL;
-			snprintf(path, sizeof(path), "/%s/%s", entity(o), w->remote_id);
-			rc = call(c, "DELETE", path, NULL, HTTP_IDEMPOTENT, &ans, &e);
+			rc = call(c, "DELETE", record_path(&pb, o, w->remote_id), NULL, HTTP_IDEMPOTENT, &ans, &e);
+			buf_release(&pb);
 			json_decref(ans);
 			if (rc == 0)
 				item_set_id(w, w->remote_id);
@@ -2132,6 +2141,9 @@ const struct provider provider_copper = {
 			"(crmsync -p copper pull contacts | jq -r .remote_id | sort > ids.new; "
 			"comm -23 ids.old ids.new lists the deleted ones); see crmsync-copper(7)",
 	.has_lists = 1,
+	/* Ids: ids are integers (copper.md §2); a list is a tag name, sent only in bodies. */
+	.id_syntax = ID_DIGITS,
+	.list_id_syntax = ID_NAME,
 	.open = cu_open,
 	.close = cu_close,
 	.namespace = cu_namespace,

@@ -1050,7 +1050,7 @@ static int check_list(struct conn *c, const char *list, int writing, struct crm_
 	int rc;
 
 	buf_adds(&path, "/crm/v3/lists/");
-	buf_add_urlenc(&path, list);
+	id_path_add(&path, list);
 	rc = call(c, "GET", path.buf, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
 	buf_release(&path);
 	if (rc < 0) {
@@ -1087,7 +1087,7 @@ static int members_page(struct pull *p, json_t **page, struct crm_err *err)
 		return rc;
 	}
 	buf_adds(&path, "/crm/v3/lists/");
-	buf_add_urlenc(&path, p->o.list);
+	id_path_add(&path, p->o.list);
 	buf_adds(&path, "/memberships?limit=100");
 	if (p->after) {
 		buf_adds(&path, "&after=");
@@ -1636,8 +1636,10 @@ static int write_assoc(struct conn *c, enum obj o, const char *id, const char *t
 	struct buf path = BUF_INIT;
 	int rc;
 
-	buf_addf(&path, "/crm/v4/objects/%s/%s/associations/%s/", plural_path(o), id, to);
-	buf_add_urlenc(&path, to_id);
+	buf_addf(&path, "/crm/v4/objects/%s/", plural_path(o));
+	id_path_add(&path, id);
+	buf_addf(&path, "/associations/%s/", to);
+	id_path_add(&path, to_id);
 	json_t *body = json_pack("[{s:s,s:i}]", "associationCategory", "HUBSPOT_DEFINED",
 				 "associationTypeId", assoc_type(o, to));
 	rc = call(c, "PUT", path.buf, body, B_MAIN, HTTP_IDEMPOTENT, NULL, err);
@@ -1948,7 +1950,7 @@ static int hs_list_write(struct conn *c, const char *list, int add, struct write
 	if ((rc = check_list(c, list, 1, err)) < 0)
 		goto done;
 	buf_adds(&path, "/crm/v3/lists/");
-	buf_add_urlenc(&path, list);
+	id_path_add(&path, list);
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(ids, json_string(items[i].remote_id));
 	buf_adds(&path, add ? "/memberships/add" : "/memberships/remove");
@@ -2001,6 +2003,9 @@ const struct provider provider_hubspot = {
 		 [OBJ_LEAD] = &o_lead, [OBJ_DEAL] = &o_deal },
 	.deleted_note = "HubSpot keeps archived records for 90 days; GDPR-deleted and merged-away records are not reported",
 	.has_lists = 1,
+	/* Ids: object and list ids are integers. */
+	.id_syntax = ID_DIGITS,
+	.list_id_syntax = ID_DIGITS,
 	.write_jv = 1,
 	.open = hs_open,
 	.close = hs_close,

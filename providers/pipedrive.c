@@ -113,7 +113,7 @@ static const struct map_entry user_map[] = {
 static const struct prov_object o_account = { "organizations", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, org_map, "name" };
 static const struct prov_object o_contact = { "persons", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, person_map, "email" };
 static const struct prov_object o_user = { "users", OC_PULL | OC_DELETED, user_map, "email" };
-static const struct prov_object o_lead = { "leads", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, lead_map, NULL };
+static const struct prov_object o_lead = { "leads", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, lead_map, NULL, ID_UUID };
 static const struct prov_object o_deal = { "deals", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, deal_map, "name" };
 
 static const char *v2_name(enum obj o)
@@ -1417,7 +1417,8 @@ static int pd_read(struct conn *c, enum obj o, const json_t *ids, json_t **out, 
 			const char *s = json_string_value(id);
 			if (!s || strspn(s, "0123456789abcdefABCDEF-") != strlen(s))
 				continue;
-			buf_addf(&path, "/api/v1/leads/%s", s);
+			buf_adds(&path, "/api/v1/leads/");
+			id_path_add(&path, s);
 			rc = call(c, "GET", path.buf, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, &e2);
 			buf_release(&path);
 			if (rc == CRM_ENOTFOUND)
@@ -1803,7 +1804,7 @@ static const char *write_path(enum obj o, const char *id, struct buf *path)
 		buf_addf(path, "/api/v2/%s", v2_name(o));
 	if (id) {
 		buf_addc(path, '/');
-		buf_add_urlenc(path, id);
+		id_path_add(path, id);
 	}
 	return path->buf;
 }
@@ -2044,7 +2045,8 @@ static int pd_list_write(struct conn *c, const char *list, int add, struct write
 			err_set(&w->err, CRM_ERECORD, "not_found", "Pipedrive has no person %s", w->remote_id);
 			continue;
 		}
-		buf_addf(&path, "/api/v2/persons/%s", w->remote_id);
+		buf_adds(&path, "/api/v2/persons/");
+		id_path_add(&path, w->remote_id);
 		if ((rc = budget_check(c, &e)) == 0)
 			rc = call(c, "GET", path.buf, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, &e);
 		if (rc == 0) {
@@ -2112,6 +2114,9 @@ const struct provider provider_pipedrive = {
 			"Pipedrive purges deleted records after 30 days, and deleted leads and merged-away "
 			"records are not reported at all",
 	.has_lists = 1,
+	/* Ids: integers, leads UUIDs (pipedrive.md §1); a list is a label id or name, or filter:ID. */
+	.id_syntax = ID_DIGITS,
+	.list_id_syntax = ID_NAME,
 	.open = pd_open,
 	.close = pd_close,
 	.namespace = pd_namespace,

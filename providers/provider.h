@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "id.h"
 #include "jv.h"
 #include "map.h"
 #include "record.h"
@@ -44,6 +45,7 @@ struct prov_object {
 	unsigned caps;                 /* OC_* */
 	const struct map_entry *map;   /* unified <-> provider fields */
 	const char *match_key;         /* default --match: "email", "domain" or "name" */
+	enum id_syntax id_syntax;      /* its ids, where not the provider's (ID_DEFAULT) */
 };
 
 /* What a provider gets when it opens a connection. */
@@ -113,6 +115,8 @@ struct provider {
 	const struct prov_object *obj[OBJ_COUNT]; /* NULL: the CRM has no such object */
 	const char *deleted_note;      /* what pull --deleted can and cannot see */
 	int has_lists;
+	enum id_syntax id_syntax;      /* record ids (cmd/ refuses others: invalid_id) */
+	enum id_syntax list_id_syntax; /* LIST of lists members/add/remove */
 	int write_jv;                  /* write() reads items[i].vfields (no jansson copy is made) */
 	int find_one_batch;            /* find() makes a call per value under a tight limit: one
 					  batch at a time looks up, so that the limit's calls go to
@@ -176,6 +180,13 @@ struct provider {
 	int (*list_write)(struct conn *c, const char *list, int add, struct write_item *items,
 			  size_t n, struct crm_err *err);
 };
+
+/* The syntax of the ids of object o (relations to o included). */
+static inline enum id_syntax prov_id_syntax(const struct provider *p, enum obj o)
+{
+	const struct prov_object *po = p->obj[o];
+	return po && po->id_syntax ? po->id_syntax : p->id_syntax;
+}
 
 /* providers/registry.c */
 const struct provider *provider_find(const char *name);

@@ -191,13 +191,15 @@ static int is_id(const char *s)
 }
 
 /* The 18-character form of an id (what Salesforce returns), so ids given in
- * either form compare equal.  out must hold 19 bytes. */
+ * either form compare equal; "" for what is no id, never its first 18
+ * characters (Salesforce would take "<id>/" for <id>).  out must hold 19
+ * bytes. */
 static const char *id18(const char *in, char *out)
 {
 	static const char ck[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
 
 	if (!is_id(in)) {
-		snprintf(out, 19, "%s", in ? in : "");
+		out[0] = '\0';
 		return out;
 	}
 	memcpy(out, in, 15);
@@ -2319,6 +2321,9 @@ const struct provider provider_salesforce = {
 			"or emptied); records purged or hard-deleted before the pull, and users (deactivated, never "
 			"deleted), are not reported",
 	.has_lists = 1,
+	/* Ids: 15- or 18-character ids, campaigns too. */
+	.id_syntax = ID_SFDC,
+	.list_id_syntax = ID_SFDC,
 	.open = sf_open,
 	.close = sf_close,
 	.namespace = sf_namespace,

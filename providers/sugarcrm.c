@@ -987,7 +987,7 @@ static int members_page(struct pull *p, json_t **page, struct crm_err *err)
 
 	if (p->offset == 0) {
 		buf_adds(&path, "/ProspectLists/");
-		buf_add_urlenc(&path, p->list);
+		id_path_add(&path, p->list);
 		buf_adds(&path, "?fields=id,name");
 		rc = call(c, "GET", path.buf, NULL, HTTP_IDEMPOTENT, &ans, err);
 		buf_release(&path);
@@ -999,7 +999,7 @@ static int members_page(struct pull *p, json_t **page, struct crm_err *err)
 			return rc;
 	}
 	buf_adds(&path, "/ProspectLists/");
-	buf_add_urlenc(&path, p->list);
+	id_path_add(&path, p->list);
 	buf_addf(&path, "/link/contacts?max_num=%d&offset=%ld&order_by=id%%3AASC&fields=", PAGE_MAX, p->offset);
 	buf_add_urlenc(&path, c->fieldlist[OBJ_CONTACT]);
 	rc = call(c, "GET", path.buf, NULL, HTTP_IDEMPOTENT, &ans, err);
@@ -1423,7 +1423,7 @@ static int su_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 			}
 			struct buf pb = BUF_INIT;
 			buf_addf(&pb, "/%s/", module(o));
-			buf_add_urlenc(&pb, w->remote_id);
+			id_path_add(&pb, w->remote_id);
 			snprintf(path, sizeof(path), "%s", pb.buf);
 			buf_release(&pb);
 			if (op == WR_DELETE) {
@@ -1439,7 +1439,7 @@ static int su_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 				/* Integrate API (§6): idempotent on the unique sync_key. */
 				struct buf pb = BUF_INIT;
 				buf_addf(&pb, "/%s/sync_key/", module(o));
-				buf_add_urlenc(&pb, key);
+				id_path_add(&pb, key);
 				snprintf(path, sizeof(path), "%s", pb.buf);
 				buf_release(&pb);
 				data = write_body(o, w->fields, NULL, NULL);
@@ -1560,7 +1560,7 @@ static int su_lists(struct conn *c, json_t **out, struct crm_err *err)
 				continue;
 			/* entry_count is non-db (§8): count the link. */
 			buf_adds(&path, "/ProspectLists/");
-			buf_add_urlenc(&path, id);
+			id_path_add(&path, id);
 			buf_adds(&path, "/link/contacts/count");
 			rc = call(c, "GET", path.buf, NULL, HTTP_IDEMPOTENT, &cnt, err);
 			buf_release(&path);
@@ -1608,7 +1608,7 @@ static int members_of(struct conn *c, const char *list, const json_t *ids, json_
 		size_t i;
 		buf_reset(&path);
 		buf_adds(&path, "/ProspectLists/");
-		buf_add_urlenc(&path, list);
+		id_path_add(&path, list);
 		buf_addf(&path, "/link/contacts/filter?fields=id&max_num=%d&offset=%ld&filter=", PAGE_MAX, offset);
 		buf_add_urlenc(&path, f.buf);
 		rc = call(c, "GET", path.buf, NULL, HTTP_IDEMPOTENT, &ans, err);
@@ -1638,7 +1638,7 @@ static int su_list_write(struct conn *c, const char *list, int add, struct write
 	if ((rc = load_meta(c, OBJ_CONTACT, err)) < 0)
 		goto done;
 	buf_adds(&path, "/ProspectLists/");
-	buf_add_urlenc(&path, list);
+	id_path_add(&path, list);
 	buf_adds(&path, "?fields=id");
 	rc = call(c, "GET", path.buf, NULL, HTTP_IDEMPOTENT, &ans, err);
 	json_decref(ans);
@@ -1675,7 +1675,7 @@ static int su_list_write(struct conn *c, const char *list, int add, struct write
 	}
 	buf_reset(&path);
 	buf_adds(&path, "/ProspectLists/");
-	buf_add_urlenc(&path, list);
+	id_path_add(&path, list);
 	if (add && json_array_size(todo)) {
 		json_t *body = json_pack("{s:s,s:O,s:b}", "link_name", "contacts", "ids", todo, "avoid_response", 1);
 		struct crm_err e2 = CRM_ERR_INIT;
@@ -1693,9 +1693,9 @@ static int su_list_write(struct conn *c, const char *list, int add, struct write
 				if (!w->created || w->err.status)
 					continue;
 				buf_adds(&one, "/ProspectLists/");
-				buf_add_urlenc(&one, list);
+				id_path_add(&one, list);
 				buf_adds(&one, "/link/contacts/");
-				buf_add_urlenc(&one, w->remote_id);
+				id_path_add(&one, w->remote_id);
 				int r1 = call(c, "POST", one.buf, NULL, HTTP_IDEMPOTENT, &ans, &w->err);
 				json_decref(ans);
 				ans = NULL;
@@ -1721,9 +1721,9 @@ static int su_list_write(struct conn *c, const char *list, int add, struct write
 			if (!w->created || w->err.status)
 				continue;
 			buf_adds(&one, "/ProspectLists/");
-			buf_add_urlenc(&one, list);
+			id_path_add(&one, list);
 			buf_adds(&one, "/link/contacts/");
-			buf_add_urlenc(&one, w->remote_id);
+			id_path_add(&one, w->remote_id);
 			struct crm_err e2 = CRM_ERR_INIT;
 			int r1 = call(c, "DELETE", one.buf, NULL, HTTP_IDEMPOTENT, &ans, &e2);
 			json_decref(ans);
@@ -1767,6 +1767,9 @@ const struct provider provider_sugarcrm = {
 	.deleted_note = "SugarCRM soft-deletes (deleted=1) and keeps the rows until the \"Prune Database\" "
 			"scheduler job removes them (inactive by default); pruned rows and link-only changes are not reported",
 	.has_lists = 1,
+	/* Ids: GUIDs, or ids given on create (Sugar's admin user is "1"). */
+	.id_syntax = ID_GUIDISH,
+	.list_id_syntax = ID_GUIDISH,
 	.open = su_open,
 	.close = su_close,
 	.namespace = su_namespace,

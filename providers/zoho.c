@@ -1412,7 +1412,8 @@ static int find_campaign(struct conn *c, const char *list, char *id, size_t n, s
 	int rc;
 
 	if (is_digits(list)) {
-		buf_addf(&path, ZO_V "/Campaigns/%s", list);
+		buf_adds(&path, ZO_V "/Campaigns/");
+		id_path_add(&path, list);
 		rc = call(c, "GET", path.buf, NULL, HTTP_IDEMPOTENT, NULL, &ans, NULL, err);
 		buf_release(&path);
 		if (rc < 0 && rc != CRM_ERECORD)
@@ -1806,8 +1807,10 @@ static int zo_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 	switch (op) {
 	case WR_DELETE:
 		buf_addf(&path, ZO_V "/%s?ids=", module_of[o]);
-		for (size_t i = 0; i < k; i++)
-			buf_addf(&path, "%s%s", i ? "%2C" : "", items[idx[i]].remote_id);
+		for (size_t i = 0; i < k; i++) {
+			buf_adds(&path, i ? "%2C" : "");
+			buf_add_urlenc(&path, items[idx[i]].remote_id);
+		}
 		rc = send_write(c, "DELETE", path.buf, NULL, HTTP_IDEMPOTENT, op, items, idx, k, err);
 		break;
 	case WR_UPDATE:
@@ -1937,8 +1940,10 @@ static int related_write(struct conn *c, const char *cid, const char *rel, int a
 			rc = send_write(c, "PUT", path.buf, body, HTTP_IDEMPOTENT, WR_UPDATE, items, idx, k, err);
 		} else {
 			buf_adds(&path, "?ids=");
-			for (size_t i = 0; i < k; i++)
-				buf_addf(&path, "%s%s", i ? "%2C" : "", items[idx[i]].remote_id);
+			for (size_t i = 0; i < k; i++) {
+				buf_adds(&path, i ? "%2C" : "");
+				buf_add_urlenc(&path, items[idx[i]].remote_id);
+			}
 			rc = send_write(c, "DELETE", path.buf, NULL, HTTP_IDEMPOTENT, WR_UPDATE, items, idx, k, err);
 		}
 	}
@@ -1989,6 +1994,9 @@ const struct provider provider_zoho = {
 	.deleted_note = "Zoho reports records in its recycle bin (id, name and deletion time only); records purged "
 			"from the bin are not reported, and a converted lead is not deleted (Converted__s is true)",
 	.has_lists = 1,
+	/* Ids: digit strings (zoho.md §1); a list is a campaign id or name (searched). */
+	.id_syntax = ID_DIGITS,
+	.list_id_syntax = ID_NAME,
 	.open = zo_open,
 	.close = zo_close,
 	.namespace = zo_namespace,
