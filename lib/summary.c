@@ -34,6 +34,7 @@ void summary_init(struct summary *s, const char *command, const char *object, in
 	s->command = command;
 	s->object = object;
 	s->push = push;
+	s->total = -1;
 	s->started_ms = time_now_ms();
 	s->started_mono = time_mono_ms();
 	summary_make_run_id(s->run_id);
@@ -102,13 +103,29 @@ int summary_write_json(const struct summary *s, const struct http_stats *hs, con
 void summary_progress(struct summary *s, FILE *f, int force)
 {
 	long long now = time_mono_ms();
-	double t;
+	double t, rate;
 
 	if (!force && now - s->last_progress < 200)
 		return;
 	s->last_progress = now;
 	t = elapsed(s);
-	fprintf(f, "\r\033[Kcrmsync: %s %s: %ld records, %.0f/s, %.0fs elapsed", s->command, s->object,
-		s->records, t > 0 ? (double)s->records / t : 0.0, t);
+	rate = t > 0 ? (double)s->records / t : 0.0;
+	/* More records than the CRM counted (records changed during the pull,
+	 * deletions after live ones): the total says nothing any more. */
+	if (s->total < 0 || s->records > s->total) {
+		fprintf(f, "\r\033[Kcrmsync: %s %s: %ld records, %.0f/s, %.0fs elapsed", s->command, s->object,
+			s->records, rate, t);
+	} else {
+		char left[32] = "";
+		if (rate > 0) {
+			long long sec = (long long)((double)(s->total - s->records) / rate + 0.5);
+			if (sec >= 3600)
+				snprintf(left, sizeof(left), ", %lld:%02lld:%02lld left", sec / 3600, sec / 60 % 60, sec % 60);
+			else
+				snprintf(left, sizeof(left), ", %lld:%02lld left", sec / 60, sec % 60);
+		}
+		fprintf(f, "\r\033[Kcrmsync: %s %s: %ld/%lld records, %d%%, %.0f/s%s", s->command, s->object,
+			s->records, s->total, s->total ? (int)(s->records * 100 / s->total) : 100, rate, left);
+	}
 	fflush(f);
 }
