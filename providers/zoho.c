@@ -196,6 +196,7 @@ struct pull {
 	long long t;                /* keyset: the lowest Modified_Time still to read (ms) */
 	json_t *seen;               /* ids emitted at time t */
 	char campaign[32];          /* members: the campaign's id */
+	long long total;            /* records expected (pull_total), -1 unknown */
 };
 
 static int zo_refresh(void *ctx, struct crm_err *err);
@@ -1060,6 +1061,27 @@ static int zo_read(struct conn *c, enum obj o, const json_t *ids, json_t **out, 
 
 /* ---- pull ---- */
 
+/* Pages carry no total (info.count is the page's own, §11 Totals): when a
+ * progress line wants one, the count API counts a full pull's records, one
+ * call.  Not for --since (the count takes no If-Modified-Since), users,
+ * members or leads (the count has no `converted`, the pull asks for both);
+ * a failure only leaves the total unknown. */
+static void count_all(struct pull *p)
+{
+	struct crm_err e = CRM_ERR_INIT;
+	struct buf path = BUF_INIT;
+	json_t *ans = NULL, *n;
+
+	if (p->o.list || p->o.ordered || p->o.obj == OBJ_USER || p->o.obj == OBJ_LEAD)
+		return;
+	buf_addf(&path, ZO_V "/%s/actions/count", module_of[p->o.obj]);
+	if (call(p->c, "GET", path.buf, NULL, HTTP_IDEMPOTENT, NULL, &ans, NULL, &e) == 0 &&
+	    json_is_integer(n = json_object_get(ans, "count")))
+		p->total = json_integer_value(n);
+	json_decref(ans);
+	buf_release(&path);
+}
+
 static int zo_pull_open(struct conn *c, const struct pull_opts *o, struct pull **out, struct crm_err *err)
 {
 	struct pull *p;
@@ -1078,8 +1100,16 @@ static int zo_pull_open(struct conn *c, const struct pull_opts *o, struct pull *
 	/* IMS has 1 s precision and is inclusive (§4): start at the second. */
 	p->t = o->since_ms >= 0 ? o->since_ms / 1000 * 1000 : 0;
 	p->seen = json_object();
+	p->total = -1;
+	if (o->want_total)
+		count_all(p);
 	*out = p;
 	return 0;
+}
+
+static long long zo_pull_total(struct pull *p)
+{
+	return p->total;
 }
 
 static void zo_pull_close(struct pull *p)
@@ -1948,6 +1978,7 @@ const struct provider provider_zoho = {
 	.fields = zo_fields,
 	.pull_open = zo_pull_open,
 	.pull_next = zo_pull_next,
+	.pull_total = zo_pull_total,
 	.pull_close = zo_pull_close,
 	.pull_fixup = zo_fixup,
 	.find = zo_find,
