@@ -45,6 +45,14 @@ static double elapsed(const struct summary *s)
 	return (double)(time_mono_ms() - s->started_mono) / 1000.0;
 }
 
+/* Seconds from milliseconds, for --summary: with JSON_REAL_PRECISION(15) at
+ * the dump, a whole number of milliseconds prints with at most 3 decimals
+ * (0.144, not the 0.14399999999999999 of jansson's default 17 digits). */
+static json_t *seconds(long long ms)
+{
+	return json_real((double)ms / 1000.0);
+}
+
 void summary_line(const struct summary *s, struct buf *b)
 {
 	double t = elapsed(s);
@@ -80,15 +88,15 @@ int summary_write_json(const struct summary *s, const struct http_stats *hs, con
 	json_object_set_new(o, "counts", c);
 	json_object_set_new(o, "started_at", json_string(a));
 	json_object_set_new(o, "finished_at", json_string(b));
-	json_object_set_new(o, "duration_s", json_real(elapsed(s)));
+	json_object_set_new(o, "duration_s", seconds(time_mono_ms() - s->started_mono));
 	json_object_set_new(o, "sync_run_id", json_string(s->run_id));
 	json_object_set_new(o, "requests", json_integer(hs ? hs->requests : 0));
 	json_object_set_new(o, "retries", json_integer(hs ? hs->retries : 0));
-	json_object_set_new(o, "rate_limited_s", json_real(hs ? (double)hs->rate_limited_ms / 1000.0 : 0));
+	json_object_set_new(o, "rate_limited_s", seconds(hs ? hs->rate_limited_ms : 0));
 	/* Written in place (not renamed): the path may be a device or a pipe. */
 	errno = 0;
 	f = fopen(path, "w");
-	if (!f || json_dumpf(o, f, JSON_PRESERVE_ORDER) < 0 || fputc('\n', f) == EOF || fflush(f) ||
+	if (!f || json_dumpf(o, f, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) < 0 || fputc('\n', f) == EOF || fflush(f) ||
 	    ferror(f)) {
 		rc = err_set(err, CRM_EOUTPUT, "output_error", "cannot write summary file %s: %s", path,
 			     strerror(errno ? errno : EIO));
