@@ -94,6 +94,7 @@ struct litem {
 	json_t *rec;
 	char *id;
 	int status;
+	long first;               /* the same id earlier in the batch (index), or -1 */
 	struct crm_err err;
 };
 
@@ -164,6 +165,7 @@ static int change(struct ctx *c, const char *list, int add, const char *rejfile)
 				/* A bare id: any token without spaces or JSON punctuation. */
 				id = r.line.buf;
 			}
+			it->first = -1;
 			if (id && *id) {
 				it->id = strdup(id);
 				/* A member id goes into request paths: the CRM's syntax only. */
@@ -181,6 +183,13 @@ static int change(struct ctx *c, const char *list, int add, const char *rejfile)
 		for (size_t i = 0; i < n; i++) {
 			if (items[i].status != -1)
 				continue;
+			/* An id again in one batch is sent once: the first line makes
+			 * the change, the others find it made (unchanged). */
+			for (size_t j = 0; j < i && items[i].first < 0; j++)
+				if (items[j].status == -1 && items[j].first < 0 && !strcmp(items[j].id, items[i].id))
+					items[i].first = (long)j;
+			if (items[i].first >= 0)
+				continue;
 			memset(&w[nw], 0, sizeof(w[nw]));
 			w[nw].line = items[i].line;
 			w[nw].remote_id = items[i].id;
@@ -193,7 +202,12 @@ static int change(struct ctx *c, const char *list, int add, const char *rejfile)
 		}
 		for (size_t i = 0, k = 0; i < n; i++) {
 			struct litem *it = &items[i];
-			if (it->status == -1) {
+			if (it->status == -1 && it->first >= 0) {
+				const struct litem *f = &items[it->first];
+				it->status = f->status == SUM_FAILED ? SUM_FAILED : SUM_UNCHANGED;
+				if (f->status == SUM_FAILED)
+					it->err = f->err;
+			} else if (it->status == -1) {
 				struct write_item *x = &w[k++];
 				if (fatal.status) {
 					it->status = SUM_FAILED;

@@ -76,6 +76,7 @@ struct page {
 	int tag;
 	int rc;
 	struct crm_err err;
+	long long total;           /* the provider's pull_total after this page, -1 unknown */
 	int full;
 };
 
@@ -113,6 +114,15 @@ static void declined(struct pager *g, struct page *pg, int *on)
 				 g->c->prov->name);
 }
 
+/* Read on the fetching thread, right after the page, and handed over with
+ * it: the provider's state is never read from the writing thread. */
+static void page_total(struct pager *g, struct page *pg)
+{
+	const struct provider *pv = g->c->prov;
+
+	pg->total = pv->pull_total && pg->rc >= 0 ? pv->pull_total(g->p) : -1;
+}
+
 static void fetch(struct pager *g, struct page *pg)
 {
 	const struct provider *pv = g->c->prov;
@@ -131,6 +141,7 @@ static void fetch(struct pager *g, struct page *pg)
 			if (pg->rc == 0 && pg->text.len)
 				pg->arr = JV_TRUE; /* a page to read (pager_read) */
 			g->asked = 1;
+			page_total(g, pg);
 			return;
 		}
 	}
@@ -146,6 +157,7 @@ static void fetch(struct pager *g, struct page *pg)
 	}
 	if (pg->rc == 0 && pg->d.failed)
 		pg->rc = err_set(&pg->err, CRM_EOUTPUT, "out_of_memory", "out of memory");
+	page_total(g, pg);
 }
 
 /* A fetched text read into envelopes, on the thread that takes it. */
@@ -352,6 +364,7 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 	po.obj = o;
 	po.since_ms = -1;
 	po.deleted = deleted;
+	po.want_total = c->progress;
 	if (since) {
 		if (time_parse(since, &po.since_ms) < 0) {
 			msg(c, "--since takes an RFC 3339 time such as 2026-11-22T10:00:00Z, not '%s'", since);
@@ -470,6 +483,10 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 			track(&cur, d, env);
 			sum.records++;
 		}
+		/* The total as known after this page; --limit caps it. */
+		sum.total = cur_pg->total;
+		if (limit >= 0 && sum.total > limit)
+			sum.total = limit;
 		pager_give_back(&pg, cur_pg);
 		/* A page is complete on stdout before the next one is taken. */
 		if ((rc = ndjson_flush(&c->out, &err)) < 0)

@@ -15,6 +15,7 @@ struct summary {
 	const char *command;   /* "pull", "push", "lists add" */
 	const char *object;    /* "contacts" */
 	long records;          /* records written (pull) or lines read (push) */
+	long long total;       /* records expected (progress line), -1 unknown */
 	long counts[SUM_NCOUNTS];
 	long long started_ms, started_mono;
 	long long last_progress;

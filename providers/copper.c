@@ -975,6 +975,26 @@ struct pull {
 
 enum { M_SLICE, M_SECOND, M_VERIFY };
 
+/* Tags are free-form (§8): a tag exists while some record carries it, and
+ * GET /tags lists exactly those.  One that is not there is an unknown
+ * list, refused as the other CRMs refuse theirs (not an empty answer). */
+static int check_tag(struct conn *c, const char *tag, struct crm_err *err)
+{
+	json_t *ans = NULL, *t;
+	size_t i;
+	int rc, found = 0;
+
+	if ((rc = call(c, "GET", "/tags", NULL, HTTP_IDEMPOTENT, &ans, err)) < 0)
+		return rc;
+	json_array_foreach(ans, i, t)
+		if (jx_str(t, "name") && !strcmp(jx_str(t, "name"), tag))
+			found = 1;
+	json_decref(ans);
+	if (!found)
+		return err_set(err, CRM_EUSAGE, "no_such_list", "Copper has no tag %s (no record carries it)", tag);
+	return 0;
+}
+
 static int cu_pull_open(struct conn *c, const struct pull_opts *o, struct pull **out, struct crm_err *err)
 {
 	struct pull *p;
@@ -984,6 +1004,8 @@ static int cu_pull_open(struct conn *c, const struct pull_opts *o, struct pull *
 
 	*out = NULL;
 	if (o->obj != OBJ_USER && (rc = load_lookups(c, err)) < 0)
+		return rc;
+	if (o->list && (rc = check_tag(c, o->list, err)) < 0)
 		return rc;
 	p = calloc(1, sizeof(*p));
 	pager_guard_init(&p->guard, "Copper");

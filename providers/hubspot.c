@@ -148,6 +148,7 @@ struct pull {
 	int id_mode;                /* paging by id at one timestamp */
 	char last_id[64];
 	struct pager_guard guard;   /* of the current listing (lib/pager) */
+	long long total;            /* records expected (pull_total), -1 unknown */
 };
 
 static int hs_refresh(void *ctx, struct crm_err *err);
@@ -723,6 +724,27 @@ static int add_assocs(struct conn *c, enum obj o, json_t *envs, struct crm_err *
 
 /* ---- pull ---- */
 
+static const char *plural_path(enum obj o);
+
+/* The list endpoint has no total (§11 Totals): when a progress line wants
+ * one, a single search with limit 1 counts the live records.  One call of
+ * the search bucket, once per pull; a failure only leaves the total
+ * unknown. */
+static void count_live(struct pull *p)
+{
+	struct crm_err e = CRM_ERR_INIT;
+	json_t *body, *ans = NULL, *t;
+	char path[96];
+
+	body = json_pack("{s:[s],s:i}", "properties", "hs_object_id", "limit", 1);
+	snprintf(path, sizeof(path), "/crm/v3/objects/%s/search", plural_path(p->o.obj));
+	if (call(p->c, "POST", path, body, B_SEARCH, HTTP_IDEMPOTENT, &ans, &e) == 0 &&
+	    json_is_integer(t = json_object_get(ans, "total")))
+		p->total = json_integer_value(t);
+	json_decref(body);
+	json_decref(ans);
+}
+
 static int hs_pull_open(struct conn *c, const struct pull_opts *o, struct pull **out, struct crm_err *err)
 {
 	struct pull *p;
@@ -740,8 +762,16 @@ static int hs_pull_open(struct conn *c, const struct pull_opts *o, struct pull *
 	p->t = o->since_ms >= 0 ? o->since_ms : 0;
 	p->seen = json_object();
 	pager_guard_init(&p->guard, "HubSpot");
+	p->total = -1;
+	if (o->want_total && !o->list && !o->ordered && o->obj != OBJ_USER)
+		count_live(p);
 	*out = p;
 	return 0;
+}
+
+static long long hs_pull_total(struct pull *p)
+{
+	return p->total;
 }
 
 static void hs_pull_close(struct pull *p)
@@ -822,6 +852,7 @@ static int list_advance(struct pull *p, char *next, size_t records, struct crm_e
 			 * A new listing, whose cursors may meet the live ones. */
 			p->phase = 1;
 			pager_guard_reset(&p->guard);
+			p->total = -1; /* the count was of live records */
 		} else {
 			p->done = 1;
 		}
@@ -967,6 +998,10 @@ static int search_page(struct pull *p, json_t **page, struct crm_err *err)
 		return err_set(err, CRM_EUNAVAIL, "bad_response", "HubSpot's search answer has no results array");
 	}
 	n = json_array_size(res);
+	/* The first answer's total counts every record of the scan; later ones
+	 * count only what is left past a moving bound. */
+	if (p->total < 0 && json_is_integer(json_object_get(ans, "total")))
+		p->total = json_integer_value(json_object_get(ans, "total"));
 	envs = json_array();
 	json_array_foreach(res, i, r) {
 		json_t *env = envelope(o, r, 1);
@@ -1123,6 +1158,8 @@ static int members_page(struct pull *p, json_t **page, struct crm_err *err)
 			return rc;
 		}
 	}
+	if (json_is_integer(json_object_get(ans, "total")))
+		p->total = json_integer_value(json_object_get(ans, "total"));
 	json_decref(ans);
 	if ((rc = hs_read(p->c, OBJ_CONTACT, ids, &byid, err)) < 0) {
 		json_decref(ids);
@@ -1378,6 +1415,7 @@ static int hs_pull_next(struct pull *p, json_t **page, struct crm_err *err)
 				p->done = 0;
 				p->phase = 1;
 				pager_guard_reset(&p->guard);
+				p->total = -1; /* and nothing counts them */
 			}
 		} else
 			rc = list_page(p, page, err);
@@ -2018,6 +2056,7 @@ const struct provider provider_hubspot = {
 	.pull_fetch = hs_pull_fetch,
 	.pull_read = hs_pull_read,
 	.pull_close = hs_pull_close,
+	.pull_total = hs_pull_total,
 	.pull_fixup = hs_fixup,
 	.find = hs_find,
 	.read = hs_read,

@@ -66,6 +66,9 @@ struct pull_opts {
 	int ordered;                   /* need ascending (updated_at, id): a cursor is kept */
 	const char *list;              /* members of this list instead of all records */
 	const json_t *extra_fields;    /* provider fields asked for by --map (array) */
+	int want_total;                /* a progress line is shown: the provider may spend one
+					  call (a count) to learn the total, where the pages
+					  themselves do not carry it (see pull_total) */
 };
 
 /* WR_CREATE makes a new record (a duplicate is that record's failure);
@@ -155,6 +158,12 @@ struct provider {
 	int (*pull_read)(struct pull *p, struct jv_doc *d, char *text, size_t n, int tag, jv_t *page,
 			 struct crm_err *err);
 	void (*pull_close)(struct pull *p);
+	/* Optional: the records this pull is expected to hand out, as far as
+	 * the CRM told (a count, a query's total), or -1 when unknown.  For the
+	 * progress line only: an estimate, never checked against the records.
+	 * Called on the thread that fetches, after each page (pull_next,
+	 * pull_next_jv or pull_fetch), so it reads what those set. */
+	long long (*pull_total)(struct pull *p);
 	/* Derived unified values a table cannot express (deal status); may be
 	 * NULL.  env and rec are values of d (lib/jv); called from the thread
 	 * that writes records while pull_next may run on another: it reads

@@ -1021,6 +1021,9 @@ struct pull {
 	/* list members */
 	char campaign[32];
 	struct pager_guard guard;   /* of the current phase (lib/pager) */
+	/* progress (pull_total) */
+	long long total;            /* records expected, -1 unknown */
+	long long rows;             /* records handed out before the current window */
 };
 
 /* WHERE clause of the current window: keyset on (SystemModstamp, Id). */
@@ -1047,6 +1050,24 @@ static void window_where(struct pull *p, struct buf *q)
 		buf_adds(q, any ? " AND SystemModstamp >= " : " WHERE SystemModstamp >= ");
 		soql_time(q, p->o.since_ms);
 	}
+}
+
+/* totalSize counts the rows of the whole query, on every page (§11
+ * Totals), here a window: when the window holds the rest of its phase (it
+ * is not full), the rows before it plus its size are the total so far.
+ * A full window leaves the total as it was (the count made for the Bulk
+ * decision, or unknown). */
+static void window_total(struct pull *p, const json_t *ans)
+{
+	json_t *ts = json_object_get(ans, "totalSize");
+
+	if (json_is_integer(ts) && json_integer_value(ts) < p->c->window)
+		p->total = p->rows + json_integer_value(ts);
+}
+
+static long long sf_pull_total(struct pull *p)
+{
+	return p->total;
 }
 
 static int sf_pull_open(struct conn *c, const struct pull_opts *o, struct pull **out, struct crm_err *err);
@@ -1091,6 +1112,7 @@ static int rest_page(struct pull *p, json_t **page, struct crm_err *err)
 		json_decref(ans);
 		return rc;
 	}
+	window_total(p, ans);
 	envs = json_array();
 	json_array_foreach(recs, i, r) {
 		const char *id = jx_str(r, "Id"), *u = jx_str(r, "SystemModstamp");
@@ -1103,6 +1125,8 @@ static int rest_page(struct pull *p, json_t **page, struct crm_err *err)
 		json_array_append_new(envs, envelope(o, r, 1));
 	}
 	p->wrows += (long)json_array_size(recs);
+	if (!jx_str(ans, "nextRecordsUrl"))
+		p->rows += p->wrows; /* the window is over */
 	free(p->next);
 	if ((rc = next_url(&p->guard, ans, &p->next, err)) < 0) {
 		json_decref(ans);
@@ -1310,6 +1334,8 @@ static int bulk_start_query(struct pull *p, struct crm_err *err)
 		return rc;
 	json_t *np = json_object_get(job, "numberRecordsProcessed");
 	p->bulk_expect = json_is_integer(np) ? json_integer_value(np) : -1;
+	if (p->bulk_expect >= 0)
+		p->total = p->bulk_expect;
 	json_decref(job);
 	return 0;
 }
@@ -1384,6 +1410,7 @@ static int bulk_page(struct pull *p, json_t **page, struct crm_err *err)
 			       p->job, p->bulk_expect, p->bulk_got);
 	}
 	if (!p->locator) {
+		p->rows = p->bulk_got;
 		/* Then deleted records through REST queryAll (the Recycle Bin is small). */
 		p->phase = p->o.deleted && p->o.obj != OBJ_USER ? 1 : 2;
 		p->keyed = 0;
@@ -1425,6 +1452,7 @@ static int sf_pull_open(struct conn *c, const struct pull_opts *o, struct pull *
 	p->c = c;
 	p->o = *o;
 	pager_guard_init(&p->guard, "Salesforce");
+	p->total = -1;
 	split_select(c, o->obj, &p->select, &p->rest);
 	p->select_full = select_list(c, o->obj);
 	if (o->list) {
@@ -1439,6 +1467,7 @@ static int sf_pull_open(struct conn *c, const struct pull_opts *o, struct pull *
 			return rc;
 		}
 		p->bulk = n > 0 && n >= c->bulk_threshold;
+		p->total = n;
 	}
 	*out = p;
 	return 0;
@@ -2167,6 +2196,8 @@ static int members_page(struct pull *p, json_t **page, struct crm_err *err)
 	json_array_foreach(json_object_get(ans, "records"), i, m)
 		if (jx_str(m, "ContactId"))
 			json_array_append_new(ids, json_string(jx_str(m, "ContactId")));
+	if (json_is_integer(json_object_get(ans, "totalSize")))
+		p->total = json_integer_value(json_object_get(ans, "totalSize"));
 	free(p->next);
 	if ((rc = next_url(&p->guard, ans, &p->next, err)) < 0) {
 		json_decref(ans);
@@ -2332,6 +2363,7 @@ const struct provider provider_salesforce = {
 	.pull_open = sf_pull_open,
 	.pull_next = sf_pull_next,
 	.pull_close = sf_pull_close,
+	.pull_total = sf_pull_total,
 	.pull_fixup = sf_fixup,
 	.find = sf_find,
 	.read = sf_read,

@@ -792,6 +792,7 @@ struct pull {
 	int done;
 	char *list;         /* members of this Target List */
 	struct pager_guard guard; /* lib/pager */
+	long long total;    /* records expected (pull_total), -1 unknown */
 };
 
 /* "2026-11-22T10:04:05+00:00": an explicit offset, second precision (§4). */
@@ -809,6 +810,48 @@ static long long ms_of(const json_t *env)
 	const char *u = jx_str(env, "updated_at");
 	long long ms;
 	return u && time_parse(u, &ms) == 0 ? ms : -1;
+}
+
+/* List replies carry no total (§11 Totals): when a progress line wants one,
+ * /<module>/filter/count counts what the scan will read, with its filter
+ * and `deleted`, one call; the members' link has its own count.  Not for
+ * users (group and portal users are left out of the pull); a failure only
+ * leaves the total unknown. */
+static void count_rows(struct pull *p)
+{
+	struct crm_err e = CRM_ERR_INIT;
+	struct buf path = BUF_INIT;
+	json_t *ans = NULL, *n;
+	enum obj o = p->o.obj;
+
+	if (p->list) {
+		buf_adds(&path, "/ProspectLists/");
+		buf_add_urlenc(&path, p->list);
+		buf_adds(&path, "/link/contacts/count");
+	} else if (o != OBJ_USER) {
+		buf_addf(&path, "/%s/filter/count", module(o));
+		if (p->t >= 0) {
+			char tb[TIME_BUFSZ];
+			json_t *f;
+			char *txt;
+			filter_time(p->t, tb);
+			f = json_pack("[{s:{s:s}}]", "date_modified", "$gte", tb);
+			txt = json_dumps(f, JSON_COMPACT);
+			buf_adds(&path, "?filter=");
+			buf_add_urlenc(&path, txt ? txt : "[]");
+			free(txt);
+			json_decref(f);
+		}
+		if (p->o.deleted)
+			buf_adds(&path, p->t >= 0 ? "&deleted=true" : "?deleted=true");
+	} else {
+		return;
+	}
+	if (call(p->c, "GET", path.buf, NULL, HTTP_IDEMPOTENT, &ans, &e) == 0 &&
+	    json_is_integer(n = json_object_get(ans, "record_count")))
+		p->total = json_integer_value(n);
+	json_decref(ans);
+	buf_release(&path);
 }
 
 static int su_pull_open(struct conn *c, const struct pull_opts *o, struct pull **out, struct crm_err *err)
@@ -829,8 +872,16 @@ static int su_pull_open(struct conn *c, const struct pull_opts *o, struct pull *
 	p->t = o->since_ms >= 0 ? o->since_ms / 1000 * 1000 : -1;
 	p->seen = json_object();
 	pager_guard_init(&p->guard, "SugarCRM");
+	p->total = -1;
+	if (o->want_total)
+		count_rows(p);
 	*out = p;
 	return 0;
+}
+
+static long long su_pull_total(struct pull *p)
+{
+	return p->total;
 }
 
 static void su_pull_close(struct pull *p)
@@ -1777,6 +1828,7 @@ const struct provider provider_sugarcrm = {
 	.fields = su_fields,
 	.pull_open = su_pull_open,
 	.pull_next = su_pull_next,
+	.pull_total = su_pull_total,
 	.pull_close = su_pull_close,
 	.pull_fixup = su_fixup,
 	.find = su_find,

@@ -184,6 +184,11 @@ struct conn {
 	long credits_left;          /* X-API-CREDITS-REMAINING last seen; -1 = not sent (§10) */
 	long credits_reserve;       /* stop when this few are left */
 	char member_status[64];     /* Member_Status of campaign members added (§8) */
+	/* lists add/remove: the members of campaign members_cid (contacts and
+	 * leads, id -> true), read once and kept up to date by the writes,
+	 * which cmd/lists makes one batch after another. */
+	char members_cid[32];
+	json_t *members;
 };
 
 struct pull {
@@ -198,6 +203,7 @@ struct pull {
 	json_t *seen;               /* ids emitted at time t */
 	char campaign[32];          /* members: the campaign's id */
 	struct pager_guard guard;   /* of the current listing (lib/pager) */
+	long long total;            /* records expected (pull_total), -1 unknown */
 };
 
 static int zo_refresh(void *ctx, struct crm_err *err);
@@ -605,6 +611,7 @@ static void zo_close(struct conn *c)
 		json_decref(c->order[i]);
 	}
 	json_decref(c->stages);
+	json_decref(c->members);
 	config_secret_free(c->token);
 	free(c->client_id);
 	config_secret_free(c->client_secret);
@@ -1062,6 +1069,27 @@ static int zo_read(struct conn *c, enum obj o, const json_t *ids, json_t **out, 
 
 /* ---- pull ---- */
 
+/* Pages carry no total (info.count is the page's own, §11 Totals): when a
+ * progress line wants one, the count API counts a full pull's records, one
+ * call.  Not for --since (the count takes no If-Modified-Since), users,
+ * members or leads (the count has no `converted`, the pull asks for both);
+ * a failure only leaves the total unknown. */
+static void count_all(struct pull *p)
+{
+	struct crm_err e = CRM_ERR_INIT;
+	struct buf path = BUF_INIT;
+	json_t *ans = NULL, *n;
+
+	if (p->o.list || p->o.ordered || p->o.obj == OBJ_USER || p->o.obj == OBJ_LEAD)
+		return;
+	buf_addf(&path, ZO_V "/%s/actions/count", module_of[p->o.obj]);
+	if (call(p->c, "GET", path.buf, NULL, HTTP_IDEMPOTENT, NULL, &ans, NULL, &e) == 0 &&
+	    json_is_integer(n = json_object_get(ans, "count")))
+		p->total = json_integer_value(n);
+	json_decref(ans);
+	buf_release(&path);
+}
+
 static int zo_pull_open(struct conn *c, const struct pull_opts *o, struct pull **out, struct crm_err *err)
 {
 	struct pull *p;
@@ -1081,8 +1109,16 @@ static int zo_pull_open(struct conn *c, const struct pull_opts *o, struct pull *
 	/* IMS has 1 s precision and is inclusive (§4): start at the second. */
 	p->t = o->since_ms >= 0 ? o->since_ms / 1000 * 1000 : 0;
 	p->seen = json_object();
+	p->total = -1;
+	if (o->want_total)
+		count_all(p);
 	*out = p;
 	return 0;
+}
+
+static long long zo_pull_total(struct pull *p)
+{
+	return p->total;
 }
 
 static void zo_pull_close(struct pull *p)
@@ -1845,7 +1881,8 @@ done:
 /* ---- lists: Campaigns (§8) ---- */
 
 /* Members of one related list, counted page by page (no count call). */
-static int count_members(struct conn *c, const char *cid, const char *rel, long *n, struct crm_err *err)
+static int count_members(struct conn *c, const char *cid, const char *rel, long *n, json_t *ids,
+			 struct crm_err *err)
 {
 	int rc = 0;
 
@@ -1859,6 +1896,16 @@ static int count_members(struct conn *c, const char *cid, const char *rel, long 
 		if (rc < 0)
 			break;
 		*n += (long)json_array_size(json_object_get(ans, "data"));
+		if (ids) {
+			json_t *r;
+			size_t i;
+			json_array_foreach(json_object_get(ans, "data"), i, r) {
+				char tmp[32];
+				const char *id = jx_text(json_object_get(r, "id"), tmp, sizeof(tmp));
+				if (id)
+					json_object_set_new(ids, id, json_true());
+			}
+		}
 		int more = json_is_true(json_object_get(json_object_get(ans, "info"), "more_records"));
 		json_decref(ans);
 		if (!more)
@@ -1889,8 +1936,8 @@ static int zo_lists(struct conn *c, json_t **out, struct crm_err *err)
 			if (!id)
 				continue;
 			/* size = members of /Contacts + /Leads (§8). */
-			if ((rc = count_members(c, id, "Contacts", &nc, err)) < 0 ||
-			    (rc = count_members(c, id, "Leads", &nl, err)) < 0)
+			if ((rc = count_members(c, id, "Contacts", &nc, NULL, err)) < 0 ||
+			    (rc = count_members(c, id, "Leads", &nl, NULL, err)) < 0)
 				break;
 			json_array_append_new(res, json_pack("{s:s,s:s,s:O?,s:I,s:b,s:{s:O?,s:O?,s:O?,s:O?,s:I,s:I}}",
 				"object", "list", "remote_id", id, "name", json_object_get(r, "Campaign_Name"),
@@ -1954,28 +2001,81 @@ static int related_write(struct conn *c, const char *cid, const char *rel, int a
 	return rc;
 }
 
+/* The campaign's members (contacts and leads), once per campaign a run. */
+static int load_members(struct conn *c, const char *cid, struct crm_err *err)
+{
+	json_t *ids;
+	long nc, nl;
+	int rc;
+
+	if (c->members && !strcmp(c->members_cid, cid))
+		return 0;
+	ids = json_object();
+	if ((rc = count_members(c, cid, "Contacts", &nc, ids, err)) < 0 ||
+	    (rc = count_members(c, cid, "Leads", &nl, ids, err)) < 0) {
+		json_decref(ids);
+		return rc;
+	}
+	json_decref(c->members);
+	c->members = ids;
+	snprintf(c->members_cid, sizeof(c->members_cid), "%s", cid);
+	return 0;
+}
+
+/* Zoho answers "relation updated" whether or not the record was a member
+ * (§8), and a PUT would reset a member's Member_Status: so the members are
+ * read first (load_members), and only real changes are sent.  A member
+ * added again, or a non-member removed, is unchanged (created = 0). */
 static int zo_list_write(struct conn *c, const char *list, int add, struct write_item *items, size_t n,
 			 struct crm_err *err)
 {
+	struct write_item *sub;
+	size_t *map, nb = 0;
 	char cid[32];
 	int rc;
 
-	if ((rc = find_campaign(c, list, cid, sizeof(cid), err)) < 0)
+	if ((rc = find_campaign(c, list, cid, sizeof(cid), err)) < 0 || (rc = load_members(c, cid, err)) < 0)
 		return rc;
-	for (size_t i = 0; i < n; i++)
+	sub = calloc(n ? n : 1, sizeof(*sub));
+	map = calloc(n ? n : 1, sizeof(*map));
+	if (!sub || !map) {
+		free(sub);
+		free(map);
+		return err_set(err, CRM_EFAIL, "no_memory", "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
 		if (!is_digits(items[i].remote_id)) {
 			err_set(&items[i].err, CRM_ERECORD, "not_found", "Zoho has no contact or lead %s", items[i].remote_id);
 			items[i].err.http_status = 404;
+			continue;
 		}
+		items[i].created = 0;
+		if (!json_object_get(c->members, items[i].remote_id) == !add)
+			continue; /* already so */
+		map[nb] = i;
+		sub[nb++] = items[i];
+	}
 	/* Contacts first; ids Zoho does not know as contacts may be leads, the
 	 * campaign's other related list (§8). */
-	if ((rc = related_write(c, cid, "Contacts", add, items, n, 0, err)) < 0 ||
-	    (rc = related_write(c, cid, "Leads", add, items, n, 1, err)) < 0)
-		return rc;
-	for (size_t i = 0; i < n; i++)
-		if (!items[i].err.status)
-			items[i].created = 1; /* the relation was written */
-	return 0;
+	if (nb && ((rc = related_write(c, cid, "Contacts", add, sub, nb, 0, err)) < 0 ||
+		   (rc = related_write(c, cid, "Leads", add, sub, nb, 1, err)) < 0)) {
+		/* The members may have changed: read them again next time. */
+		json_decref(c->members);
+		c->members = NULL;
+	}
+	for (size_t j = 0; j < nb; j++) {
+		if (!sub[j].err.status) {
+			sub[j].created = 1; /* the relation was written */
+			if (add && c->members)
+				json_object_set_new(c->members, sub[j].remote_id, json_true());
+			else if (c->members)
+				json_object_del(c->members, sub[j].remote_id);
+		}
+		items[map[j]] = sub[j];
+	}
+	free(sub);
+	free(map);
+	return rc;
 }
 
 static const char *const zo_env[] = {
@@ -2004,6 +2104,7 @@ const struct provider provider_zoho = {
 	.fields = zo_fields,
 	.pull_open = zo_pull_open,
 	.pull_next = zo_pull_next,
+	.pull_total = zo_pull_total,
 	.pull_close = zo_pull_close,
 	.pull_fixup = zo_fixup,
 	.find = zo_find,
