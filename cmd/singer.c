@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "jx.h"
 #include "state.h"
 #include "timeutil.h"
@@ -15,7 +16,8 @@
 
 /* The provider's field types (every CRM spells them its own way), by
  * the JSON type their values take.  Anything else (compound addresses,
- * multi-select sets, JSON) is declared without a type: any value. */
+ * multi-select sets, Zoho's lookups, JSON) is declared without a type:
+ * any value. */
 static const struct {
 	const char *type;
 	const char *const *names;
@@ -28,7 +30,7 @@ static const struct {
 	{ "date", (const char *const[]){ "date", NULL } },
 	{ "string", (const char *const[]){ "string", "varchar", "char", "text", "textarea", "email", "phone", "url",
 					   "website", "picklist", "enumeration", "enum", "dropdown", "radio", "name",
-					   "fullname", "user_name", "id", "reference", "relate", "lookup", "association",
+					   "fullname", "user_name", "id", "reference", "relate", "association",
 					   "status", "encrypted", "combobox", NULL } },
 };
 
@@ -85,7 +87,7 @@ static json_t *items(enum utype t)
 		json_object_set_new(props, keys[i], prop("string", 1, NULL));
 	if (t == UT_EMAILS)
 		json_object_set_new(props, "primary", prop("boolean", 1, NULL));
-	return json_pack("{s:[s],s:o}", "type", "object", "properties", props);
+	return json_pack("{s:s,s:o}", "type", "object", "properties", props);
 }
 
 static json_t *key_prop(const struct ukey *k)
@@ -143,7 +145,7 @@ json_t *singer_schema(enum obj o, int raw, const json_t *types)
 	json_object_set_new(props, "synced_at", prop("string", 0, "date-time"));
 	json_object_set_new(props, "sync_run_id", prop("string", 0, NULL));
 	json_object_set_new(props, "sync_profile", prop("string", 1, NULL));
-	return json_pack("{s:[s],s:o,s:[s]}", "type", "object", "properties", props, "required", "remote_id");
+	return json_pack("{s:s,s:o,s:[s]}", "type", "object", "properties", props, "required", "remote_id");
 }
 
 json_t *singer_schema_message(enum obj o, json_t *schema)
@@ -243,6 +245,13 @@ static jv_t fit(struct jv_doc *d, const char *t, jv_t v)
 	if (!strcmp(t, "string") && (vt == JVT_INT || vt == JVT_REAL || vt == JVT_TRUE || vt == JVT_FALSE)) {
 		const char *x = jv_text(d, v, tmp, sizeof(tmp));
 		return x ? jv_string(d, x) : JV_NONE;
+	}
+	if (!strcmp(t, "string") && (vt == JVT_ARR || vt == JVT_OBJ)) {
+		/* A text field holding a list (Zoho's Tag): its JSON text. */
+		struct buf b = BUF_INIT;
+		jv_t w = jv_dump(&b, d, v) < 0 ? JV_NONE : jv_stringn(d, b.buf, b.len);
+		buf_release(&b);
+		return w;
 	}
 	return JV_NONE;
 }
