@@ -16,6 +16,7 @@
 #include "jx.h"
 #include "provider.h"
 #include "sig.h"
+#include "singer.h"
 #include "state.h"
 #include "summary.h"
 #include "timeutil.h"
@@ -272,27 +273,6 @@ static void pager_end(struct pager *g)
 	pthread_cond_destroy(&g->cv);
 }
 
-static json_t *singer_schema(enum obj o)
-{
-	json_t *props = json_object();
-	for (const struct ukey *k = record_keys(o); k->name; k++) {
-		const char *t = k->type == UT_INT ? "integer" : k->type == UT_NUMBER ? "number"
-			      : k->type == UT_BOOL ? "boolean"
-			      : (k->type == UT_EMAILS || k->type == UT_PHONES || k->type == UT_ADDRESSES) ? "array" : "string";
-		json_object_set_new(props, k->name, json_pack("{s:[s,s]}", "type", t, "null"));
-	}
-	static const char *const meta[] = { "object", "provider", "remote_id", "remote_namespace", "remote_created_at",
-					    "remote_updated_at", "remote_deleted_at", "synced_at", "sync_run_id",
-					    "sync_profile", NULL };
-	for (int i = 0; meta[i]; i++)
-		json_object_set_new(props, meta[i], json_pack("{s:[s,s]}", "type", "string", "null"));
-	json_object_set_new(props, "remote_deleted", json_pack("{s:[s,s]}", "type", "boolean", "null"));
-	json_object_set_new(props, "remote_fields", json_pack("{s:[s,s]}", "type", "object", "null"));
-	return json_pack("{s:s,s:s,s:{s:s,s:o},s:[s],s:[s]}", "type", "SCHEMA", "stream", obj_plural(o),
-			 "schema", "type", "object", "properties", props, "key_properties", "remote_id",
-			 "bookmark_properties", "remote_updated_at");
-}
-
 /* pull's options (also read by main, which takes the global options given
  * after the command out of argv first). */
 const struct option pull_options[] = {
@@ -315,13 +295,14 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 	struct pull_opts po;
 	struct pull *p = NULL;
 	struct summary sum;
-	json_t *user_map = NULL, *extra = NULL;
+	json_t *user_map = NULL, *extra = NULL, *stypes = NULL, *sprev = NULL;
 	struct pager pg;
 	int paging = 0;
 	enum obj o;
 	struct buf key = BUF_INIT;
 	const char *ns;
 
+	memset(&sc, 0, sizeof(sc));
 	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "h", pull_options, NULL)) != -1) {
@@ -380,7 +361,7 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 		buf_addf(&key, "%s/%s/%s", c->prov->name, c->profile ? c->profile : "default", obj_plural(o));
 		/* Before any request: a state that cannot be written is refused
 		 * now, not after every record has gone to stdout. */
-		if ((rc = state_prepare(state, key.buf, &sc, &err)) < 0)
+		if ((rc = state_prepare(state, key.buf, obj_plural(o), &sc, singer ? &sprev : NULL, &err)) < 0)
 			goto fail;
 		po.ordered = 1;
 		if (sc.time[0]) {
@@ -423,7 +404,15 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 	if ((rc = c->prov->pull_open(c->conn, &po, &p, &err)) < 0)
 		goto fail;
 	if (singer) {
-		json_t *s = singer_schema(o);
+		json_t *fields = NULL, *s;
+		/* The types of the --map keys are their fields' (asked again:
+		 * map_file_check has given its list back). */
+		if (user_map && json_object_size(user_map) &&
+		    (rc = c->prov->fields(c->conn, o, &fields, &err)) < 0)
+			goto fail;
+		stypes = singer_map_types(o, user_map, fields);
+		json_decref(fields);
+		s = singer_schema_message(o, singer_schema(o, raw, stypes));
 		rc = ndjson_write(&c->out, s, &err);
 		json_decref(s);
 		if (rc < 0)
@@ -465,6 +454,7 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 			jv_t rec = record_build(c, o, d, env, user_map, raw, ns, now);
 			if (singer) {
 				jv_t w = jv_obj(d);
+				singer_fit(stypes, d, rec);
 				jv_set(d, w, "type", jv_string_ref(d, "RECORD"));
 				jv_set(d, w, "stream", jv_string_ref(d, obj_plural(o)));
 				jv_set(d, w, "record", rec);
@@ -500,12 +490,21 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 	}
 	pager_end(&pg);
 	paging = 0;
+	/* The cursor reached: the last record written, never behind the one
+	 * the run started from (no record: that one). */
+	struct state_cursor nc = sc;
+	if (cur.ms >= 0) {
+		long long old = -1;
+		if (sc.time[0])
+			time_parse(sc.time, &old);
+		if (cur.ms >= old) {
+			memset(&nc, 0, sizeof(nc));
+			time_format(cur.ms, nc.time);
+			snprintf(nc.last_id, sizeof(nc.last_id), "%s", cur.id);
+		}
+	}
 	if (singer) {
-		char t[TIME_BUFSZ] = "";
-		if (cur.ms >= 0)
-			time_format(cur.ms, t);
-		json_t *m = json_pack("{s:s,s:{s:{s:{s:s?}}}}", "type", "STATE", "value", "bookmarks", obj_plural(o),
-				      "remote_updated_at", cur.ms >= 0 ? t : NULL);
+		json_t *m = singer_state_message(o, sprev, &nc);
 		rc = ndjson_write(&c->out, m, &err);
 		json_decref(m);
 		if (rc < 0)
@@ -513,25 +512,11 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 	}
 	if ((rc = ctx_finish_stdout(c, &err)) < 0)
 		goto fail;
-	if (state && !sig_stop) {
-		/* Only now: every record is on stdout.  No record: keep the old cursor. */
-		if (cur.ms >= 0) {
-			struct state_cursor nc;
-			memset(&nc, 0, sizeof(nc));
-			time_format(cur.ms, nc.time);
-			snprintf(nc.last_id, sizeof(nc.last_id), "%s", cur.id);
-			long long old = -1;
-			if (sc.time[0])
-				time_parse(sc.time, &old);
-			if (cur.ms < old) { /* never move a cursor back */
-				snprintf(nc.time, sizeof(nc.time), "%s", sc.time);
-				snprintf(nc.last_id, sizeof(nc.last_id), "%s", sc.last_id);
-			}
-			if ((rc = state_write(state, key.buf, &nc, c->run_id, &err)) < 0)
-				goto fail;
-		}
-		/* No record at all: the old cursor (or none) stays. */
-	}
+	/* Only now: every record is on stdout.  No record at all: the old
+	 * cursor (or none) stays. */
+	if (state && !sig_stop && cur.ms >= 0 &&
+	    (rc = state_write(state, key.buf, obj_plural(o), &nc, c->run_id, &err)) < 0)
+		goto fail;
 	if (c->progress)
 		fputs("\r\033[K", stderr);
 	if (!c->quiet) {
@@ -564,6 +549,8 @@ done:
 		c->prov->pull_close(p);
 	json_decref(user_map);
 	json_decref(extra);
+	json_decref(stypes);
+	json_decref(sprev);
 	buf_release(&key);
 	return rc;
 }

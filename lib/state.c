@@ -17,6 +17,28 @@
 #include "timeutil.h"
 #include "banned.h"
 
+/* The Singer state held in root, borrowed, or NULL when root is a crmsync
+ * state file.  A Singer state is what a target echoes back and Meltano
+ * stores and hands to the tap: {"bookmarks": {...}} with maybe other keys
+ * ("currently_syncing"), or {} before any bookmark; also accepted inside
+ * the wrappers some tools write: {"value": ...} (the STATE message itself)
+ * and {"singer_state": ...} (`meltano state get`). */
+static json_t *singer_of(json_t *root)
+{
+	static const char *const wrappers[] = { "value", "singer_state", NULL };
+
+	if (!json_is_object(root) || json_object_get(root, "entries"))
+		return NULL;
+	if (json_is_object(json_object_get(root, "bookmarks")) || !json_object_size(root))
+		return root;
+	for (int i = 0; wrappers[i]; i++) {
+		json_t *v = json_object_get(root, wrappers[i]);
+		if (json_is_object(v) && (json_is_object(json_object_get(v, "bookmarks")) || !json_object_size(v)))
+			return v;
+	}
+	return NULL;
+}
+
 /* Loads the whole file: *out is a new reference (an empty state when the
  * file does not exist). */
 static int load(const char *path, json_t **out, struct crm_err *err)
@@ -41,28 +63,40 @@ static int load(const char *path, json_t **out, struct crm_err *err)
 		return err_set(err, CRM_EDATA, "state_error",
 			       "state file %s is not valid JSON (line %d: %s); fix or remove it", path, je.line, je.text);
 	entries = json_object_get(root, "entries");
-	if (!json_is_object(root) || !json_is_integer(json_object_get(root, "version")) || !json_is_object(entries)) {
+	if (!(json_is_object(root) && json_is_integer(json_object_get(root, "version")) && json_is_object(entries)) &&
+	    !singer_of(root)) {
 		json_decref(root);
 		return err_set(err, CRM_EDATA, "state_error",
-			       "%s is not a crmsync state file (no \"version\" and \"entries\"); refusing to use it", path);
+			       "%s is neither a crmsync state file (\"version\" and \"entries\") nor a Singer state "
+			       "(\"bookmarks\"); refusing to use it", path);
 	}
 	*out = root;
 	return 0;
 }
 
-/* Copies the entry for key out of a loaded state. */
-static int entry_get(json_t *root, const char *path, const char *key, struct state_cursor *cur,
-		     struct crm_err *err)
+/* Copies the entry for key (in a Singer state, the bookmark of stream)
+ * out of a loaded state. */
+static int entry_get(json_t *root, const char *path, const char *key, const char *stream,
+		     struct state_cursor *cur, struct crm_err *err)
 {
-	json_t *e = json_object_get(json_object_get(root, "entries"), key);
+	json_t *singer = singer_of(root);
+	json_t *e = singer ? json_object_get(json_object_get(singer, "bookmarks"), stream)
+			   : json_object_get(json_object_get(root, "entries"), key);
 	const char *t, *id;
 	long long ms;
 
 	memset(cur, 0, sizeof(*cur));
 	if (!e)
 		return 0;
-	t = jx_str(e, "cursor");
-	id = jx_str(e, "last_id");
+	t = jx_str(e, singer ? "remote_updated_at" : "cursor");
+	id = jx_str(e, singer ? "remote_id" : "last_id");
+	/* The Meltano SDK's spelling of the same bookmark. */
+	if (singer && !t && jx_str(e, "replication_key") && !strcmp(jx_str(e, "replication_key"), "remote_updated_at"))
+		t = jx_str(e, "replication_key_value");
+	if (singer && (!json_is_object(e) || (t && time_parse(t, &ms) < 0)))
+		return err_set(err, CRM_EDATA, "state_error",
+			       "state file %s: the bookmark of stream %s has no valid \"remote_updated_at\" time; "
+			       "fix or delete it", path, stream);
 	if (!json_is_object(e) || (t && time_parse(t, &ms) < 0))
 		return err_set(err, CRM_EDATA, "state_error",
 			       "state file %s: entry %s has no valid \"cursor\" time; fix or delete the entry", path, key);
@@ -73,7 +107,16 @@ static int entry_get(json_t *root, const char *path, const char *key, struct sta
 	return 0;
 }
 
-int state_read(const char *path, const char *key, struct state_cursor *cur, struct crm_err *err)
+json_t *state_bookmark(const struct state_cursor *cur)
+{
+	if (!cur->time[0])
+		return NULL;
+	return json_pack("{s:s,s:s?}", "remote_updated_at", cur->time, "remote_id",
+			 cur->last_id[0] ? cur->last_id : NULL);
+}
+
+int state_read(const char *path, const char *key, const char *stream, struct state_cursor *cur,
+	       struct crm_err *err)
 {
 	json_t *root;
 	int rc;
@@ -81,7 +124,7 @@ int state_read(const char *path, const char *key, struct state_cursor *cur, stru
 	memset(cur, 0, sizeof(*cur));
 	if ((rc = load(path, &root, err)) < 0)
 		return rc;
-	rc = entry_get(root, path, key, cur, err);
+	rc = entry_get(root, path, key, stream, cur, err);
 	json_decref(root);
 	return rc;
 }
@@ -274,17 +317,22 @@ static int lock_state(const char *path, struct spath *s, struct crm_err *err)
 	return 0;
 }
 
-int state_prepare(const char *path, const char *key, struct state_cursor *cur, struct crm_err *err)
+int state_prepare(const char *path, const char *key, const char *stream, struct state_cursor *cur,
+		  json_t **singer, struct crm_err *err)
 {
 	struct spath s = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, -1 };
 	json_t *root = NULL;
 	int rc, fd;
 
 	memset(cur, 0, sizeof(*cur));
+	if (singer)
+		*singer = NULL;
 	if ((rc = lock_state(path, &s, err)) < 0)
 		goto done;
-	if ((rc = load(s.file.buf, &root, err)) < 0 || (rc = entry_get(root, s.file.buf, key, cur, err)) < 0)
+	if ((rc = load(s.file.buf, &root, err)) < 0 || (rc = entry_get(root, s.file.buf, key, stream, cur, err)) < 0)
 		goto done;
+	if (singer && singer_of(root))
+		*singer = json_deep_copy(singer_of(root));
 	/* The temp file and the rename need the folder writable: try the one;
 	 * the other needs no more than it. */
 	fd = open(s.tmp.buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -301,12 +349,12 @@ done:
 	return rc;
 }
 
-int state_write(const char *path, const char *key, const struct state_cursor *cur,
+int state_write(const char *path, const char *key, const char *stream, const struct state_cursor *cur,
 		const char *run_id, struct crm_err *err)
 {
 	struct spath s = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, -1 };
 	struct buf out = BUF_INIT;
-	json_t *root = NULL, *e;
+	json_t *root = NULL, *e, *singer;
 	char now[TIME_BUFSZ];
 	struct stat st;
 	int fd = -1, rc = 0, made = 0;
@@ -318,6 +366,15 @@ int state_write(const char *path, const char *key, const struct state_cursor *cu
 		goto done;
 	}
 	time_format(time_now_ms(), now);
+	if ((singer = singer_of(root))) {
+		/* A Singer state stays one, so a target and crmsync can share it:
+		 * this stream's bookmark changes, the rest is kept. */
+		json_t *bm = json_object_get(singer, "bookmarks");
+		if (!json_is_object(bm))
+			json_object_set_new(singer, "bookmarks", bm = json_object());
+		json_object_set_new(bm, stream, state_bookmark(cur));
+		goto dump;
+	}
 	e = json_object();
 	json_object_set_new(e, "cursor", json_string(cur->time));
 	if (cur->last_id[0])
@@ -326,6 +383,7 @@ int state_write(const char *path, const char *key, const struct state_cursor *cu
 	if (run_id)
 		json_object_set_new(e, "sync_run_id", json_string(run_id));
 	json_object_set_new(json_object_get(root, "entries"), key, e);
+dump:
 	{
 		char *str = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
 		buf_adds(&out, str);

@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fd < 0)
 		return 0;
 	if (write(fd, data, size) == (ssize_t)size)
-		state_read(path, "hubspot/default/contacts", &cur, &err);
+		state_read(path, "hubspot/default/contacts", "contacts", &cur, &err);
 	close(fd);
 	unlink(path);
 	return 0;
