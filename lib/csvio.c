@@ -146,8 +146,15 @@ static int in_remote_fields(const char *fn, const struct map_entry *m, const jso
 	const char *k;
 	json_t *v;
 
+	size_t n = strlen(fn);
+
 	if (map_find_remote(m, fn))
 		return 0;
+	/* A field whose parts the table maps ("emails" of "emails.work"): the
+	 * record has its parts, not it. */
+	for (const struct map_entry *e = m; e && e->key; e++)
+		if (!strncmp(e->remote, fn, n) && e->remote[n] == '.')
+			return 0;
 	json_object_foreach((json_t *)user_map, k, v)
 		if (json_is_string(v) && !strcmp(json_string_value(v), fn))
 			return 0;
@@ -554,6 +561,16 @@ static json_t *typed(const char *s, size_t n, enum utype t)
 	return json_stringn(s, n);
 }
 
+/* A remote field's cell: a list or an object as pull writes it (its JSON
+ * text) is that value again; anything else is a string. */
+static json_t *remote_value(const char *s, size_t n)
+{
+	json_t *v = NULL;
+	if (s[0] == '[' || s[0] == '{')
+		v = json_loadb(s, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+	return v && (json_is_array(v) || json_is_object(v)) ? v : (json_decref(v), json_stringn(s, n));
+}
+
 /* The entry of list `key` in rec, made (and the list) when absent. */
 static json_t *entry(json_t *rec, const char *key)
 {
@@ -617,7 +634,7 @@ int csvr_json(const struct csv_reader *r, const struct csv_cols *cols, struct bu
 				rf = json_object();
 				json_object_set_new(rec, "remote_fields", rf);
 			}
-			json_object_set_new(rf, c->key, json_stringn(s, n));
+			json_object_set_new(rf, c->key, remote_value(s, n));
 			break;
 		}
 	}
