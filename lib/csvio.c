@@ -348,15 +348,19 @@ static void on_cell(void *s, size_t n, void *ctx)
 		size_t *o = realloc(r->off, cap * sizeof(*o)), *l = o ? realloc(r->len, cap * sizeof(*l)) : NULL;
 		if (o)
 			r->off = o;
-		if (!l)
-			return; /* out of memory: the cell is lost, the count tells */
+		if (!l) {
+			r->lost = 1;
+			return;
+		}
 		r->len = l;
 		r->capcells = cap;
 	}
 	r->off[r->ncells] = r->cells.len;
 	r->len[r->ncells] = n;
-	if (buf_add(&r->cells, s ? s : "", n) < 0 || buf_addc(&r->cells, '\0') < 0)
+	if (buf_add(&r->cells, s ? s : "", n) < 0 || buf_addc(&r->cells, '\0') < 0) {
 		r->len[r->ncells] = 0;
+		r->lost = 1;
+	}
 	r->ncells++;
 }
 
@@ -419,6 +423,7 @@ static int read_row(struct csv_reader *r, struct crm_err *err)
 	buf_reset(&r->cells);
 	r->ncells = 0;
 	r->row_done = 0;
+	r->lost = 0;
 	r->row_line = r->lineno;
 	while (!r->row_done) {
 		if (r->at_end)
@@ -589,6 +594,9 @@ int csvr_json(const struct csv_reader *r, const struct csv_cols *cols, struct bu
 	int rc = 0;
 
 	buf_reset(json);
+	if (r->lost)
+		return err_set(rowerr, CRM_ERECORD, "invalid_csv", "the row at line %ld is longer than %zu bytes",
+			       r->row_line, (size_t)ROW_MAX);
 	if (r->ncells != cols->n)
 		return err_set(rowerr, CRM_ERECORD, "invalid_csv", "the row at line %ld has %zu cells; the header has %zu",
 			       r->row_line, r->ncells, cols->n);

@@ -72,6 +72,7 @@ struct csv_reader {
 	long row_line;           /* the first physical line of the row read */
 	struct csv_parser p;
 	int row_done, at_end;
+	int lost;                /* a cell of the row did not fit (memory, ROW_MAX) */
 	struct buf cells;        /* the row's cells, each NUL-terminated */
 	size_t *off, *len, ncells, capcells;
 	char **head;             /* the header's names */
