@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "common.h"
 #include "config.h"
+#include "csvio.h"
 #include "envelope.h"
 #include "http.h"
 #include "jv.h"
@@ -24,7 +25,8 @@
 
 static const char pull_usage[] =
 	"usage: crmsync pull OBJECT [--since TIME] [--state FILE] [--deleted] [--raw] [--map FILE]\n"
-	"                           [--limit N] [--bulk] [--format ndjson|singer] [--summary FILE]\n\n"
+	"                           [--limit N] [--bulk] [--format ndjson|csv|singer] [--columns LIST]\n"
+	"                           [--summary FILE]\n\n"
 	"Streams every record of OBJECT (accounts, contacts, users, leads, deals) as NDJSON.\n\n"
 	"  --since TIME     only records updated at or after TIME (RFC 3339)\n"
 	"  --state FILE     incremental sync: read the cursor for provider/profile/object from FILE,\n"
@@ -36,7 +38,13 @@ static const char pull_usage[] =
 	"  --map FILE       JSON {\"out_key\": \"provider_field\"}: put provider fields at the top level\n"
 	"  --limit N        stop after N records\n"
 	"  --bulk           use the CRM's bulk API whatever the size (Salesforce; others ignore it)\n"
-	"  --format FMT     ndjson (default) or singer (SCHEMA, RECORD and STATE messages)\n"
+	"  --format FMT     ndjson (default), singer (SCHEMA, RECORD and STATE messages) or csv:\n"
+	"                   a header row, then a row per record (RFC 4180, UTF-8, CRLF): the unified\n"
+	"                   keys with the primary email, first phone and first address flattened\n"
+	"                   (email, phone, street_1, city, ...), remote_id and the other metadata,\n"
+	"                   then remote_fields.NAME; further emails, numbers and addresses are not\n"
+	"                   in CSV\n"
+	"  --columns LIST   csv: the columns, comma-separated, in this order\n"
 	"  --summary FILE   write the run summary as JSON to FILE\n";
 
 struct pull_cursor {
@@ -273,6 +281,50 @@ static void pager_end(struct pager *g)
 	pthread_cond_destroy(&g->cv);
 }
 
+/* --format csv: the options that go with it, and --columns, checked
+ * before any request.  0, 64 (told), or < 0 with err set. */
+static int pull_csv_check(struct ctx *c, enum obj o, const char *columns, int raw, int singer,
+			  const json_t *user_map, int deleted, struct crm_err *err)
+{
+	if (raw || singer) {
+		msg(c, "--format csv does not take %s", raw ? "--raw (remote_raw is not a column)" : "--format singer");
+		return 64;
+	}
+	return csvio_check_columns(o, columns, user_map, deleted, err);
+}
+
+/* The columns, from the provider's field metadata (as `fields` prints
+ * it), and the header row. */
+static int pull_csv_header(struct ctx *c, enum obj o, const char *columns, const json_t *user_map, int deleted,
+			   struct csv_cols *cols, struct crm_err *err)
+{
+	json_t *fields = NULL;
+	struct buf b = BUF_INIT;
+	int rc;
+
+	if ((rc = c->prov->fields(c->conn, o, &fields, err)) < 0)
+		return rc;
+	rc = csvio_columns(o, fields, c->prov->obj[o]->map, user_map, deleted, columns, cols, err);
+	json_decref(fields);
+	if (rc < 0)
+		return rc;
+	if (csvio_header(&b, cols, ',') < 0)
+		rc = err_set(err, CRM_EOUTPUT, "out_of_memory", "out of memory");
+	else
+		rc = ndjson_write_raw(&c->out, b.buf, b.len, err); /* with the LF: CRLF */
+	buf_release(&b);
+	return rc < 0 ? rc : 0;
+}
+
+static int pull_csv_row(struct ctx *c, const struct csv_cols *cols, struct buf *row, const struct jv_doc *d,
+			jv_t rec, struct crm_err *err)
+{
+	buf_reset(row);
+	if (csvio_row(row, cols, d, rec, ',') < 0)
+		return err_set(err, CRM_EOUTPUT, "out_of_memory", "out of memory");
+	return ndjson_write_raw(&c->out, row->buf, row->len, err);
+}
+
 /* pull's options (also read by main, which takes the global options given
  * after the command out of argv first). */
 const struct option pull_options[] = {
@@ -280,14 +332,17 @@ const struct option pull_options[] = {
 	{ "deleted", no_argument, NULL, 'd' }, { "raw", no_argument, NULL, 'r' },
 	{ "map", required_argument, NULL, 'm' }, { "limit", required_argument, NULL, 'l' },
 	{ "format", required_argument, NULL, 'f' }, { "summary", required_argument, NULL, 'u' },
-	{ "bulk", no_argument, NULL, 'B' },
+	{ "bulk", no_argument, NULL, 'B' }, { "columns", required_argument, NULL, 'c' },
 	{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 };
 
 int cmd_pull(struct ctx *c, int argc, char **argv)
 {
 	const char *since = NULL, *state = NULL, *mapfile = NULL, *sumfile = NULL;
-	int deleted = 0, raw = 0, singer = 0, ch, rc = 0;
+	int deleted = 0, raw = 0, singer = 0, csv = 0, ch, rc = 0;
+	const char *columns = NULL;
+	struct csv_cols cols = { NULL, 0 };
+	struct buf row = BUF_INIT;
 	long limit = -1;
 	struct crm_err err = CRM_ERR_INIT;
 	struct state_cursor sc;
@@ -319,13 +374,16 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 		case 'f':
 			if (!strcmp(optarg, "singer"))
 				singer = 1;
+			else if (!strcmp(optarg, "csv"))
+				csv = 1;
 			else if (strcmp(optarg, "ndjson")) {
-				msg(c, "--format takes ndjson or singer, not '%s'", optarg);
+				msg(c, "--format takes ndjson, csv or singer, not '%s'", optarg);
 				return 64;
 			}
 			break;
 		case 'u': sumfile = optarg; break;
 		case 'B': c->bulk = 1; break;
+		case 'c': columns = optarg; break;
 		case 'h':
 			fputs(pull_usage, stdout);
 			if (c->prov && c->prov->deleted_note)
@@ -355,6 +413,15 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 	}
 	if (mapfile && map_file_load(mapfile, &user_map, &err) < 0)
 		return fail_with(c, &err);
+	if (columns && !csv) {
+		msg(c, "--columns goes with --format csv");
+		json_decref(user_map);
+		return 64;
+	}
+	if (csv && (rc = pull_csv_check(c, o, columns, raw, singer, user_map, deleted, &err)) != 0) {
+		json_decref(user_map);
+		return rc < 0 ? fail_with(c, &err) : rc;
+	}
 	summary_init(&sum, "pull", obj_plural(o), 0);
 	snprintf(sum.run_id, sizeof(sum.run_id), "%s", c->run_id);
 	if (state) {
@@ -401,6 +468,8 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 			json_array_append(extra, v);
 		po.extra_fields = extra;
 	}
+	if (csv && (rc = pull_csv_header(c, o, columns, user_map, deleted, &cols, &err)) < 0)
+		goto fail;
 	if ((rc = c->prov->pull_open(c->conn, &po, &p, &err)) < 0)
 		goto fail;
 	if (singer) {
@@ -463,6 +532,8 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 			}
 			if (d->failed)
 				rc = err_set(&err, CRM_EOUTPUT, "out_of_memory", "out of memory");
+			else if (csv)
+				rc = pull_csv_row(c, &cols, &row, d, rec, &err);
 			else
 				rc = ndjson_write_jv(&c->out, d, rec, &err);
 			jv_rewind(d, &mk);
@@ -552,5 +623,7 @@ done:
 	json_decref(stypes);
 	json_decref(sprev);
 	buf_release(&key);
+	csv_cols_release(&cols);
+	buf_release(&row);
 	return rc;
 }

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "common.h"
+#include "csvio.h"
 #include "fiber.h"
 #include "http.h"
 #include "jv.h"
@@ -28,7 +29,7 @@ static const char push_usage[] =
 	"usage: crmsync push OBJECT [--mode upsert|create|update|delete] [--match FIELD]\n"
 	"                           [--conflict overwrite|fill|newer] [--map FILE] [--id-map FILE]...\n"
 	"                           [--dry-run] [--rejects FILE] [--batch-size N] [--bulk]\n"
-	"                           [--concurrency N] [--summary FILE]\n\n"
+	"                           [--concurrency N] [--format ndjson|csv] [--summary FILE]\n\n"
 	"Reads one record per line on stdin and writes one result line per input line, in order,\n"
 	"with remote_id, sync_status (created, updated, unchanged, deleted, skipped, failed),\n"
 	"sync_error and sync_line.\n\n"
@@ -42,7 +43,12 @@ static const char push_usage[] =
 	"  --id-map FILE     earlier push results; translate account/owner/converted_* ids of records\n"
 	"                    from another CRM (repeatable)\n"
 	"  --dry-run         send no write; print the action and the payload per line\n"
-	"  --rejects FILE    write the failed input lines, verbatim\n"
+	"  --rejects FILE    write the failed input lines, verbatim (csv: the header, then the failed rows)\n"
+	"  --format FMT      ndjson (default) or csv: a header row (',' or ';', an Excel byte-order mark\n"
+	"                    allowed), then a record per row; the columns are the flat names of\n"
+	"                    pull --format csv (email, phone, street_1, city, ..., remote_id),\n"
+	"                    remote_fields.NAME, or --map keys; an empty cell gives no value; a row's\n"
+	"                    sync_line is the line it starts on, the header being line 1\n"
 	"  --batch-size N    records per write call (default and maximum: the CRM's batch limit)\n"
 	"  --bulk            use the CRM's bulk API whatever the size (Salesforce; others ignore it)\n"
 	"  --concurrency N   batches in flight at once (default: what the CRM's rate limit can use\n"
@@ -73,6 +79,8 @@ struct pitem {
 	jv_t send;            /* provider fields to write (an update's changes) */
 	json_t *warnings;     /* [{"code","field"}] (rare), or NULL */
 	const char *remote_id; /* the record's id in this CRM, if known (in doc) */
+	const char *csvrow;   /* --format csv and --rejects: the row as CSV again (in doc) */
+	size_t csvrowlen;
 	const char *match;    /* match value, emails lowercased (in doc) */
 	enum action action;
 	json_t *existing;     /* the CRM's copy (envelope), if read */
@@ -98,6 +106,8 @@ struct push {
 	json_t *writable;          /* provider field -> true, from fields metadata */
 	struct ndjson_writer rejects;
 	int have_rejects;
+	struct csv_reader *csv;     /* --format csv: the input */
+	int rejects_header;         /* the CSV header is in the --rejects file */
 	struct summary sum;
 	struct crm_err fatal;       /* the first error that stops the run */
 	int find_busy;              /* provider's find_one_batch: a batch is looking up */
@@ -227,11 +237,25 @@ bad:
 	return -1;
 }
 
-/* Parses and maps one line (text[0..len), line number lineno) into the
- * batch's document d, and decides what to do with it. */
-static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const char *text, size_t len,
-		    long lineno, int too_long)
+/* A line of input: an NDJSON line, or a CSV row as the JSON record it makes. */
+struct line_in {
+	const char *text;
+	size_t len;
+	long lineno;
+	int too_long;
+	const struct crm_err *bad; /* a CSV row that makes no record: why */
+	const char *csv;           /* the CSV row as CSV again (for --rejects) */
+	size_t csvlen;
+};
+
+/* Parses and maps one line into the batch's document d, and decides what
+ * to do with it. */
+static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const struct line_in *in)
 {
+	const char *text = in->text;
+	size_t len = in->len;
+	long lineno = in->lineno;
+	int too_long = in->too_long;
 	struct crm_err e;
 	const char *prov, *ns_in;
 	char tmp[64];
@@ -249,9 +273,16 @@ static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const ch
 		raw = NULL;
 	it->raw = raw ? raw : "";
 	it->rawlen = raw ? len : 0;
+	if (in->csv && p->have_rejects && (raw = jv_alloc(d, in->csvlen + 1))) {
+		memcpy(raw, in->csv, in->csvlen + 1);
+		it->csvrow = raw;
+		it->csvrowlen = in->csvlen;
+	}
 	if (too_long)
 		err_set(&e, CRM_ERECORD, "line_too_long", "line %ld is longer than %zu bytes", lineno,
 			(size_t)NDJSON_LINE_MAX);
+	else if (in->bad)
+		e = *in->bad;
 	else
 		it->rec = ndjson_parse_jv(d, text, len, lineno, &e);
 	it->plain = it->rec && raw && d->plain_text;
@@ -654,6 +685,58 @@ static void selfcheck_line(struct pitem *it, const struct jv_kv *kv, size_t n)
 }
 #endif
 
+/* A failed CSV row to --rejects: under the input's header, written once. */
+static int reject_row(struct push *p, struct pitem *it, struct crm_err *e)
+{
+	int rc = 0;
+
+	if (!p->rejects_header) {
+		struct buf b = BUF_INIT;
+		if (csvr_requote_header(p->csv, &b) < 0)
+			rc = err_set(e, CRM_EOUTPUT, "out_of_memory", "out of memory");
+		else
+			rc = ndjson_write_raw(&p->rejects, b.buf, b.len, e);
+		buf_release(&b);
+		p->rejects_header = 1;
+	}
+	if (rc == 0 && it->csvrow)
+		rc = ndjson_write_raw(&p->rejects, it->csvrow, it->csvrowlen, e);
+	return rc;
+}
+
+/* The input, NDJSON or CSV, a line (a row) at a time. */
+struct input {
+	struct ndjson_reader *r;
+	struct csv_reader *csv;
+	struct csv_cols cols;
+	struct buf json, row;
+	struct crm_err bad;
+	struct line_in cur;
+};
+
+static int input_next(struct input *in, struct crm_err *err)
+{
+	int rc;
+
+	if (!in->csv) {
+		rc = ndjson_read_line(in->r, err);
+		in->cur = (struct line_in){ in->r->line.buf, in->r->line.len, in->r->lineno, in->r->too_long,
+					    NULL, NULL, 0 };
+		return rc;
+	}
+	if ((rc = csvr_row(in->csv, err)) <= 0)
+		return rc;
+	err_clear(&in->bad);
+	buf_reset(&in->row);
+	if (csvr_json(in->csv, &in->cols, &in->json, &in->bad) < 0)
+		buf_reset(&in->json);
+	if (csvr_requote(in->csv, &in->row) < 0)
+		buf_reset(&in->row);
+	in->cur = (struct line_in){ in->json.buf, in->json.len, in->csv->row_line, 0,
+				    in->bad.status ? &in->bad : NULL, in->row.buf, in->row.len };
+	return 1;
+}
+
 static int emit(struct push *p, struct pitem *it)
 {
 	struct ctx *c = p->c;
@@ -717,7 +800,7 @@ static int emit(struct push *p, struct pitem *it)
 	if (rc < 0 && e.status)
 		set_fatal(p, &e);
 	if (it->status == SUM_FAILED && p->have_rejects) {
-		int r2 = ndjson_write_raw(&p->rejects, it->raw, it->rawlen, &e);
+		int r2 = p->csv ? reject_row(p, it, &e) : ndjson_write_raw(&p->rejects, it->raw, it->rawlen, &e);
 		if (r2 < 0) {
 			set_fatal(p, &e);
 			rc = r2;
@@ -1122,7 +1205,7 @@ const struct option push_options[] = {
 	{ "id-map", required_argument, NULL, 'i' }, { "dry-run", no_argument, NULL, 'n' },
 	{ "rejects", required_argument, NULL, 'r' }, { "batch-size", required_argument, NULL, 'b' },
 	{ "concurrency", required_argument, NULL, 'j' }, { "summary", required_argument, NULL, 'u' },
-	{ "bulk", no_argument, NULL, 'B' },
+	{ "bulk", no_argument, NULL, 'B' }, { "format", required_argument, NULL, 'F' },
 	{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 };
 
@@ -1136,11 +1219,15 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 	long batch = 0, conc = 1;
 	int conc_given = 0;
 	struct ndjson_reader r;
-	struct { char *text; size_t len; long line; } carry = { NULL, 0, 0 };
+	struct { char *text; size_t len; long line; char *csv; size_t csvlen; } carry = { NULL, 0, 0, NULL, 0 };
+	struct input in;
+	int csv = 0;
 	int have_carry = 0;
 	json_t *fields = NULL;
 
 	memset(&p, 0, sizeof(p));
+	memset(&in, 0, sizeof(in));
+	in.json = in.row = (struct buf)BUF_INIT;
 	p.c = c;
 	optind = 0;
 	opterr = 0;
@@ -1171,6 +1258,10 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		case 'j': if (parse_long("--concurrency", optarg, 1, 64, &conc, &err) < 0) return fail_with(c, &err); conc_given = 1; break;
 		case 'u': sumfile = optarg; break;
 		case 'B': c->bulk = 1; break;
+		case 'F':
+			if (!strcmp(optarg, "csv")) csv = 1;
+			else if (strcmp(optarg, "ndjson")) { msg(c, "--format takes ndjson or csv, not '%s'", optarg); return 64; }
+			break;
 		case 'h': fputs(push_usage, stdout); return 0;
 		default: return bad_option(c, argc, argv);
 		}
@@ -1193,6 +1284,14 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 			goto done;
 		}
 	if (mapfile && map_file_load(mapfile, &p.user_map, &err) < 0) {
+		rc = fail_with(c, &err);
+		goto done;
+	}
+	/* The CSV header, before any request: its columns are checked first. */
+	if (csv && (!(p.csv = in.csv = malloc(sizeof(*in.csv))) || csvr_init(in.csv, fileno(stdin)) < 0 ||
+		    csvr_header(in.csv, &err) < 0 || csvio_push_columns(p.o, in.csv, p.user_map, &in.cols, &err) < 0)) {
+		if (!err.status)
+			err_set(&err, CRM_EFAIL, "out_of_memory", "out of memory");
 		rc = fail_with(c, &err);
 		goto done;
 	}
@@ -1260,6 +1359,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		conc = c->prov->concurrency > 0 ? c->prov->concurrency : 1;
 
 	ndjson_reader_init(&r, stdin);
+	in.r = &r;
 	{
 		struct pool pl;
 		struct worker_arg *wa;
@@ -1298,6 +1398,10 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		struct feed feed = { &pl, &emit_seq, &loop_rc };
 		r.wait = input_wait;
 		r.wait_ctx = &feed;
+		if (in.csv) {
+			in.csv->wait = input_wait;
+			in.csv->wait_ctx = &feed;
+		}
 		c->out.wait = p.rejects.wait = output_wait;
 		c->out.wait_ctx = p.rejects.wait_ctx = &pl;
 		for (long i = 0; i < conc; i++) {
@@ -1333,18 +1437,20 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 				/* The line that waited is read again into this batch. */
 				struct pitem *it = &sl->items[sl->n++];
 				item_init(it);
-				prepare(&p, it, &sl->doc, carry.text, carry.len, carry.line, 0);
+				struct line_in li = { carry.text, carry.len, carry.line, 0, NULL, carry.csv, carry.csvlen };
+				prepare(&p, it, &sl->doc, &li);
 				if (it->match)
 					ks_put(&inflight, it->match, seq, emit_seq);
 				free(carry.text);
-				carry.text = NULL;
+				free(carry.csv);
+				carry.text = carry.csv = NULL;
 				have_carry = 0;
 			}
 			while (sl->n < p.batch && !sig_stop && !eof) {
 				struct pitem *it = &sl->items[sl->n];
 				struct jv_mark mk = jv_mark(&sl->doc);
 				item_init(it);
-				rc = ndjson_read_line(&r, &err);
+				rc = input_next(&in, &err);
 				if (rc <= 0) {
 					if (rc < 0)
 						set_fatal(&p, &err);
@@ -1352,17 +1458,19 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 					break;
 				}
 				p.sum.records++;
-				prepare(&p, it, &sl->doc, r.line.buf, r.line.len, r.lineno, r.too_long);
+				prepare(&p, it, &sl->doc, &in.cur);
 				/* Two new records with one match key: the second waits until the
 				 * first is written, so it finds it instead of creating a twin.
 				 * (This batch's keys have its seq, which is >= emit_seq.) */
 				if (it->status == PENDING && it->match && (it->action == A_FIND || it->action == A_CREATE)) {
 					if (ks_get(&inflight, it->match, emit_seq) >= 0) {
 						/* It waits as text: its values go with this batch's. */
-						carry.text = malloc(r.line.len + 1);
-						memcpy(carry.text, r.line.buf, r.line.len + 1);
-						carry.len = r.line.len;
-						carry.line = r.lineno;
+						carry.text = malloc(in.cur.len + 1);
+						memcpy(carry.text, in.cur.text, in.cur.len + 1);
+						carry.len = in.cur.len;
+						carry.line = in.cur.lineno;
+						carry.csv = in.cur.csv ? strdup(in.cur.csv) : NULL;
+						carry.csvlen = carry.csv ? in.cur.csvlen : 0;
 						item_release(it);
 						jv_rewind(&sl->doc, &mk);
 						have_carry = 1;
@@ -1408,6 +1516,8 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		for (long i = 0; i < conc; i++)
 			fiber_free(pl.fib[i]);
 		r.wait = c->out.wait = p.rejects.wait = NULL; /* pl is gone after this block */
+		if (in.csv)
+			in.csv->wait = NULL;
 		/* Batches never run (stopped early) still own their lines. */
 		for (size_t i = 0; i < pl.nslots; i++) {
 			for (size_t j = 0; j < pl.slots[i].n; j++)
@@ -1424,6 +1534,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		rc = 0;
 	}
 	free(carry.text);
+	free(carry.csv);
 	ndjson_reader_release(&r);
 	if (c->progress)
 		fputs("\r\033[K", stderr);
@@ -1453,6 +1564,13 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 done:
 	if (p.have_rejects)
 		ndjson_writer_release(&p.rejects);
+	if (in.csv) {
+		csvr_release(in.csv);
+		free(in.csv);
+	}
+	csv_cols_release(&in.cols);
+	buf_release(&in.json);
+	buf_release(&in.row);
 	json_decref(p.user_map);
 	json_decref(p.idmap);
 	json_decref(p.writable);

@@ -302,11 +302,14 @@ static void unmark(struct jv_doc *d, jv_t list)
 		d->m[c].mark = 0;
 }
 
-/* A string member of an element picked from a list, or "". */
+/* A string member of an element picked from a list, or JV_NONE (left out
+ * of the write): a list that has no entry for a slot (a record from a CSV
+ * row carries only the primary email, the first number and address) gives
+ * no value for it, and never erases what the CRM holds there. */
 static jv_t str_or_empty(struct jv_doc *d, jv_t elem, const char *key)
 {
 	jv_t v = jv_get(d, elem, key);
-	return jv_is_str(d, v) ? v : jv_string_ref(d, "");
+	return jv_is_str(d, v) ? v : JV_NONE;
 }
 
 jv_t map_push(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
