@@ -6,6 +6,8 @@ PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
 COMPDIR   ?= $(PREFIX)/share/bash-completion/completions
+ZSHDIR    ?= $(PREFIX)/share/zsh/site-functions
+FISHDIR   ?= $(PREFIX)/share/fish/vendor_completions.d
 CC        ?= cc
 PKGS      := libcurl jansson inih
 WARN      := -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers
@@ -124,11 +126,14 @@ sdk-check:
 	@sh tests/sdk_check.sh
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(COMPDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(COMPDIR) \
+		$(DESTDIR)$(ZSHDIR) $(DESTDIR)$(FISHDIR)
 	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/crmsync
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
-	for f in man/*.7; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(MANDIR)/man7/ || true; done
+	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
 	install -m 644 completion/crmsync.bash $(DESTDIR)$(COMPDIR)/crmsync
+	install -m 644 completion/_crmsync $(DESTDIR)$(ZSHDIR)/_crmsync
+	install -m 644 completion/crmsync.fish $(DESTDIR)$(FISHDIR)/crmsync.fish
 
 clean:
 	rm -rf build build-asan build-fuzz build-sdk build-release crmsync

@@ -11,7 +11,8 @@ Each folder tests/cases/NAME/ is one case:
   emulator  optional: extra emulator flags (default: --rate-limits off)
 Cases run once with the normal binary and once with the ASan+UBSan one.
 Other checks: headers compile alone, the emulator's self-test, the C unit
-tests, valgrind on a pull and a push, and the shared contract floor.
+tests, valgrind on a pull and a push, the README's examples
+(tests/readme.py), and the shared contract floor.
 The last line is `N passed, N failed`.
 
   python3 tests/run.py [--bin B] [--asan-bin B] [--only SUBSTR] [--update]
@@ -248,6 +249,15 @@ def main():
                     report(m.group(2), m.group(1) == "ok  ", m.group(4) or "")
             if r.returncode and "FAIL" not in r.stdout:
                 report("secrets ran", False, r.stderr[-2000:])
+            # Every example of README.md, run as written against the emulators.
+            r = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "readme.py"), "--bin", binary],
+                               capture_output=True, text=True, timeout=900)
+            for line in r.stdout.splitlines():
+                m = re.match(r"(ok  |FAIL) (readme block \d+ \(.*?\))(: (.*))?$", line)
+                if m:
+                    report(m.group(2), m.group(1) == "ok  ", m.group(4) or "")
+            if r.returncode and "FAIL" not in r.stdout:
+                report("readme ran", False, r.stderr[-2000:])
             # Signals at random (seeded) points of pull and push.
             r = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "interrupt.py"), "--bin", binary],
                                capture_output=True, text=True, timeout=600)
