@@ -85,13 +85,15 @@ _crmsync()
             COMPREPLY=($(compgen -W "$(_crmsync_profiles "$config")" -- "$cur")); return ;;
         --cacert|--config|--id-map|--map|--rejects|--state|--summary)
             _crmsync_files; return ;;
-        --base-url|--batch-size|--concurrency|--limit|--since)
+        --base-url|--batch-size|--columns|--concurrency|--limit|--since)
             return ;;
     esac
     if [[ -n $cmd ]]; then
         case $prev in
             --format)
-                [[ $cmd == pull ]] && COMPREPLY=($(compgen -W 'ndjson singer' -- "$cur"))
+                [[ $cmd == fields ]] && COMPREPLY=($(compgen -W 'ndjson singer' -- "$cur"))
+                [[ $cmd == pull ]] && COMPREPLY=($(compgen -W 'ndjson csv singer' -- "$cur"))
+                [[ $cmd == push ]] && COMPREPLY=($(compgen -W 'ndjson csv' -- "$cur"))
                 return ;;
             --mode)
                 [[ $cmd == push ]] && COMPREPLY=($(compgen -W 'upsert create update delete' -- "$cur"))
@@ -119,10 +121,10 @@ _crmsync()
     # The command's own options, and its positional arguments so far.
     local opts args npos=0
     case $cmd in
-        fields) opts='--help'; args='' ;;
+        fields) opts='--format --help'; args='--format' ;;
         lists) opts='--raw --rejects --help'; args='--rejects' ;;
-        pull) opts='--since --state --deleted --raw --map --limit --bulk --format --summary --help'; args='--since|--state|--map|--limit|--format|--summary' ;;
-        push) opts='--mode --match --conflict --map --id-map --dry-run --rejects --batch-size --bulk --concurrency --summary --help'; args='--mode|--match|--conflict|--map|--id-map|--rejects|--batch-size|--concurrency|--summary' ;;
+        pull) opts='--since --state --deleted --raw --map --limit --bulk --format --columns --summary --help'; args='--since|--state|--map|--limit|--format|--columns|--summary' ;;
+        push) opts='--mode --match --conflict --map --id-map --dry-run --rejects --format --batch-size --bulk --concurrency --summary --help'; args='--mode|--match|--conflict|--map|--id-map|--rejects|--format|--batch-size|--concurrency|--summary' ;;
         status) opts='--help'; args='' ;;
         *) return ;;
     esac

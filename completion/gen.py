@@ -65,6 +65,8 @@ def read_model(binary):
         for o in opts:
             m = re.search(r"\[--" + re.escape(o["long"]) + r" ([a-z|]+)\]", usage)
             o["values"] = m.group(1).split("|") if m and "|" in m.group(1) else None
+            if o["values"] and not o["arg"]:
+                o["arg"] = o["long"].upper()  # "--format singer": a value all the same
         cmds[name] = opts
         m = re.search(r"\(((?:[a-z]+, )+[a-z]+)\)", text)
         if name == "pull" and m:
@@ -98,16 +100,21 @@ def gen_bash(m):
     files = sorted({f"--{o['long']}" for o in allopts if o["arg"] == "FILE"})
     free = sorted({f"--{o['long']}" for o in allopts if o["arg"] and o["arg"] != "FILE" and not o.get("values")
                    and o["long"] not in ("provider", "profile")})
-    per_cmd, values = [], []
+    per_cmd, byopt = [], {}
     for c, _ in m["commands"]:
         opts = m["cmds"][c]
         per_cmd.append(f"        {c}) opts='{' '.join('--' + o['long'] for o in opts + [{'long': 'help'}])}'; "
                        f"args='{'|'.join('--' + o['long'] for o in opts if o['arg'])}' ;;")
         for o in opts:
             if o.get("values"):
-                values.append(f"            --{o['long']})\n"
-                              f"                [[ $cmd == {c} ]] && COMPREPLY=($(compgen -W '{' '.join(o['values'])}' -- \"$cur\"))\n"
-                              f"                return ;;")
+                byopt.setdefault(o["long"], []).append((c, o["values"]))
+    # One branch per option, whichever commands take it (fields and pull
+    # both have --format, with their own values).
+    values = []
+    for long_, per in byopt.items():
+        conds = "\n".join(f"                [[ $cmd == {c} ]] && COMPREPLY=($(compgen -W '{' '.join(v)}' -- \"$cur\"))"
+                          for c, v in per)
+        values.append(f"            --{long_})\n{conds}\n                return ;;")
     positional = []
     for c in with_object(m):
         positional.append(f"        {c}) ((npos == 0)) && COMPREPLY=($(compgen -W \"$objects\" -- \"$cur\")) ;;")
