@@ -13,6 +13,7 @@
 #include "jv.h"
 #include "jx.h"
 #include "map.h"
+#include "options.h"
 #include "provider.h"
 #include "summary.h"
 #include "timeutil.h"
@@ -129,6 +130,10 @@ void ctx_release(struct ctx *c)
 	c->conn = NULL;
 	http_free(c->http);
 	c->http = NULL;
+	for (int o = 0; o < OBJ_COUNT; o++) {
+		options_free(c->opts[o]);
+		c->opts[o] = NULL;
+	}
 }
 
 int ctx_object(struct ctx *c, const char *arg, unsigned caps, enum obj *out, struct crm_err *err)
@@ -182,6 +187,50 @@ int map_file_load(const char *path, json_t **out, struct crm_err *err)
 		}
 	}
 	*out = m;
+	return 0;
+}
+
+int values_file_load(const char *path, json_t **out, struct crm_err *err)
+{
+	json_error_t je;
+	json_t *m = json_load_file(path, 0, &je), *t, *v;
+	const char *k, *from;
+
+	*out = NULL;
+	if (!m)
+		return err_set(err, CRM_EUSAGE, "bad_values", "cannot read --values file %s: %s", path, je.text);
+	if (!json_is_object(m)) {
+		json_decref(m);
+		return err_set(err, CRM_EUSAGE, "bad_values", "--values file %s must hold one JSON object", path);
+	}
+	json_object_foreach(m, k, t) {
+		int ok = json_is_object(t);
+		json_object_foreach(t, from, v)
+			ok &= json_is_string(v);
+		if (!ok) {
+			json_decref(m);
+			return err_set(err, CRM_EUSAGE, "bad_values",
+				       "--values file %s: \"%s\" must be an object of strings, {\"from\": \"to\"}", path, k);
+		}
+	}
+	*out = m;
+	return 0;
+}
+
+int ctx_options(struct ctx *c, enum obj o, struct crm_err *err)
+{
+	const struct map_entry *m = c->prov->obj[o] ? c->prov->obj[o]->map : NULL;
+	json_t *fields = NULL;
+	int any = 0, rc;
+
+	for (const struct map_entry *e = m; e && e->key; e++)
+		any |= (e->flags & (MF_OPTION | MF_STAGE | MF_PIPELINE)) != 0;
+	if (!any || c->opts[o] || !c->prov->fields)
+		return 0;
+	if ((rc = c->prov->fields(c->conn, o, &fields, err)) < 0)
+		return rc;
+	c->opts[o] = options_new(m, fields);
+	json_decref(fields);
 	return 0;
 }
 
@@ -267,6 +316,7 @@ jv_t record_build(struct ctx *c, enum obj o, struct jv_doc *d, jv_t env, const j
 	jv_add_key(d, r, JV_LIT("remote_id"), jv_get(d, env, "id"));
 	jv_add_key(d, r, JV_LIT("remote_namespace"), jv_str_or_null(d, ns && *ns ? ns : NULL));
 	map_pull(o, po->map, d, jv_get(d, env, "fields"), user_map, r);
+	options_pull(c->opts[o], d, jv_get(d, env, "fields"), r);
 	if (c->prov->pull_fixup)
 		c->prov->pull_fixup(c->conn, o, d, env, r);
 	/* Metadata after the body, in the contract's order.  Only --map can

@@ -17,6 +17,7 @@ struct config;
 struct http;
 struct conn;
 struct summary;
+struct options;
 
 struct ctx {
 	const char *cmd;              /* "pull", "lists add", ... for messages */
@@ -32,6 +33,7 @@ struct ctx {
 	int verbose, quiet, progress;
 	int bulk;                     /* --bulk given (pull, push) */
 	struct ndjson_writer out;     /* stdout */
+	struct options *opts[OBJ_COUNT]; /* option fields' labels, loaded by ctx_options */
 	char run_id[64];
 };
 
@@ -46,6 +48,12 @@ int ctx_connect(struct ctx *c, struct crm_err *err);
 void ctx_release(struct ctx *c);
 /* Parses an OBJECT argument and checks the provider has it with caps. */
 int ctx_object(struct ctx *c, const char *arg, unsigned caps, enum obj *out, struct crm_err *err);
+
+/* Reads a --values file: {"key": {"from": "to"}} per unified key. */
+int values_file_load(const char *path, json_t **out, struct crm_err *err);
+/* Loads the option lists of object o (lib/options) when its table has
+ * option fields: one fields() call; nothing otherwise. */
+int ctx_options(struct ctx *c, enum obj o, struct crm_err *err);
 
 /* Reads a --map file: {"out_key": "provider_field"}.  *out: new reference. */
 int map_file_load(const char *path, json_t **out, struct crm_err *err);

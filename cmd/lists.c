@@ -58,7 +58,7 @@ static int members(struct ctx *c, const char *list, int raw)
 	po.since_ms = -1;
 	po.list = list;
 	if ((rc = ctx_connect(c, &err)) < 0 || !(ns = c->prov->namespace(c->conn, &err)) ||
-	    (rc = c->prov->pull_open(c->conn, &po, &p, &err)) < 0)
+	    (rc = ctx_options(c, OBJ_CONTACT, &err)) < 0 || (rc = c->prov->pull_open(c->conn, &po, &p, &err)) < 0)
 		goto done;
 	for (;;) {
 		char now[TIME_BUFSZ];

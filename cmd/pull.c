@@ -458,7 +458,7 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 		rc = err.status;
 		goto fail;
 	}
-	if ((rc = map_file_check(c, o, user_map, &err)) < 0)
+	if ((rc = map_file_check(c, o, user_map, &err)) < 0 || (rc = ctx_options(c, o, &err)) < 0)
 		goto fail;
 	if (user_map) {
 		const char *k;

@@ -19,6 +19,7 @@
 #include "jv.h"
 #include "jx.h"
 #include "map.h"
+#include "options.h"
 #include "provider.h"
 #include "sig.h"
 #include "summary.h"
@@ -27,7 +28,8 @@
 
 static const char push_usage[] =
 	"usage: crmsync push OBJECT [--mode upsert|create|update|delete] [--match FIELD]\n"
-	"                           [--conflict overwrite|fill|newer] [--map FILE] [--id-map FILE]...\n"
+	"                           [--conflict overwrite|fill|newer] [--map FILE] [--values FILE]\n"
+	"                           [--id-map FILE]...\n"
 	"                           [--dry-run] [--rejects FILE] [--batch-size N] [--bulk]\n"
 	"                           [--concurrency N] [--format ndjson|csv] [--summary FILE]\n\n"
 	"Reads one record per line on stdin and writes one result line per input line, in order,\n"
@@ -40,6 +42,9 @@ static const char push_usage[] =
 	"  --conflict POLICY overwrite (default) every field given; fill only fields empty in the CRM;\n"
 	"                    newer only when remote_updated_at is later than the CRM's copy\n"
 	"  --map FILE        JSON {\"out_key\": \"provider_field\"}: send top-level out_key to that field\n"
+	"  --values FILE     JSON {\"industry\": {\"Energy\": \"Utilities\"}}: translate option values per\n"
+	"                    unified key before they are matched to the CRM's options (by label, then\n"
+	"                    code); a value with no match is left out with an unknown_option warning\n"
 	"  --id-map FILE     earlier push results; translate account/owner/converted_* ids of records\n"
 	"                    from another CRM (repeatable)\n"
 	"  --dry-run         send no write; print the action and the payload per line\n"
@@ -102,6 +107,7 @@ struct push {
 	int fast_upsert;           /* one call per batch: the CRM's own upsert on the match key */
 	const char *ns;
 	json_t *user_map;
+	json_t *values;            /* --values: {"key": {"from": "to"}}, or NULL */
 	json_t *idmap;             /* "provider/id" -> id */
 	json_t *writable;          /* provider field -> true, from fields metadata */
 	struct ndjson_writer rejects;
@@ -177,6 +183,15 @@ static void add_warning(struct pitem *it, const char *code, const char *field)
 	if (!it->warnings)
 		it->warnings = json_array();
 	json_array_append_new(it->warnings, json_pack("{s:s,s:s}", "code", code, "field", field));
+}
+
+/* A value left out of the write (lib/options' unknown_option). */
+static void value_warning(void *ctx, const char *code, const char *field, const char *value)
+{
+	struct pitem *it = ctx;
+	if (!it->warnings)
+		it->warnings = json_array();
+	json_array_append_new(it->warnings, json_pack("{s:s,s:s,s:s}", "code", code, "field", field, "value", value));
 }
 
 /* Translates a relation of a foreign record through --id-map. */
@@ -322,6 +337,7 @@ static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const st
 	if (check_ids(p, it) < 0)
 		return;
 	it->fields = map_push(p->o, p->po->map, d, it->rec, p->user_map, native, is_writable, p);
+	options_push(p->c->opts[p->o], p->values, d, it->rec, it->fields, it->remote_id != NULL, value_warning, it);
 
 	/* The match value. */
 	if (p->match_key) {
@@ -1206,6 +1222,7 @@ const struct option push_options[] = {
 	{ "rejects", required_argument, NULL, 'r' }, { "batch-size", required_argument, NULL, 'b' },
 	{ "concurrency", required_argument, NULL, 'j' }, { "summary", required_argument, NULL, 'u' },
 	{ "bulk", no_argument, NULL, 'B' }, { "format", required_argument, NULL, 'F' },
+	{ "values", required_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 };
 
@@ -1213,7 +1230,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 {
 	struct push p;
 	struct crm_err err = CRM_ERR_INIT;
-	const char *mapfile = NULL, *rejfile = NULL, *sumfile = NULL;
+	const char *mapfile = NULL, *rejfile = NULL, *sumfile = NULL, *valfile = NULL;
 	const char *idmaps[16];
 	int nidmaps = 0, ch, rc = 0;
 	long batch = 0, conc = 1;
@@ -1257,6 +1274,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		case 'b': if (parse_long("--batch-size", optarg, 1, 10000, &batch, &err) < 0) return fail_with(c, &err); break;
 		case 'j': if (parse_long("--concurrency", optarg, 1, 64, &conc, &err) < 0) return fail_with(c, &err); conc_given = 1; break;
 		case 'u': sumfile = optarg; break;
+		case 'V': valfile = optarg; break;
 		case 'B': c->bulk = 1; break;
 		case 'F':
 			if (!strcmp(optarg, "csv")) csv = 1;
@@ -1287,6 +1305,10 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		rc = fail_with(c, &err);
 		goto done;
 	}
+	if (valfile && values_file_load(valfile, &p.values, &err) < 0) {
+		rc = fail_with(c, &err);
+		goto done;
+	}
 	/* The CSV header, before any request: its columns are checked first. */
 	if (csv && (!(p.csv = in.csv = malloc(sizeof(*in.csv))) || csvr_init(in.csv, fileno(stdin)) < 0 ||
 		    csvr_header(in.csv, &err) < 0 || csvio_push_columns(p.o, in.csv, p.user_map, &in.cols, &err) < 0)) {
@@ -1303,6 +1325,9 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		rc = fail_with(c, &err);
 		goto done;
 	}
+	/* Option fields: labels to codes (lib/options), from the same fields. */
+	if (!c->opts[p.o])
+		c->opts[p.o] = options_new(p.po->map, fields);
 	/* Which provider fields can be written, and what --match names. */
 	{
 		json_t *f;
@@ -1572,6 +1597,7 @@ done:
 	buf_release(&in.json);
 	buf_release(&in.row);
 	json_decref(p.user_map);
+	json_decref(p.values);
 	json_decref(p.idmap);
 	json_decref(p.writable);
 	json_decref(fields);

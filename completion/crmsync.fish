@@ -53,6 +53,7 @@ complete -c crmsync -n '__fish_seen_subcommand_from push' -l mode -x -a 'upsert 
 complete -c crmsync -n '__fish_seen_subcommand_from push' -l match -x -a 'email domain name' -d 'match key for records without remote_id: a unified key (email, domain'
 complete -c crmsync -n '__fish_seen_subcommand_from push' -l conflict -x -a 'overwrite fill newer' -d 'overwrite (default) every field given; fill only fields empty in the CRM'
 complete -c crmsync -n '__fish_seen_subcommand_from push' -l map -r -F -d 'JSON {"out_key": "provider_field"}: send top-level out_key to that field'
+complete -c crmsync -n '__fish_seen_subcommand_from push' -l values -r -F -d 'JSON {"industry": {"Energy": "Utilities"}}: translate option values per'
 complete -c crmsync -n '__fish_seen_subcommand_from push' -l id-map -r -F -d 'earlier push results; translate account/owner/converted_* ids of records'
 complete -c crmsync -n '__fish_seen_subcommand_from push' -l dry-run -d 'send no write; print the action and the payload per line'
 complete -c crmsync -n '__fish_seen_subcommand_from push' -l rejects -r -F -d 'write the failed input lines, verbatim (csv: the header, then the failed rows)'

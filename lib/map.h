@@ -31,6 +31,10 @@ enum map_kind {
 
 #define MF_RO      1u  /* read on pull, never written on push */
 #define MF_PRIMARY 2u  /* the primary email address */
+/* Option fields (lib/options): values travel as labels. */
+#define MF_OPTION   0x100u /* a picklist: industry, lead status and source, ... */
+#define MF_STAGE    0x200u /* a deal's stage (an option within its pipeline) */
+#define MF_PIPELINE 0x400u /* a deal's pipeline (an option) */
 
 struct map_entry {
 	const char *key;     /* unified key: "first_name", "email_addresses", ... */

@@ -57,7 +57,7 @@ static const struct ukey lead_keys[] = {
 static const struct ukey deal_keys[] = {
 	UK("name", UT_STRING, NULL), UK("description", UT_STRING, NULL),
 	UK("amount", UT_NUMBER, NULL), UK("currency", UT_STRING, NULL),
-	UK("stage", UT_STRING, NULL), UK("status", UT_ENUM, deal_status),
+	UK("stage", UT_STRING, NULL), UK("pipeline", UT_STRING, NULL), UK("status", UT_ENUM, deal_status),
 	UK("probability", UT_NUMBER, NULL), UK("close_date", UT_DATE, NULL),
 	UK("account", UT_REL, NULL), UK("owner", UT_REL, NULL),
 	UK("last_activity_at", UT_TIME, NULL), { NULL, 0, 0, NULL }

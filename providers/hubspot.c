@@ -48,7 +48,7 @@ static const struct map_entry contact_map[] = {
 static const struct map_entry company_map[] = {
 	{ "name", "name", MK_STR, NULL, NULL, 0 },
 	{ "description", "description", MK_STR, NULL, NULL, 0 },
-	{ "industry", "industry", MK_STR, NULL, NULL, 0 },
+	{ "industry", "industry", MK_STR, NULL, NULL, MF_OPTION },
 	{ "website", "website", MK_STR, NULL, NULL, 0 },
 	{ "domain", "domain", MK_STR, NULL, NULL, 0 },
 	{ "number_of_employees", "numberofemployees", MK_INT, NULL, NULL, 0 },
@@ -71,7 +71,8 @@ static const struct map_entry deal_map[] = {
 	{ "description", "description", MK_STR, NULL, NULL, 0 },
 	{ "amount", "amount", MK_NUM, NULL, NULL, 0 },
 	{ "currency", "deal_currency_code", MK_STR, NULL, NULL, 0 },
-	{ "stage", "dealstage", MK_STR, NULL, NULL, 0 },
+	{ "stage", "dealstage", MK_STR, NULL, NULL, MF_STAGE },
+	{ "pipeline", "pipeline", MK_STR, NULL, NULL, MF_PIPELINE },
 	{ "close_date", "closedate", MK_DATE, NULL, NULL, 0 },
 	{ "account", "@company", MK_REL, NULL, NULL, 0 },
 	{ "owner", "hubspot_owner_id", MK_REL, NULL, NULL, 0 },
@@ -82,8 +83,8 @@ static const struct map_entry deal_map[] = {
 /* HubSpot leads hold a name, a stage and an owner; the person's details live
  * on the associated contact ("@contact", in remote_fields). */
 static const struct map_entry lead_map[] = {
-	{ "status", "hs_pipeline_stage", MK_STR, NULL, NULL, 0 },
-	{ "source", "hs_lead_source", MK_STR, NULL, NULL, 0 },
+	{ "status", "hs_pipeline_stage", MK_STR, NULL, NULL, MF_OPTION },
+	{ "source", "hs_lead_source", MK_STR, NULL, NULL, MF_OPTION },
 	{ "owner", "hubspot_owner_id", MK_REL, NULL, NULL, 0 },
 	{ "converted_account", "@company", MK_REL, NULL, NULL, 0 },
 	{ NULL, NULL, 0, NULL, NULL, 0 }
@@ -493,13 +494,15 @@ static int prop_read_only(const json_t *p)
 	return json_is_true(json_object_get(mm, "readOnlyValue")) || json_is_true(json_object_get(p, "calculated"));
 }
 
+static int load_stages(struct conn *c, struct crm_err *err);
+
 static int hs_fields(struct conn *c, enum obj o, json_t **out, struct crm_err *err)
 {
 	json_t *arr, *p;
 	size_t i;
 	int rc;
 
-	if ((rc = load_props(c, o, err)) < 0)
+	if ((rc = load_props(c, o, err)) < 0 || (o == OBJ_DEAL && (rc = load_stages(c, err)) < 0))
 		return rc;
 	arr = json_array();
 	json_array_foreach(json_object_get(c->props[o], "results"), i, p) {
@@ -511,9 +514,17 @@ static int hs_fields(struct conn *c, enum obj o, json_t **out, struct crm_err *e
 			continue;
 		for (int k = 0; k < 3 && required_props[o][k]; k++)
 			req |= !strcmp(required_props[o][k], name);
-		json_array_foreach(json_object_get(p, "options"), j, op)
-			json_array_append_new(opts, json_pack("{s:O?,s:O?}", "label", json_object_get(op, "label"),
-							      "value", json_object_get(op, "value")));
+		json_array_foreach(json_object_get(p, "options"), j, op) {
+			json_t *x = json_pack("{s:O?,s:O?}", "label", json_object_get(op, "label"),
+					      "value", json_object_get(op, "value"));
+			/* A deal stage's facts (lib/options): its pipeline, whether it
+			 * is won, lost or open, and its probability. */
+			json_t *st = o == OBJ_DEAL && !strcmp(name, "dealstage") && jx_str(op, "value")
+				? json_object_get(c->stages, jx_str(op, "value")) : NULL;
+			if (st)
+				json_object_update(x, st);
+			json_array_append_new(opts, x);
+		}
 		json_array_append_new(arr, json_pack("{s:s,s:O?,s:O?,s:b,s:b,s:b,s:o}",
 			"name", name, "label", json_object_get(p, "label"), "type", json_object_get(p, "type"),
 			"required", req, "read_only", o == OBJ_USER || prop_read_only(p),
@@ -567,8 +578,10 @@ static int load_stages(struct conn *c, struct crm_err *err)
 			int is_closed = closed && !strcmp(closed, "true");
 			if (!id)
 				continue;
-			json_object_set_new(c->stages, id, json_pack("{s:s,s:f}", "status",
-				!is_closed ? "OPEN" : p >= 1.0 ? "WON" : "LOST", "probability", p));
+			/* probability is 0..1 at HubSpot, a percentage in the unified model. */
+			json_object_set_new(c->stages, id, json_pack("{s:s,s:f,s:O?}", "status",
+				!is_closed ? "OPEN" : p >= 1.0 ? "WON" : "LOST", "probability", p * 100,
+				"pipeline", json_object_get(pl, "id")));
 		}
 	}
 	json_decref(ans);
@@ -580,9 +593,12 @@ static void hs_fixup(struct conn *c, enum obj o, struct jv_doc *d, jv_t env, jv_
 	jv_t f = jv_get(d, env, "fields");
 
 	if (o == OBJ_DEAL) {
-		json_t *st = json_object_get(c->stages, jv_str(d, f, "dealstage") ? jv_str(d, f, "dealstage") : "");
-		jv_set(d, rec, "status", st ? jv_from_json(d, json_object_get(st, "status")) : JV_NULL);
-		jv_set(d, rec, "probability", st ? jv_from_json(d, json_object_get(st, "probability")) : JV_NULL);
+		/* status and probability follow from the stage (lib/options);
+		 * a stage it does not know leaves them null. */
+		if (!jv_get(d, rec, "status"))
+			jv_set(d, rec, "status", JV_NULL);
+		if (!jv_get(d, rec, "probability"))
+			jv_set(d, rec, "probability", JV_NULL);
 	} else if (o == OBJ_USER) {
 		struct buf b = BUF_INIT;
 		const char *fn = jv_str(d, f, "firstName"), *ln = jv_str(d, f, "lastName");
