@@ -503,7 +503,8 @@ static int lookups(struct push *p, struct pitem *items, size_t n)
 			} else if (p->mode == M_UPSERT) {
 				it->action = A_CREATE;
 			} else {
-				item_set(it, SUM_SKIPPED, "not_found", "no record matches %s", p->match_key);
+				item_set(it, SUM_SKIPPED, "not_found", "no record matches %s",
+					 it->match_fb ? p->fb_key : p->match_key);
 			}
 		}
 	}
