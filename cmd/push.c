@@ -87,6 +87,7 @@ struct pitem {
 	const char *csvrow;   /* --format csv and --rejects: the row as CSV again (in doc) */
 	size_t csvrowlen;
 	const char *match;    /* match value, emails lowercased (in doc) */
+	int match_fb;         /* match is the value of the fallback key (accounts: name) */
 	enum action action;
 	json_t *existing;     /* the CRM's copy (envelope), if read */
 	int status;           /* SUM_*, or PENDING */
@@ -104,6 +105,9 @@ struct push {
 	const char *match_key;     /* as given or the default */
 	const char *match_remote;  /* provider field the match uses */
 	int match_email;
+	const char *fb_key;        /* the default fallback key (accounts: name) for records
+				      with no value for match_key, or NULL (--match given) */
+	const char *fb_remote;     /* provider field the fallback uses */
 	int fast_upsert;           /* one call per batch: the CRM's own upsert on the match key */
 	const char *ns;
 	json_t *user_map;
@@ -252,6 +256,22 @@ bad:
 	return -1;
 }
 
+/* The record's value for match key `key` (provider field `remote`), or NULL. */
+static const char *match_value(struct push *p, struct pitem *it, const char *key, const char *remote, int email,
+			       char *tmp, size_t n)
+{
+	struct jv_doc *d = it->doc;
+	const char *mv = NULL;
+
+	if (email)
+		mv = record_primary_email(d, it->rec);
+	else if (record_key(p->o, key))
+		mv = jv_text(d, jv_get(d, it->rec, key), tmp, n);
+	if (!mv && remote)
+		mv = jv_text(d, jv_get(d, it->fields, remote), tmp, n);
+	return mv;
+}
+
 /* A line of input: an NDJSON line, or a CSV row as the JSON record it makes. */
 struct line_in {
 	const char *text;
@@ -339,17 +359,19 @@ static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const st
 	it->fields = map_push(p->o, p->po->map, d, it->rec, p->user_map, native, is_writable, p);
 	options_push(p->c->opts[p->o], p->values, d, it->rec, it->fields, it->remote_id != NULL, value_warning, it);
 
-	/* The match value. */
+	/* The match value: the key's, else the fallback key's (accounts
+	 * without a domain match by name). */
 	if (p->match_key) {
-		const char *mv = NULL;
-		if (p->match_email)
-			mv = record_primary_email(d, it->rec);
-		else if (record_key(p->o, p->match_key))
-			mv = jv_text(d, jv_get(d, it->rec, p->match_key), tmp, sizeof(tmp));
-		if (!mv && p->match_remote)
-			mv = jv_text(d, jv_get(d, it->fields, p->match_remote), tmp, sizeof(tmp));
-		if (mv && *mv)
+		const char *mv = match_value(p, it, p->match_key, p->match_remote, p->match_email, tmp, sizeof(tmp));
+		if (mv && *mv) {
 			it->match = doc_dup(d, mv, p->match_email);
+		} else if (p->fb_key) {
+			mv = match_value(p, it, p->fb_key, p->fb_remote, 0, tmp, sizeof(tmp));
+			if (mv && *mv) {
+				it->match = doc_dup(d, mv, 0);
+				it->match_fb = 1;
+			}
+		}
 	}
 	if (d->failed) {
 		item_set(it, SUM_FAILED, "out_of_memory", "%s", "out of memory");
@@ -369,13 +391,17 @@ static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const st
 	case M_UPSERT:
 		if (it->remote_id)
 			it->action = A_UPDATE;
-		else if (it->match && p->fast_upsert && !prov)
+		else if (it->match && !it->match_fb && p->fast_upsert && !prov)
 			it->action = A_CREATE; /* the CRM upserts on the key itself */
 		else if (it->match)
 			it->action = A_FIND;
 		else if (p->mode == M_UPSERT)
 			it->action = A_CREATE;
-		else
+		else if (p->fb_key) {
+			it->status = SUM_SKIPPED;
+			err_set(&it->err, CRM_OK, "no_match_key", "no remote_id and no value for the match key %s or %s",
+				p->match_key, p->fb_key);
+		} else
 			item_set(it, SUM_SKIPPED, "no_match_key", "no remote_id and no value for the match key %s",
 				 p->match_key ? p->match_key : "(none)");
 		break;
@@ -426,12 +452,65 @@ static int fatal_status(int s)
 	       s == CRM_EUSAGE;
 }
 
+static int id_order(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	size_t lx = strlen(x), ly = strlen(y);
+	int num = strspn(x, "0123456789") == lx && strspn(y, "0123456789") == ly;
+	return num && lx != ly ? (lx < ly ? -1 : 1) : strcmp(x, y);
+}
+
+/* More than one record holds the item's match value (hits, an array of
+ * envelopes): the record fails and names them all; push never picks one. */
+static void fail_ambiguous(struct push *p, struct pitem *it, const json_t *hits)
+{
+	size_t n = json_array_size(hits), i;
+	const char **ids = calloc(n ? n : 1, sizeof(*ids));
+	struct buf b = BUF_INIT;
+	json_t *e;
+
+	json_array_foreach(hits, i, e)
+		ids[i] = jx_str(e, "id") ? jx_str(e, "id") : "?";
+	qsort(ids, n, sizeof(*ids), id_order);
+	for (i = 0; i < n; i++)
+		buf_addf(&b, "%s%s", i ? ", " : "", ids[i]);
+	it->status = SUM_FAILED;
+	err_set(&it->err, CRM_ERECORD, "ambiguous_match", "%zu records match %s \"%.200s\": %.250s", n,
+		it->match_fb ? p->fb_key : p->match_key, it->match, b.buf ? b.buf : "");
+	buf_release(&b);
+	free(ids);
+}
+
+/* Looks up the values of items' matches: found[0] for the match key's,
+ * found[1] for the fallback key's (find() answers, or NULL). */
+static int find_matches(struct push *p, struct pitem **its, size_t n, json_t *found[2], struct crm_err *e)
+{
+	struct ctx *c = p->c;
+	json_t *vals[2] = { json_array(), json_array() };
+	int rc = 0;
+
+	found[0] = found[1] = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (its[i]->match)
+			json_array_append_new(vals[its[i]->match_fb ? 1 : 0], json_string(its[i]->match));
+	for (int k = 0; k < 2 && rc == 0; k++) {
+		const char *field = k ? p->fb_remote : p->match_remote;
+		if (json_array_size(vals[k]) && field)
+			rc = c->prov->find(c->conn, p->o, field, vals[k], &found[k], e);
+	}
+	json_decref(vals[0]);
+	json_decref(vals[1]);
+	return rc;
+}
+
 /* Reads the CRM's copies (by id) and matches (by match value). */
 static int lookups(struct push *p, struct pitem *items, size_t n)
 {
 	struct ctx *c = p->c;
-	json_t *ids = json_array(), *vals = json_array(), *byid = NULL, *bymatch = NULL;
+	json_t *ids = json_array(), *byid = NULL, *found[2] = { NULL, NULL };
+	struct pitem **finds = calloc(n ? n : 1, sizeof(*finds));
 	struct crm_err e = CRM_ERR_INIT;
+	size_t nf = 0;
 	int rc = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -440,11 +519,11 @@ static int lookups(struct push *p, struct pitem *items, size_t n)
 		if (items[i].action == A_UPDATE && items[i].remote_id)
 			json_array_append_new(ids, json_string(items[i].remote_id));
 		else if (items[i].action == A_FIND)
-			json_array_append_new(vals, json_string(items[i].match));
+			finds[nf++] = &items[i];
 	}
 	if (json_array_size(ids) && (rc = c->prov->read(c->conn, p->o, ids, &byid, &e)) < 0)
 		goto done;
-	if (json_array_size(vals) && (rc = c->prov->find(c->conn, p->o, p->match_remote, vals, &bymatch, &e)) < 0)
+	if (nf && (rc = find_matches(p, finds, nf, found, &e)) < 0)
 		goto done;
 	for (size_t i = 0; i < n; i++) {
 		struct pitem *it = &items[i];
@@ -461,14 +540,18 @@ static int lookups(struct push *p, struct pitem *items, size_t n)
 			it->existing = json_incref(env);
 			decide_update(p, it);
 		} else if (it->action == A_FIND) {
-			if ((env = json_object_get(bymatch, it->match))) {
+			env = json_object_get(found[it->match_fb ? 1 : 0], it->match);
+			if (find_count(env) > 1) {
+				fail_ambiguous(p, it, env);
+			} else if (env) {
 				it->existing = json_incref(env);
 				it->remote_id = doc_dup(it->doc, jx_str(env, "id"), 0);
 				decide_update(p, it);
 			} else if (p->mode == M_UPSERT) {
 				it->action = A_CREATE;
 			} else {
-				item_set(it, SUM_SKIPPED, "not_found", "no record matches %s", p->match_key);
+				item_set(it, SUM_SKIPPED, "not_found", "no record matches %s",
+					 it->match_fb ? p->fb_key : p->match_key);
 			}
 		}
 	}
@@ -476,9 +559,10 @@ done:
 	if (rc < 0)
 		set_fatal(p, &e);
 	json_decref(ids);
-	json_decref(vals);
 	json_decref(byid);
-	json_decref(bymatch);
+	json_decref(found[0]);
+	json_decref(found[1]);
+	free(finds);
 	return rc;
 }
 
@@ -489,20 +573,18 @@ done:
  * tell, so the line fails with outcome_unknown, never "created". */
 static size_t confirm_creates(struct push *p, struct pitem **its, size_t n, struct pitem **again)
 {
-	struct ctx *c = p->c;
-	json_t *vals = json_array(), *found = NULL;
+	json_t *found[2];
 	struct crm_err e2 = CRM_ERR_INIT;
 	size_t k = 0;
 	int looked;
 
-	for (size_t i = 0; i < n; i++)
-		if (its[i]->match)
-			json_array_append_new(vals, json_string(its[i]->match));
-	looked = json_array_size(vals) && p->match_remote &&
-		 c->prov->find(c->conn, p->o, p->match_remote, vals, &found, &e2) == 0;
+	looked = find_matches(p, its, n, found, &e2) == 0;
 	for (size_t i = 0; i < n; i++) {
-		json_t *env = its[i]->match ? json_object_get(found, its[i]->match) : NULL;
-		if (env) {
+		json_t *env = its[i]->match ? json_object_get(found[its[i]->match_fb ? 1 : 0], its[i]->match) : NULL;
+		if (find_count(env) > 1) {
+			/* Never one of them: which (if any) is ours cannot be told. */
+			fail_ambiguous(p, its[i], env);
+		} else if (env) {
 			its[i]->status = SUM_CREATED;
 			its[i]->remote_id = doc_dup(its[i]->doc, jx_str(env, "id"), 0);
 			err_clear(&its[i]->err);
@@ -516,8 +598,8 @@ static size_t confirm_creates(struct push *p, struct pitem **its, size_t n, stru
 				 "the CRM's answer was lost; the record may or may not have been created (%.300s)", e.message);
 		}
 	}
-	json_decref(vals);
-	json_decref(found);
+	json_decref(found[0]);
+	json_decref(found[1]);
 	return k;
 }
 
@@ -1226,6 +1308,36 @@ const struct option push_options[] = {
 	{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 };
 
+/* The provider field that match key `key` (a unified key or a provider
+ * field) reads, or NULL; *email: it is the primary email. */
+static const char *match_field(struct push *p, const char *key, const json_t *fields, int *email)
+{
+	const struct map_entry *e;
+	const char *remote = NULL;
+
+	*email = 0;
+	if (!strcmp(key, "email") || !strcmp(key, "email_addresses")) {
+		*email = 1;
+		for (e = p->po->map; e->key; e++)
+			if (e->kind == MK_EMAIL && (e->flags & MF_PRIMARY))
+				remote = e->remote;
+		return remote;
+	}
+	for (e = p->po->map; e->key; e++)
+		if (!strcmp(e->key, key) && e->kind != MK_ADDR && e->kind != MK_PHONE)
+			remote = e->remote;
+	if (!remote && json_object_get(p->writable, key))
+		remote = key;
+	if (!remote) {
+		json_t *f;
+		size_t i;
+		json_array_foreach(fields, i, f)
+			if (jx_str(f, "name") && !strcmp(jx_str(f, "name"), key))
+				remote = key;
+	}
+	return remote;
+}
+
 int cmd_push(struct ctx *c, int argc, char **argv)
 {
 	struct push p;
@@ -1293,8 +1405,12 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		return fail_with(c, &err);
 	p.po = c->prov->obj[p.o];
 	p.batch = batch > 0 && (size_t)batch < c->prov->batch_max ? (size_t)batch : c->prov->batch_max;
-	if (!p.match_key)
+	if (!p.match_key) {
+		/* The defaults, the same in every CRM (DESIGN): the key, then for
+		 * records without a value for it the fallback, looked up apart. */
 		p.match_key = p.po->match_key;
+		p.fb_key = p.po->match_fallback;
+	}
 	p.idmap = json_object();
 	for (int i = 0; i < nidmaps; i++)
 		if (load_idmap(&p, idmaps[i], &err) < 0) {
@@ -1338,31 +1454,25 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 				json_object_set_new(p.writable, jx_str(f, "name"), json_true());
 	}
 	if (p.match_key) {
-		const struct map_entry *e;
-		if (!strcmp(p.match_key, "email") || !strcmp(p.match_key, "email_addresses")) {
-			p.match_email = 1;
-			for (e = p.po->map; e->key; e++)
-				if (e->kind == MK_EMAIL && (e->flags & MF_PRIMARY))
-					p.match_remote = e->remote;
-		} else {
-			for (e = p.po->map; e->key; e++)
-				if (!strcmp(e->key, p.match_key) && e->kind != MK_ADDR && e->kind != MK_PHONE)
-					p.match_remote = e->remote;
-			if (!p.match_remote && json_object_get(p.writable, p.match_key))
-				p.match_remote = p.match_key;
-			if (!p.match_remote) {
-				json_t *f;
-				size_t i;
-				json_array_foreach(fields, i, f)
-					if (jx_str(f, "name") && !strcmp(jx_str(f, "name"), p.match_key))
-						p.match_remote = p.match_key;
-			}
+		p.match_remote = match_field(&p, p.match_key, fields, &p.match_email);
+		if (!p.match_remote && p.fb_key) {
+			/* A CRM with no field for the default key (Pipedrive and Zoho
+			 * keep no account domain): every record matches by the fallback. */
+			p.match_key = p.fb_key;
+			p.fb_key = NULL;
+			p.match_remote = match_field(&p, p.match_key, fields, &p.match_email);
 		}
 		if (!p.match_remote) {
 			msg(c, "--match: %s %s have no field '%s' to match on", c->prov->name, obj_plural(p.o), p.match_key);
 			rc = 64;
 			goto done;
 		}
+	}
+	if (p.fb_key) {
+		int email;
+		p.fb_remote = match_field(&p, p.fb_key, fields, &email);
+		if (!p.fb_remote || email)
+			p.fb_key = p.fb_remote = NULL;
 	}
 	/* Upsert in one call when the CRM can (and nothing needs the CRM's copy
 	 * first): such records report created or updated, never unchanged. */

@@ -132,12 +132,14 @@ static const struct map_entry user_map[] = {
 };
 
 /* Deletes are hard (§5): nothing for pull --deleted to see, so no OC_DELETED. */
-static const struct prov_object o_account = { "companies", OC_PULL | OC_PUSH | OC_DELETE, company_map, "domain" };
+static const struct prov_object o_account = { "companies", OC_PULL | OC_PUSH | OC_DELETE, company_map, "domain", .match_fallback = "name" };
 static const struct prov_object o_contact = { "people", OC_PULL | OC_PUSH | OC_DELETE, person_map, "email" };
 static const struct prov_object o_user = { "users", OC_PULL, user_map, "email" };
-/* PUT /leads/upsert matches on email in the same call (§6). */
-static const struct prov_object o_lead = { "leads", OC_PULL | OC_PUSH | OC_DELETE | OC_UPSERT, lead_map, "email" };
-static const struct prov_object o_deal = { "opportunities", OC_PULL | OC_PUSH | OC_DELETE, deal_map, "name" };
+/* No OC_UPSERT: PUT /leads/upsert (§6) would update one of several leads
+ * sharing an email; push looks up first (ambiguous_match), then creates
+ * through it (idempotent: sent again safely after a lost answer). */
+static const struct prov_object o_lead = { "leads", OC_PULL | OC_PUSH | OC_DELETE, lead_map, "email" };
+static const struct prov_object o_deal = { "opportunities", OC_PULL | OC_PUSH | OC_DELETE, deal_map, NULL };
 
 static const char *entity(enum obj o)
 {
@@ -1339,10 +1341,10 @@ fail:
 
 struct match_ctx {
 	const json_t *values;   /* what was asked for */
-	const char *field;      /* "email", "email_domain", "name" */
+	const char *field;      /* "email", "email_domain", "name", "first_name", "last_name" */
 };
 
-/* Keeps, per asked value, the lowest-id record holding it (stable across runs). */
+/* Keeps, per asked value, every record holding it (find_put): push never picks one. */
 static void keep_match(struct conn *c, enum obj o, json_t *raw, json_t *res, void *ud)
 {
 	struct match_ctx *m = ud;
@@ -1373,16 +1375,17 @@ static void keep_match(struct conn *c, enum obj o, json_t *raw, json_t *res, voi
 		if (!hit)
 			continue;
 		char *key = !strcmp(m->field, "email") ? jx_lower_dup(want) : strdup(want);
-		json_t *have = json_object_get(res, key);
-		if (!have || strtoll(id, NULL, 10) < strtoll(jx_str(have, "id"), NULL, 10))
-			json_object_set_new(res, key, envelope(c, o, raw, NULL));
+		json_t *env = envelope(c, o, raw, NULL);
+		find_put(res, key, env);
+		json_decref(env);
 		free(key);
 	}
 }
 
 /* Matches (§6): people by any of their emails (one search for many), leads
  * by email (their filter takes one string), companies by email_domain,
- * any object by name (a contains-search, then exact). */
+ * any object by name (a contains-search, then exact), people and leads
+ * by first or last name (the same search). */
 static int cu_find(struct conn *c, enum obj o, const char *field, const json_t *values,
 		   json_t **out, struct crm_err *err)
 {
@@ -1420,8 +1423,11 @@ static int cu_find(struct conn *c, enum obj o, const char *field, const json_t *
 		json_t *filter = json_pack("{s:O}", "email_domains", values);
 		rc = search_all(c, o, filter, res, keep_match, &m, err);
 		json_decref(filter);
-	} else if (!strcmp(field, "name") && o != OBJ_USER) {
-		m.field = "name";
+	} else if ((!strcmp(field, "name") && o != OBJ_USER) ||
+		   ((o == OBJ_CONTACT || o == OBJ_LEAD) && (!strcmp(field, "first_name") || !strcmp(field, "last_name")))) {
+		/* The name search contains-matches the full name: a first or last
+		 * name is found through it, then compared exactly. */
+		m.field = field;
 		json_array_foreach(values, i, v) {
 			json_t *filter = json_pack("{s:O}", "name", v);
 			rc = search_all(c, o, filter, res, keep_match, &m, err);
@@ -1432,7 +1438,7 @@ static int cu_find(struct conn *c, enum obj o, const char *field, const json_t *
 	} else {
 		rc = err_set(err, CRM_EUSAGE, "unsupported_match",
 			     "Copper can match %s only on %s or name (its search has no filter for '%s')", entity(o),
-			     o == OBJ_CONTACT || o == OBJ_LEAD ? "email" : o == OBJ_ACCOUNT ? "domain (email_domain)" : "name",
+			     o == OBJ_CONTACT || o == OBJ_LEAD ? "email, first_name, last_name" : o == OBJ_ACCOUNT ? "domain (email_domain)" : "name",
 			     field);
 	}
 	if (rc < 0)

@@ -99,11 +99,13 @@ static const struct map_entry owner_map[] = {
 	{ NULL, NULL, 0, NULL, NULL, 0 }
 };
 
-static const struct prov_object o_account = { "companies", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, company_map, "domain" };
+static const struct prov_object o_account = { "companies", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, company_map, "domain", .match_fallback = "name" };
+/* OC_UPSERT: HubSpot keeps contact emails unique, so the batch upsert by
+ * email can never pick one of several. */
 static const struct prov_object o_contact = { "contacts", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED | OC_UPSERT, contact_map, "email" };
 static const struct prov_object o_user = { "owners", OC_PULL | OC_DELETED, owner_map, "email" };
 static const struct prov_object o_lead = { "leads", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, lead_map, NULL };
-static const struct prov_object o_deal = { "deals", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, deal_map, "name" };
+static const struct prov_object o_deal = { "deals", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, deal_map, NULL };
 
 /* Property used for incremental search, per object (§2.4, pitfall 2). */
 static const char *lastmod_prop(enum obj o)
@@ -1553,9 +1555,9 @@ static int search_in(struct conn *c, enum obj o, const char *field, const json_t
 			}
 			json_array_foreach(envs, i, r) {
 				const char *key = jx_str(json_object_get(r, "fields"), field);
-				/* The first match wins (lowest id): stable across runs. */
-				if (key && !json_object_get(res, key))
-					json_object_set(res, key, r);
+				/* Every record that holds the value: push never picks one. */
+				if (key)
+					find_put(res, key, r);
 			}
 			json_decref(envs);
 			if (!more)

@@ -110,11 +110,11 @@ static const struct map_entry user_map[] = {
 	{ NULL, NULL, 0, NULL, NULL, 0 }
 };
 
-static const struct prov_object o_account = { "organizations", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, org_map, "name" };
+static const struct prov_object o_account = { "organizations", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, org_map, "domain", .match_fallback = "name" };
 static const struct prov_object o_contact = { "persons", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, person_map, "email" };
 static const struct prov_object o_user = { "users", OC_PULL | OC_DELETED, user_map, "email" };
 static const struct prov_object o_lead = { "leads", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, lead_map, NULL, ID_UUID };
-static const struct prov_object o_deal = { "deals", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, deal_map, "name" };
+static const struct prov_object o_deal = { "deals", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, deal_map, NULL };
 
 static const char *v2_name(enum obj o)
 {
@@ -1487,18 +1487,21 @@ static int env_has(enum obj o, const json_t *env, const char *field, const char 
 /* Matches by search (§2.4): persons by email, organizations by name,
  * deals by title, any object by a custom field's value; one search call a
  * value (Pipedrive search takes one term), then the hits read in full.
- * *out maps each value (emails lowercased) to the lowest-id match. */
+ * Persons by first or last name: a contains-search of the name, then
+ * exact.  *out maps each value (emails lowercased) to every match (find_put). */
 static int pd_find(struct conn *c, enum obj o, const char *field, const json_t *values,
 		   json_t **out, struct crm_err *err)
 {
 	const char *sf;
 	json_t *ids = json_array(), *seen = json_object(), *byid = NULL, *res = json_object(), *v;
 	size_t i;
-	int rc = 0, email = 0;
+	int rc = 0, email = 0, exact = 1;
 
 	*out = NULL;
 	if (o == OBJ_CONTACT && (!strncmp(field, "emails", 6) || !strcmp(field, "email")))
 		sf = "email", email = 1;
+	else if (o == OBJ_CONTACT && (!strcmp(field, "first_name") || !strcmp(field, "last_name")))
+		sf = "name", exact = 0;
 	else if ((o == OBJ_ACCOUNT && !strcmp(field, "name")) || (o == OBJ_DEAL && !strcmp(field, "title")))
 		sf = o == OBJ_DEAL ? "title" : "name";
 	else if (is_v2(o) && is_hash(field))
@@ -1506,7 +1509,8 @@ static int pd_find(struct conn *c, enum obj o, const char *field, const json_t *
 	else {
 		rc = err_set(err, CRM_EUSAGE, "unsupported_match",
 			     "Pipedrive can match %s only on %s or a custom field (its search has no '%s')",
-			     obj_plural(o), o == OBJ_CONTACT ? "email" : o == OBJ_DEAL ? "name (title)" : "name", field);
+			     obj_plural(o), o == OBJ_CONTACT ? "email, first_name, last_name" : o == OBJ_DEAL ? "name (title)" : "name",
+			     field);
 		goto done;
 	}
 	json_array_foreach(values, i, v) {
@@ -1517,7 +1521,8 @@ static int pd_find(struct conn *c, enum obj o, const char *field, const json_t *
 			size_t j;
 			if (!term || !*term)
 				break;
-			buf_addf(&path, "/api/v2/%s/search?fields=%s&exact_match=true&limit=100&term=", v2_name(o), sf);
+			buf_addf(&path, "/api/v2/%s/search?fields=%s&exact_match=%s&limit=100&term=", v2_name(o), sf,
+				 exact ? "true" : "false");
 			buf_add_urlenc(&path, term);
 			if (cur) {
 				buf_adds(&path, "&cursor=");
@@ -1548,17 +1553,14 @@ static int pd_find(struct conn *c, enum obj o, const char *field, const json_t *
 		goto done;
 	json_array_foreach(values, i, v) {
 		const char *val = json_string_value(v), *k;
-		json_t *env, *best = NULL;
+		json_t *env;
 		if (!val)
 			continue;
+		char *key = email ? jx_lower_dup(val) : strdup(val);
 		json_object_foreach(byid, k, env)
-			if (env_has(o, env, field, val) && (!best || env_id_cmp(k, jx_str(best, "id")) < 0))
-				best = env;
-		if (best) {
-			char *key = email ? jx_lower_dup(val) : strdup(val);
-			json_object_set(res, key, best);
-			free(key);
-		}
+			if (env_has(o, env, field, val))
+				find_put(res, key, env);
+		free(key);
 	}
 done:
 	json_decref(ids);

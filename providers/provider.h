@@ -44,8 +44,11 @@ struct prov_object {
 	const char *remote;            /* the CRM's name for it ("companies") */
 	unsigned caps;                 /* OC_* */
 	const struct map_entry *map;   /* unified <-> provider fields */
-	const char *match_key;         /* default --match: "email", "domain" or "name" */
+	const char *match_key;         /* default --match: "email" or "domain"; NULL: none
+					  (deals, users: a record without remote_id is created) */
 	enum id_syntax id_syntax;      /* its ids, where not the provider's (ID_DEFAULT) */
+	const char *match_fallback;    /* default key for records with no value for match_key
+					  (accounts: "name"), looked up apart; cmd/push does it */
 };
 
 /* What a provider gets when it opens a connection. */
@@ -171,7 +174,9 @@ struct provider {
 	void (*pull_fixup)(struct conn *c, enum obj o, struct jv_doc *d, jv_t env, jv_t rec);
 
 	/* Records whose provider field `field` has one of `values` (array of
-	 * strings): *out maps each value (lowercased for emails) to an envelope. */
+	 * strings): *out maps each value (lowercased for emails) to an envelope,
+	 * or, when several records hold it, to an array of their envelopes
+	 * (find_put() builds it): cmd/push never picks one (ambiguous_match). */
 	int (*find)(struct conn *c, enum obj o, const char *field, const json_t *values,
 		    json_t **out, struct crm_err *err);
 	/* Records by id: *out maps id to envelope; missing ids are absent. */
@@ -189,6 +194,41 @@ struct provider {
 	int (*list_write)(struct conn *c, const char *list, int add, struct write_item *items,
 			  size_t n, struct crm_err *err);
 };
+
+/* Adds env (borrowed) to a find() answer under key: the first record is
+ * the value itself, a second one (another id) turns it into an array. */
+static inline int find_same_id_(json_t *a, json_t *b)
+{
+	const char *x = json_string_value(json_object_get(a, "id")), *y = json_string_value(json_object_get(b, "id"));
+	return x && y && !strcmp(x, y);
+}
+
+static inline void find_put(json_t *res, const char *key, json_t *env)
+{
+	json_t *have = json_object_get(res, key), *e;
+	size_t i;
+
+	if (!have) {
+		json_object_set(res, key, env);
+		return;
+	}
+	if (!json_is_array(have)) {
+		if (find_same_id_(have, env))
+			return;
+		have = json_pack("[O]", have);
+		json_object_set_new(res, key, have);
+	}
+	json_array_foreach(have, i, e)
+		if (find_same_id_(e, env))
+			return;
+	json_array_append(have, env);
+}
+
+/* How many records a find() answer's value holds (0, 1 or more). */
+static inline size_t find_count(const json_t *v)
+{
+	return !v ? 0 : json_is_array(v) ? json_array_size(v) : 1;
+}
 
 /* The syntax of the ids of object o (relations to o included). */
 static inline enum id_syntax prov_id_syntax(const struct provider *p, enum obj o)

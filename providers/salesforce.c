@@ -140,11 +140,11 @@ static const struct map_entry deal_map[] = {
 
 /* No OC_UPSERT: the default match keys (Email, domain, Name) are not
  * external ids, so a create cannot upsert on them (§6). */
-static const struct prov_object o_account = { "Account", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, account_map, "domain" };
+static const struct prov_object o_account = { "Account", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, account_map, "domain", .match_fallback = "name" };
 static const struct prov_object o_contact = { "Contact", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, contact_map, "email" };
 static const struct prov_object o_user = { "User", OC_PULL | OC_DELETED, user_map, "email" };
 static const struct prov_object o_lead = { "Lead", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, lead_map, "email" };
-static const struct prov_object o_deal = { "Opportunity", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, deal_map, "name" };
+static const struct prov_object o_deal = { "Opportunity", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, deal_map, NULL };
 
 static const struct map_entry *const maps[OBJ_COUNT] = {
 	[OBJ_ACCOUNT] = account_map, [OBJ_CONTACT] = contact_map, [OBJ_USER] = user_map,
@@ -1538,7 +1538,8 @@ static int sf_read(struct conn *c, enum obj o, const json_t *ids, json_t **out, 
 /* Records whose `field` is one of values, by SOQL IN (...) in batches (§3;
  * Email is not an external id, §6).  Accounts match on "@domain" through
  * Website LIKE.  String comparisons in SOQL ignore case, so each record is
- * keyed under the input values it equals ignoring case; the lowest id wins. */
+ * keyed under the input values it equals ignoring case; every such record
+ * is kept (find_put): push never picks one. */
 static int sf_find(struct conn *c, enum obj o, const char *field, const json_t *values,
 		   json_t **out, struct crm_err *err)
 {
@@ -1604,7 +1605,7 @@ static int sf_find(struct conn *c, enum obj o, const char *field, const json_t *
 				break;
 			}
 			json_array_foreach(json_object_get(ans, "records"), j, r) {
-				json_t *env = envelope(o, r, 0), *have;
+				json_t *env = envelope(o, r, 0);
 				const char *got = domain ? jx_str(json_object_get(env, "fields"), "@domain") : NULL;
 				char tmp[64];
 				if (!domain)
@@ -1618,8 +1619,7 @@ static int sf_find(struct conn *c, enum obj o, const char *field, const json_t *
 					if (!hit)
 						continue;
 					char *key = !strcmp(field, "Email") ? jx_lower_dup(w) : strdup(w);
-					if (!(have = json_object_get(res, key)))
-						json_object_set(res, key, env);
+					find_put(res, key, env);
 					free(key);
 				}
 				json_decref(env);

@@ -127,11 +127,11 @@ static const struct map_entry deal_map[] = {
 };
 
 #define OC_RW (OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED)
-static const struct prov_object o_account = { "Accounts", OC_RW, account_map, "name" };
+static const struct prov_object o_account = { "Accounts", OC_RW, account_map, "domain", .match_fallback = "name" };
 static const struct prov_object o_contact = { "Contacts", OC_RW, contact_map, "email" };
 static const struct prov_object o_user = { "Users", OC_PULL | OC_DELETED, user_map, "email" };
 static const struct prov_object o_lead = { "Leads", OC_RW, lead_map, "email" };
-static const struct prov_object o_deal = { "Opportunities", OC_RW, deal_map, "name" };
+static const struct prov_object o_deal = { "Opportunities", OC_RW, deal_map, NULL };
 static const struct prov_object *const objs[OBJ_COUNT] = {
 	[OBJ_ACCOUNT] = &o_account, [OBJ_CONTACT] = &o_contact, [OBJ_USER] = &o_user,
 	[OBJ_LEAD] = &o_lead, [OBJ_DEAL] = &o_deal,
@@ -1189,17 +1189,17 @@ static void take_match(void *ud, json_t *env)
 		json_array_foreach(json_object_get(env, "emails"), i, e) {
 			const char *a = jx_str(e, "email_address");
 			char *low = a ? jx_lower_dup(a) : NULL;
-			/* The first match wins (the oldest record): stable across runs. */
-			if (low && json_object_get(fc->want, low) && !json_object_get(fc->res, low))
-				json_object_set(fc->res, low, env);
+			/* Every record that holds it: push never picks one. */
+			if (low && json_object_get(fc->want, low))
+				find_put(fc->res, low, env);
 			free(low);
 		}
 		return;
 	}
 	char tmp[64];
 	const char *v = jx_text(json_object_get(f, fc->field), tmp, sizeof(tmp));
-	if (v && json_object_get(fc->want, v) && !json_object_get(fc->res, v))
-		json_object_set(fc->res, v, env);
+	if (v && json_object_get(fc->want, v))
+		find_put(fc->res, v, env);
 }
 
 static int su_find(struct conn *c, enum obj o, const char *field, const json_t *values,

@@ -129,13 +129,14 @@ static const struct map_entry user_map[] = {
 	{ NULL, NULL, 0, NULL, NULL, 0 }
 };
 
-/* OC_UPSERT: Zoho's upsert takes duplicate_check_fields, so a create on the
- * default match key (Email, Account_Name, Deal_Name) is idempotent (§6). */
-static const struct prov_object o_account = { "Accounts", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED | OC_UPSERT, account_map, "name" };
-static const struct prov_object o_contact = { "Contacts", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED | OC_UPSERT, contact_map, "email" };
+/* No OC_UPSERT: Zoho's upsert (duplicate_check_fields) updates one of
+ * several records that share the key, where push must fail ambiguous_match;
+ * so push looks up first, and only then upserts a create on Email (§6). */
+static const struct prov_object o_account = { "Accounts", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, account_map, "domain", .match_fallback = "name" };
+static const struct prov_object o_contact = { "Contacts", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, contact_map, "email" };
 static const struct prov_object o_user = { "users", OC_PULL, user_map, "email" };
-static const struct prov_object o_lead = { "Leads", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED | OC_UPSERT, lead_map, "email" };
-static const struct prov_object o_deal = { "Deals", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED | OC_UPSERT, deal_map, "name" };
+static const struct prov_object o_lead = { "Leads", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, lead_map, "email" };
+static const struct prov_object o_deal = { "Deals", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, deal_map, NULL };
 
 static const char *const module_of[OBJ_COUNT] = {
 	[OBJ_ACCOUNT] = "Accounts", [OBJ_CONTACT] = "Contacts", [OBJ_USER] = "users",
@@ -149,7 +150,9 @@ static const struct map_entry *const maps[OBJ_COUNT] = {
 
 /* The duplicate check of upserts: the default match key's field (§6). */
 static const char *const dup_field[OBJ_COUNT] = {
-	[OBJ_ACCOUNT] = "Account_Name", [OBJ_CONTACT] = "Email", [OBJ_LEAD] = "Email", [OBJ_DEAL] = "Deal_Name",
+	/* Accounts match on domain (else name) and deals on nothing: their
+	 * creates are plain inserts, never an upsert on a name. */
+	[OBJ_CONTACT] = "Email", [OBJ_LEAD] = "Email",
 };
 
 /* Data centres (§1): accounts server <-> API domain. */
@@ -1599,7 +1602,8 @@ static void criteria_value(struct buf *b, const char *v)
 
 /* Records whose `field` is one of values: a search with <= 10 equals
  * criteria OR-ed, then the records read by id with every slice.  The first
- * (lowest id) record whose value matches, case-insensitively, wins. */
+ * Every record whose value matches, case-insensitively, is kept (find_put):
+ * push never picks one. */
 static int zo_find(struct conn *c, enum obj o, const char *field, const json_t *values, json_t **out,
 		   struct crm_err *err)
 {
@@ -1660,18 +1664,16 @@ static int zo_find(struct conn *c, enum obj o, const char *field, const json_t *
 		goto done;
 	for (size_t i = 0; i < n; i++) {
 		const char *v = json_string_value(json_array_get(values, i));
-		json_t *best = NULL, *e;
+		json_t *e;
 		const char *k;
 		if (!v)
 			continue;
 		json_object_foreach(byid, k, e) {
 			char tmp[64];
 			const char *have = jx_text(json_object_get(json_object_get(e, "fields"), field), tmp, sizeof(tmp));
-			if (have && !strcasecmp(have, v) && (!best || idcmp(k, jx_str(best, "id")) < 0))
-				best = e;
+			if (have && !strcasecmp(have, v))
+				find_put(res, v, e);
 		}
-		if (best)
-			json_object_set(res, v, best);
 	}
 done:
 	json_decref(slices);
@@ -1820,6 +1822,8 @@ static int zo_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 	json_t *data = json_array(), *body = NULL;
 	int rc;
 
+	if (op == WR_UPSERT && !dup_field[o])
+		op = WR_CREATE; /* no key to upsert on (accounts, deals) */
 	if ((rc = load_meta(c, o, err)) < 0)
 		goto done;
 	for (size_t i = 0; i < n; i++) {
@@ -1855,9 +1859,10 @@ static int zo_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 		rc = send_write(c, "PUT", path.buf, body, HTTP_IDEMPOTENT, op, items, idx, k, err);
 		break;
 	case WR_UPSERT:
-		/* Idempotent on the default match key: a lost answer is sent again (§6,
-		 * DESIGN hard part 2).  The field is the object's default key: write()
-		 * is not told push's --match (interface wish). */
+		/* Idempotent on Email: a lost answer is sent again (§6, DESIGN hard
+		 * part 2).  push looked the emails up first and found none (or the
+		 * record would be an update or ambiguous_match); write() is not told
+		 * push's --match (interface wish). */
 		buf_addf(&path, ZO_V "/%s/upsert", module_of[o]);
 		body = json_pack("{s:O,s:[s]}", "data", data, "duplicate_check_fields", dup_field[o]);
 		rc = send_write(c, "POST", path.buf, body, HTTP_IDEMPOTENT, op, items, idx, k, err);
