@@ -27,7 +27,7 @@
 static const char push_usage[] =
 	"usage: crmsync push OBJECT [--mode upsert|create|update|delete] [--match FIELD]\n"
 	"                           [--conflict overwrite|fill|newer] [--map FILE] [--id-map FILE]...\n"
-	"                           [--dry-run] [--rejects FILE] [--batch-size N] [--bulk]\n"
+	"                           [--clear-nulls] [--dry-run] [--rejects FILE] [--batch-size N] [--bulk]\n"
 	"                           [--concurrency N] [--summary FILE]\n\n"
 	"Reads one record per line on stdin and writes one result line per input line, in order,\n"
 	"with remote_id, sync_status (created, updated, unchanged, deleted, skipped, failed),\n"
@@ -41,6 +41,8 @@ static const char push_usage[] =
 	"  --map FILE        JSON {\"out_key\": \"provider_field\"}: send top-level out_key to that field\n"
 	"  --id-map FILE     earlier push results; translate account/owner/converted_* ids of records\n"
 	"                    from another CRM (repeatable)\n"
+	"  --clear-nulls     a null clears the field in the CRM (where it can be cleared); without it\n"
+	"                    a null or absent value is left out of the write and erases nothing\n"
 	"  --dry-run         send no write; print the action and the payload per line\n"
 	"  --rejects FILE    write the failed input lines, verbatim\n"
 	"  --batch-size N    records per write call (default and maximum: the CRM's batch limit)\n"
@@ -87,6 +89,7 @@ struct push {
 	enum mode mode;
 	enum conflict conflict;
 	int dry_run;
+	int clear_nulls;           /* --clear-nulls */
 	size_t batch;
 	const char *match_key;     /* as given or the default */
 	const char *match_remote;  /* provider field the match uses */
@@ -96,6 +99,7 @@ struct push {
 	json_t *user_map;
 	json_t *idmap;             /* "provider/id" -> id */
 	json_t *writable;          /* provider field -> true, from fields metadata */
+	json_t *keep;              /* provider field -> true: never cleared (required) */
 	struct ndjson_writer rejects;
 	int have_rejects;
 	struct summary sum;
@@ -198,6 +202,24 @@ static enum obj rel_target(const char *key)
 	return !strcmp(key, "owner") ? OBJ_USER : !strcmp(key, "converted_contact") ? OBJ_CONTACT : OBJ_ACCOUNT;
 }
 
+/* --clear-nulls: a field the CRM requires is never sent as null (the CRM
+ * would refuse the whole record): it is left out, and the result line says
+ * so.  Which fields those are comes from the provider's fields metadata. */
+static void keep_required(struct push *p, struct pitem *it)
+{
+	struct jv_doc *d = it->doc;
+
+	for (uint32_t c = jv_members(d, it->fields), next; c; c = next) {
+		next = jv_next(d, c);
+		const char *name = jv_key(d, c);
+		if (!jv_is_null(d, jv_val(d, c)) || !json_is_true(json_object_get(p->keep, name)))
+			continue;
+		const struct map_entry *e = map_find_remote(p->po->map, name);
+		add_warning(it, "required_field_not_cleared", e ? e->key : name);
+		jv_del(d, it->fields, name);
+	}
+}
+
 /* The ids the record hands the CRM (its remote_id, where this mode uses
  * it, and its relations) have the CRM's id syntax: an id goes into request
  * paths, where "1001/" or "9/../1001" would name another record.  A bad one
@@ -290,7 +312,10 @@ static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const ch
 	}
 	if (check_ids(p, it) < 0)
 		return;
-	it->fields = map_push(p->o, p->po->map, d, it->rec, p->user_map, native, is_writable, p);
+	it->fields = map_push(p->o, p->po->map, d, it->rec, p->user_map,
+			      (native ? MP_NATIVE : 0) | (p->clear_nulls ? MP_CLEAR_NULLS : 0), is_writable, p);
+	if (p->clear_nulls)
+		keep_required(p, it);
 
 	/* The match value. */
 	if (p->match_key) {
@@ -1122,7 +1147,7 @@ const struct option push_options[] = {
 	{ "id-map", required_argument, NULL, 'i' }, { "dry-run", no_argument, NULL, 'n' },
 	{ "rejects", required_argument, NULL, 'r' }, { "batch-size", required_argument, NULL, 'b' },
 	{ "concurrency", required_argument, NULL, 'j' }, { "summary", required_argument, NULL, 'u' },
-	{ "bulk", no_argument, NULL, 'B' },
+	{ "bulk", no_argument, NULL, 'B' }, { "clear-nulls", no_argument, NULL, 'Z' },
 	{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 };
 
@@ -1171,6 +1196,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		case 'j': if (parse_long("--concurrency", optarg, 1, 64, &conc, &err) < 0) return fail_with(c, &err); conc_given = 1; break;
 		case 'u': sumfile = optarg; break;
 		case 'B': c->bulk = 1; break;
+		case 'Z': p.clear_nulls = 1; break;
 		case 'h': fputs(push_usage, stdout); return 0;
 		default: return bad_option(c, argc, argv);
 		}
@@ -1209,9 +1235,16 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		json_t *f;
 		size_t i;
 		p.writable = json_object();
-		json_array_foreach(fields, i, f)
+		p.keep = json_object();
+		json_array_foreach(fields, i, f) {
 			if (jx_str(f, "name") && !json_is_true(json_object_get(f, "read_only")))
 				json_object_set_new(p.writable, jx_str(f, "name"), json_true());
+			/* "clearable": false marks what the CRM takes but never empty
+			 * (Salesforce's OwnerId is not "required": it defaults on create). */
+			if (jx_str(f, "name") && (json_is_true(json_object_get(f, "required")) ||
+						  json_is_false(json_object_get(f, "clearable"))))
+				json_object_set_new(p.keep, jx_str(f, "name"), json_true());
+		}
 	}
 	if (p.match_key) {
 		const struct map_entry *e;
@@ -1456,6 +1489,7 @@ done:
 	json_decref(p.user_map);
 	json_decref(p.idmap);
 	json_decref(p.writable);
+	json_decref(p.keep);
 	json_decref(fields);
 	return rc;
 }

@@ -55,7 +55,7 @@ _crmsync()
 
     local pull_opts='--since --state --deleted --raw --map --limit --bulk --format --summary --help'
     local pull_args='--since|--state|--map|--limit|--format|--summary'
-    local push_opts='--mode --match --conflict --map --id-map --dry-run --rejects --batch-size --bulk --concurrency --summary --help'
+    local push_opts='--mode --match --conflict --map --id-map --clear-nulls --dry-run --rejects --batch-size --bulk --concurrency --summary --help'
     local push_args='--mode|--match|--conflict|--map|--id-map|--rejects|--batch-size|--concurrency|--summary'
     local lists_opts='--raw --rejects --help'
     local lists_args='--rejects'
