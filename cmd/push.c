@@ -29,9 +29,9 @@
 static const char push_usage[] =
 	"usage: crmsync push OBJECT [--mode upsert|create|update|delete] [--match FIELD]\n"
 	"                           [--conflict overwrite|fill|newer] [--map FILE] [--values FILE]\n"
-	"                           [--id-map FILE]...\n"
-	"                           [--dry-run] [--rejects FILE] [--batch-size N] [--bulk]\n"
-	"                           [--concurrency N] [--format ndjson|csv] [--summary FILE]\n\n"
+	"                           [--id-map FILE]... [--clear-nulls] [--dry-run] [--rejects FILE]\n"
+	"                           [--batch-size N] [--bulk] [--concurrency N] [--format ndjson|csv]\n"
+	"                           [--summary FILE]\n\n"
 	"Reads one record per line on stdin and writes one result line per input line, in order,\n"
 	"with remote_id, sync_status (created, updated, unchanged, deleted, skipped, failed),\n"
 	"sync_error and sync_line.\n\n"
@@ -47,6 +47,8 @@ static const char push_usage[] =
 	"                    code); a value with no match is left out with an unknown_option warning\n"
 	"  --id-map FILE     earlier push results; translate account/owner/converted_* ids of records\n"
 	"                    from another CRM (repeatable)\n"
+	"  --clear-nulls     a null clears the field in the CRM (where it can be cleared); without it\n"
+	"                    a null or absent value is left out of the write and erases nothing\n"
 	"  --dry-run         send no write; print the action and the payload per line\n"
 	"  --rejects FILE    write the failed input lines, verbatim (csv: the header, then the failed rows)\n"
 	"  --format FMT      ndjson (default) or csv: a header row (',' or ';', an Excel byte-order mark\n"
@@ -101,6 +103,7 @@ struct push {
 	enum mode mode;
 	enum conflict conflict;
 	int dry_run;
+	int clear_nulls;           /* --clear-nulls */
 	size_t batch;
 	const char *match_key;     /* as given or the default */
 	const char *match_remote;  /* provider field the match uses */
@@ -114,6 +117,7 @@ struct push {
 	json_t *values;            /* --values: {"key": {"from": "to"}}, or NULL */
 	json_t *idmap;             /* "provider/id" -> id */
 	json_t *writable;          /* provider field -> true, from fields metadata */
+	json_t *keep;              /* provider field -> true: never cleared (required) */
 	struct ndjson_writer rejects;
 	int have_rejects;
 	struct csv_reader *csv;     /* --format csv: the input */
@@ -225,6 +229,24 @@ static void map_relation(struct push *p, struct pitem *it, const char *key, cons
 static enum obj rel_target(const char *key)
 {
 	return !strcmp(key, "owner") ? OBJ_USER : !strcmp(key, "converted_contact") ? OBJ_CONTACT : OBJ_ACCOUNT;
+}
+
+/* --clear-nulls: a field the CRM requires is never sent as null (the CRM
+ * would refuse the whole record): it is left out, and the result line says
+ * so.  Which fields those are comes from the provider's fields metadata. */
+static void keep_required(struct push *p, struct pitem *it)
+{
+	struct jv_doc *d = it->doc;
+
+	for (uint32_t c = jv_members(d, it->fields), next; c; c = next) {
+		next = jv_next(d, c);
+		const char *name = jv_key(d, c);
+		if (!jv_is_null(d, jv_val(d, c)) || !json_is_true(json_object_get(p->keep, name)))
+			continue;
+		const struct map_entry *e = map_find_remote(p->po->map, name);
+		add_warning(it, "required_field_not_cleared", e ? e->key : name);
+		jv_del(d, it->fields, name);
+	}
 }
 
 /* The ids the record hands the CRM (its remote_id, where this mode uses
@@ -356,7 +378,10 @@ static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const st
 	}
 	if (check_ids(p, it) < 0)
 		return;
-	it->fields = map_push(p->o, p->po->map, d, it->rec, p->user_map, native, is_writable, p);
+	it->fields = map_push(p->o, p->po->map, d, it->rec, p->user_map,
+			      (native ? MP_NATIVE : 0) | (p->clear_nulls ? MP_CLEAR_NULLS : 0), is_writable, p);
+	if (p->clear_nulls)
+		keep_required(p, it);
 	options_push(p->c->opts[p->o], p->values, d, it->rec, it->fields, it->remote_id != NULL, value_warning, it);
 
 	/* The match value: the key's, else the fallback key's (accounts
@@ -1304,7 +1329,7 @@ const struct option push_options[] = {
 	{ "rejects", required_argument, NULL, 'r' }, { "batch-size", required_argument, NULL, 'b' },
 	{ "concurrency", required_argument, NULL, 'j' }, { "summary", required_argument, NULL, 'u' },
 	{ "bulk", no_argument, NULL, 'B' }, { "format", required_argument, NULL, 'F' },
-	{ "values", required_argument, NULL, 'V' },
+	{ "values", required_argument, NULL, 'V' }, { "clear-nulls", no_argument, NULL, 'Z' },
 	{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 };
 
@@ -1392,6 +1417,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 			if (!strcmp(optarg, "csv")) csv = 1;
 			else if (strcmp(optarg, "ndjson")) { msg(c, "--format takes ndjson or csv, not '%s'", optarg); return 64; }
 			break;
+		case 'Z': p.clear_nulls = 1; break;
 		case 'h': fputs(push_usage, stdout); return 0;
 		default: return bad_option(c, argc, argv);
 		}
@@ -1449,9 +1475,16 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		json_t *f;
 		size_t i;
 		p.writable = json_object();
-		json_array_foreach(fields, i, f)
+		p.keep = json_object();
+		json_array_foreach(fields, i, f) {
 			if (jx_str(f, "name") && !json_is_true(json_object_get(f, "read_only")))
 				json_object_set_new(p.writable, jx_str(f, "name"), json_true());
+			/* "clearable": false marks what the CRM takes but never empty
+			 * (Salesforce's OwnerId is not "required": it defaults on create). */
+			if (jx_str(f, "name") && (json_is_true(json_object_get(f, "required")) ||
+						  json_is_false(json_object_get(f, "clearable"))))
+				json_object_set_new(p.keep, jx_str(f, "name"), json_true());
+		}
 	}
 	if (p.match_key) {
 		p.match_remote = match_field(&p, p.match_key, fields, &p.match_email);
@@ -1710,6 +1743,7 @@ done:
 	json_decref(p.values);
 	json_decref(p.idmap);
 	json_decref(p.writable);
+	json_decref(p.keep);
 	json_decref(fields);
 	return rc;
 }

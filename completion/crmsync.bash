@@ -124,7 +124,7 @@ _crmsync()
         fields) opts='--format --help'; args='--format' ;;
         lists) opts='--raw --rejects --help'; args='--rejects' ;;
         pull) opts='--since --state --deleted --raw --map --limit --bulk --format --columns --summary --help'; args='--since|--state|--map|--limit|--format|--columns|--summary' ;;
-        push) opts='--mode --match --conflict --map --values --id-map --dry-run --rejects --format --batch-size --bulk --concurrency --summary --help'; args='--mode|--match|--conflict|--map|--values|--id-map|--rejects|--format|--batch-size|--concurrency|--summary' ;;
+        push) opts='--mode --match --conflict --map --values --id-map --clear-nulls --dry-run --rejects --format --batch-size --bulk --concurrency --summary --help'; args='--mode|--match|--conflict|--map|--values|--id-map|--rejects|--format|--batch-size|--concurrency|--summary' ;;
         status) opts='--help'; args='' ;;
         *) return ;;
     esac

@@ -55,6 +55,7 @@ complete -c crmsync -n '__fish_seen_subcommand_from push' -l conflict -x -a 'ove
 complete -c crmsync -n '__fish_seen_subcommand_from push' -l map -r -F -d 'JSON {"out_key": "provider_field"}: send top-level out_key to that field'
 complete -c crmsync -n '__fish_seen_subcommand_from push' -l values -r -F -d 'JSON {"industry": {"Energy": "Utilities"}}: translate option values per'
 complete -c crmsync -n '__fish_seen_subcommand_from push' -l id-map -r -F -d 'earlier push results; translate account/owner/converted_* ids of records'
+complete -c crmsync -n '__fish_seen_subcommand_from push' -l clear-nulls -d 'a null clears the field in the CRM (where it can be cleared); without it'
 complete -c crmsync -n '__fish_seen_subcommand_from push' -l dry-run -d 'send no write; print the action and the payload per line'
 complete -c crmsync -n '__fish_seen_subcommand_from push' -l rejects -r -F -d 'write the failed input lines, verbatim (csv: the header, then the failed rows)'
 complete -c crmsync -n '__fish_seen_subcommand_from push' -l format -x -a 'ndjson csv' -d 'ndjson (default) or csv: a header row (\',\' or \';\', an Excel byte-order mark'

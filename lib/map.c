@@ -302,20 +302,20 @@ static void unmark(struct jv_doc *d, jv_t list)
 		d->m[c].mark = 0;
 }
 
-/* A string member of an element picked from a list, or JV_NONE (left out
- * of the write): a list that has no entry for a slot (a record from a CSV
- * row carries only the primary email, the first number and address) gives
- * no value for it, and never erases what the CRM holds there. */
-static jv_t str_or_empty(struct jv_doc *d, jv_t elem, const char *key)
+/* A string member of an element picked from a list; JV_NONE when there is
+ * no such element or member (nothing said about it), null when the member
+ * is null (or not a string). */
+static jv_t member_of(struct jv_doc *d, jv_t elem, const char *key)
 {
-	jv_t v = jv_get(d, elem, key);
-	return jv_is_str(d, v) ? v : JV_NONE;
+	jv_t v = elem ? jv_get(d, elem, key) : JV_NONE;
+	return !v || jv_is_str(d, v) ? v : JV_NULL;
 }
 
 jv_t map_push(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
-	      const json_t *user_map, int native,
+	      const json_t *user_map, unsigned flags,
 	      int (*writable)(void *ctx, const char *name), void *ctx)
 {
+	int clear = (flags & MP_CLEAR_NULLS) != 0;
 	jv_t out = jv_obj(d);
 	jv_t emails = jv_get(d, rec, "email_addresses");
 	jv_t phones = jv_get(d, rec, "phone_numbers");
@@ -338,9 +338,11 @@ jv_t map_push(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
 	 * out cannot have yet is added without a look for it. */
 	uint64_t set = 0;
 #define NAME_BIT(n, c) (1ULL << (((n) * 7u + (unsigned char)(c)) & 63))
-	if (native) {
+	if (flags & MP_NATIVE) {
 		for (uint32_t c = jv_members(d, jv_get(d, rec, "remote_fields")); c; c = jv_next(d, c)) {
 			const struct jv_mem mc = d->m[c];
+			if (jv_is_null(d, mc.val) && !clear)
+				continue; /* no value given */
 			if (!writable || writable(ctx, mc.key)) {
 				jv_add_key(d, out, mc.key, mc.klen, mc.plain, mc.val);
 				set |= NAME_BIT(mc.klen, mc.k0);
@@ -356,7 +358,7 @@ jv_t map_push(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
 			if (!eok)
 				continue;
 			if (e->flags & MF_PRIMARY) {
-				val = jv_string_ref(d, primary ? primary : "");
+				val = primary ? jv_string_ref(d, primary) : JV_NONE;
 				for (uint32_t c = jv_items(d, emails); c; c = jv_next(d, c)) {
 					const char *a = jv_str(d, jv_val(d, c), "email_address");
 					if (primary && !strcmp(a ? a : "", primary))
@@ -366,7 +368,7 @@ jv_t map_push(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
 				jv_t x = pick(d, emails, "email_address_type", e->type);
 				if (!x)
 					x = pick_any(d, emails, m, MK_EMAIL, "email_address_type");
-				val = str_or_empty(d, x, "email_address");
+				val = member_of(d, x, "email_address");
 			}
 			break;
 		case MK_PHONE: {
@@ -375,7 +377,7 @@ jv_t map_push(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
 			jv_t x = pick(d, phones, "phone_number_type", e->type);
 			if (!x)
 				x = pick_any(d, phones, m, MK_PHONE, "phone_number_type");
-			val = str_or_empty(d, x, "phone_number");
+			val = member_of(d, x, "phone_number");
 			break;
 		}
 		case MK_ADDR: {
@@ -402,7 +404,7 @@ jv_t map_push(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
 				    !jv_str(d, first_addr, "address_type"))
 					x = first_addr;
 			}
-			val = str_or_empty(d, x, e->sub);
+			val = member_of(d, x, e->sub);
 			break;
 		}
 		case MK_EMAILS:
@@ -415,6 +417,10 @@ jv_t map_push(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
 			val = scalar_push(d, e->kind, in);
 		}
 		}
+		/* Absent, or null: no value given, which erases nothing (a
+		 * null clears with --clear-nulls). */
+		if (!val || (jv_is_null(d, val) && !clear))
+			continue;
 		/* (table names need no escaping) */
 		size_t rl = strlen(e->remote);
 		uint64_t bit = NAME_BIT(rl, e->remote[0]);
@@ -427,7 +433,7 @@ jv_t map_push(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
 #undef NAME_BIT
 	json_object_foreach((json_t *)user_map, k, v) {
 		jv_t in = json_is_string(v) ? jv_get(d, rec, k) : JV_NONE;
-		if (in)
+		if (in && (clear || !jv_is_null(d, in)))
 			jv_set(d, out, json_string_value(v), in);
 	}
 	if (eok)

@@ -61,12 +61,20 @@ void map_pull(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t fiel
 jv_t map_email(struct jv_doc *d, jv_t addr, const char *type, int primary);
 jv_t map_phone(struct jv_doc *d, jv_t number, const char *type);
 
+/* map_push flags. */
+#define MP_NATIVE      1u  /* the record's remote_fields belong to this CRM and are sent */
+#define MP_CLEAR_NULLS 2u  /* push --clear-nulls: a null is written as null (the
+			      provider sends the CRM's own way of clearing) */
+
 /* Builds the flat provider fields to write from a unified record rec, in
  * its document d (values are shared with rec, not copied).
- * native: the record's remote_fields belong to this CRM and are sent;
+ * A null or absent value means "no value given": it is left out, so that
+ * a write never erases what the CRM holds.  With MP_CLEAR_NULLS a null
+ * (a key, a remote field, an address part, a list slot with no entry in
+ * a list given) becomes a null field instead.
  * writable(name) says whether a remote field may be written (NULL: all). */
 jv_t map_push(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
-	      const json_t *user_map, int native,
+	      const json_t *user_map, unsigned flags,
 	      int (*writable)(void *ctx, const char *name), void *ctx);
 
 /* Are two provider values of field `remote` (values of d) the same

@@ -1645,6 +1645,26 @@ static jv_t props_of(struct jv_doc *d, jv_t fields, jv_t *assocs, enum obj o)
 	return props;
 }
 
+/* A null association (push --clear-nulls: "account": null on a deal) is not
+ * removed (that needs the associated record's id and a v4 DELETE): the
+ * result line says so rather than report the field cleared. */
+static void assoc_nulls(struct write_item *it, enum obj o)
+{
+	static const char *const keys[] = { "@company", "@contact" };
+	const struct map_entry *map = o == OBJ_DEAL ? deal_map : o == OBJ_LEAD ? lead_map : NULL;
+
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		jv_t v = jv_get(it->doc, it->vfields, keys[k]);
+		if (!v || !jv_is_null(it->doc, v))
+			continue;
+		const struct map_entry *e = map_find_remote(map, keys[k]);
+		if (!it->warnings)
+			it->warnings = json_array();
+		json_array_append_new(it->warnings, json_pack("{s:s,s:s}", "code", "not_cleared", "field",
+							      e ? e->key : keys[k]));
+	}
+}
+
 /* Maps a 207's errors back to items by id, trace id or email. */
 static void apply_errors(json_t *errors, struct write_item *items, size_t n, const char *ctxkey)
 {
@@ -1807,6 +1827,7 @@ static int hs_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 		jv_add_key(d, in, JV_LIT("properties"), props_of(d, items[i].vfields, &assocs, o));
 		if (op == WR_UPDATE) {
 			jv_add_key(d, in, JV_LIT("id"), jv_string_ref(d, items[i].remote_id));
+			assoc_nulls(&items[i], o);
 			if (jv_size(d, assocs)) {
 				json_t *aj = jv_to_json(d, assocs);
 				json_array_append_new(post_assoc, json_pack("{s:i,s:o}", "i", (int)i, "a", aj));

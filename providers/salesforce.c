@@ -868,13 +868,18 @@ static int sf_fields(struct conn *c, enum obj o, json_t **out, struct crm_err *e
 			if (!json_is_false(json_object_get(pv, "active")))
 				json_array_append_new(opts, json_pack("{s:O?,s:O?}", "label", json_object_get(pv, "label"),
 								      "value", json_object_get(pv, "value")));
-		json_array_append_new(arr, json_pack("{s:s,s:O?,s:O?,s:b,s:b,s:b,s:o}",
+		json_array_append_new(arr, json_pack("{s:s,s:O?,s:O?,s:b,s:b,s:b,s:o,s:b}",
 			"name", json_string_value(n), "label", json_object_get(f, "label"), "type", json_object_get(f, "type"),
 			/* §7: required = not nillable, createable and no default on create. */
 			"required", o != OBJ_USER && !json_is_true(json_object_get(f, "nillable")) && createable &&
 				    !json_is_true(json_object_get(f, "defaultedOnCreate")),
 			"read_only", o == OBJ_USER || !updateable,
-			"custom", json_is_true(json_object_get(f, "custom")), "options", opts));
+			"custom", json_is_true(json_object_get(f, "custom")), "options", opts,
+			/* push --clear-nulls never sends null to a field that is not
+			 * nillable (OwnerId defaults on create, yet cannot be emptied);
+			 * a boolean's null is false, which Salesforce takes. */
+			"clearable", json_is_true(json_object_get(f, "nillable")) ||
+				     !strcmp(jx_str(f, "type") ? jx_str(f, "type") : "", "boolean")));
 	}
 	if (o == OBJ_ACCOUNT)
 		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:b,s:b,s:b,s:[]}", "name", "@domain",
