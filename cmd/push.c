@@ -193,6 +193,22 @@ static void add_warning(struct pitem *it, const char *code, const char *field)
 	json_array_append_new(it->warnings, json_pack("{s:s,s:s}", "code", code, "field", field));
 }
 
+/* map_not_stored's callbacks: the run's writable fields, the item's warnings. */
+struct item_ctx {
+	struct push *p;
+	struct pitem *it;
+};
+
+static void not_stored_warning(void *ctx, const char *key)
+{
+	add_warning(((struct item_ctx *)ctx)->it, "not_stored", key);
+}
+
+static int is_writable_item(void *ctx, const char *name)
+{
+	return is_writable(((struct item_ctx *)ctx)->p, name);
+}
+
 /* A value left out of the write (lib/options' unknown_option). */
 static void value_warning(void *ctx, const char *code, const char *field, const char *value)
 {
@@ -383,6 +399,12 @@ static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const st
 	if (p->clear_nulls)
 		keep_required(p, it);
 	options_push(p->c->opts[p->o], p->values, d, it->rec, it->fields, it->remote_id != NULL, value_warning, it);
+	/* A record from elsewhere: what this CRM cannot store is said, never
+	 * dropped silently (a record of this CRM holds only what it stores). */
+	if (!native) {
+		struct item_ctx ic = { p, it };
+		map_not_stored(p->o, p->po->map, d, it->rec, is_writable_item, not_stored_warning, &ic);
+	}
 
 	/* The match value: the key's, else the fallback key's (accounts
 	 * without a domain match by name). */

@@ -1607,23 +1607,9 @@ static jv_t value(struct jp *j, const struct jv_want *w)
 
 /* A string at j->p (its opening quote) that is not kept: found to its end
  * without decoding it; one with an escape (or an error) goes through str(),
- * which checks it as for a kept one. */
-static int skip_str(struct jp *j)
-{
-	char *q = scan_str(j->p + 1, j->end), *s;
-	size_t n;
-	int plain;
-
-	if (q < j->end && *q == '"') {
-		j->p = q + 1;
-		return 0;
-	}
-	j->p++;
-	return str(j, &s, &n, &plain);
-}
-
-/* A key of an object that is not kept: checked as object() checks one. */
-static int skip_key(struct jp *j)
+ * which checks it as for a kept one.  A key (key = 1) may not hold \u0000,
+ * as object() checks. */
+static int skip_str(struct jp *j, int key)
 {
 	char *q = scan_str(j->p + 1, j->end), *s;
 	size_t n;
@@ -1636,7 +1622,7 @@ static int skip_key(struct jp *j)
 	j->p++;
 	if (str(j, &s, &n, &plain) < 0)
 		return -1;
-	if (!plain && memchr(s, 0, n)) {
+	if (key && !plain && memchr(s, 0, n)) {
 		j->err = "\\u0000 in a key";
 		return -1;
 	}
@@ -1653,7 +1639,7 @@ static int skip(struct jp *j)
 	if (j->p >= j->end || (*j->p != '{' && *j->p != '[' && *j->p != '"'))
 		return value(j, NULL) ? 0 : -1; /* literals, numbers, errors */
 	if (*j->p == '"')
-		return skip_str(j);
+		return skip_str(j, 0);
 	if (++j->depth > 2048) {
 		j->err = "nested too deeply";
 		return -1;
@@ -1672,7 +1658,7 @@ static int skip(struct jp *j)
 				j->err = "expected a string key";
 				return -1;
 			}
-			if (skip_key(j) < 0)
+			if (skip_str(j, 1) < 0)
 				return -1;
 			if (!next_is(j, ':')) {
 				j->err = "expected ':'";

@@ -479,3 +479,25 @@ int map_value_equal(const struct map_entry *m, const char *remote, const struct 
 	}
 	return jv_text_equal(d, a, b);
 }
+
+void map_not_stored(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
+		    int (*writable)(void *ctx, const char *name), void (*warn)(void *ctx, const char *key),
+		    void *ctx)
+{
+	int stage = 0;
+
+	for (const struct map_entry *e = m; e && e->key; e++)
+		stage |= (e->flags & MF_STAGE) != 0;
+	for (const struct ukey *u = record_keys(o); u->name; u++) {
+		int stored = 0;
+		if (u->type == UT_REL || (stage && !strcmp(u->name, "status")))
+			continue;
+		if (jv_is_empty(d, jv_get(d, rec, u->name)))
+			continue;
+		for (const struct map_entry *e = m; e && e->key && !stored; e++)
+			stored = !strcmp(e->key, u->name) && !(e->flags & MF_RO) &&
+				 (e->remote[0] == '@' || !writable || writable(ctx, e->remote));
+		if (!stored)
+			warn(ctx, u->name);
+	}
+}

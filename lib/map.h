@@ -77,6 +77,17 @@ jv_t map_push(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
 	      const json_t *user_map, unsigned flags,
 	      int (*writable)(void *ctx, const char *name), void *ctx);
 
+/* Calls warn(ctx, key) for each unified key of record rec (in d) that has
+ * a value and that table m cannot write: a field the target CRM does not
+ * store (no entry, only read-only ones, or fields the CRM's metadata does
+ * not let write: writable(ctx, remote), NULL = all; "@" pseudo-fields are
+ * the provider's own and count as stored).  Relations are not named here
+ * (they have their own warnings), nor a deal's status where the table has
+ * a stage (the status picks the stage: lib/options). */
+void map_not_stored(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
+		    int (*writable)(void *ctx, const char *name), void (*warn)(void *ctx, const char *key),
+		    void *ctx);
+
 /* Are two provider values of field `remote` (values of d) the same
  * (numbers, times and empty values compared by meaning, not spelling)? */
 int map_value_equal(const struct map_entry *m, const char *remote, const struct jv_doc *d,

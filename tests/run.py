@@ -12,7 +12,8 @@ Each folder tests/cases/NAME/ is one case:
 Cases run once with the normal binary and once with the ASan+UBSan one.
 Other checks: headers compile alone, the emulator's self-test, the C unit
 tests, valgrind on a pull and a push, the README's examples
-(tests/readme.py), and the shared contract floor.
+(tests/readme.py), the cross-CRM migration matrix (tests/xcrm/run.py),
+and the shared contract floor.
 The last line is `N passed, N failed`.
 
   python3 tests/run.py [--bin B] [--asan-bin B] [--only SUBSTR] [--update]
@@ -162,6 +163,23 @@ def run_cmd(name, args, timeout=600, env=None, cwd=ROOT):
     return r
 
 
+def suite(name, script, pattern, binary, timeout):
+    """Runs a script of tests/ that prints `ok  `/`FAIL` lines; each line
+    matching pattern (groups: verdict, test name, -, detail) is one test."""
+    try:
+        r = subprocess.run([sys.executable, os.path.join(ROOT, "tests", *script), "--bin", binary],
+                           capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        report(f"{name} ran", False, f"timed out after {timeout} s")
+        return
+    for line in r.stdout.splitlines():
+        m = re.match(pattern, line)
+        if m:
+            report(m.group(2), m.group(1) == "ok  ", "" if m.group(1) == "ok  " else m.group(4) or "")
+    if r.returncode and "FAIL" not in r.stdout:
+        report(f"{name} ran", False, r.stderr[-2000:])
+
+
 def providers_built(binary):
     """Providers with an emulator module that the binary knows."""
     out = []
@@ -232,41 +250,16 @@ def main():
                 f.result()
         if not a.quick and not a.only:
             # The fault matrix: one test per provider x fault cell.
-            r = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "matrix", "run.py"), "--bin", binary],
-                               capture_output=True, text=True, timeout=900)
-            for line in r.stdout.splitlines():
-                m = re.match(r"(ok  |FAIL) (matrix .*?)(: (.*))?$", line)
-                if m:
-                    report(m.group(2), m.group(1) == "ok  ", m.group(4) or "")
-            if r.returncode and "FAIL" not in r.stdout:
-                report("fault matrix ran", False, r.stderr[-2000:])
+            suite("fault matrix", ["matrix", "run.py"], r"(ok  |FAIL) (matrix .*?)(: (.*))?$", binary, 900)
             # No secret in any output, per provider.
-            r = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "secrets.py"), "--bin", binary],
-                               capture_output=True, text=True, timeout=600)
-            for line in r.stdout.splitlines():
-                m = re.match(r"(ok  |FAIL) (secrets \S+)(: (.*))?$", line)
-                if m:
-                    report(m.group(2), m.group(1) == "ok  ", m.group(4) or "")
-            if r.returncode and "FAIL" not in r.stdout:
-                report("secrets ran", False, r.stderr[-2000:])
+            suite("secrets", ["secrets.py"], r"(ok  |FAIL) (secrets \S+)(: (.*))?$", binary, 600)
             # Every example of README.md, run as written against the emulators.
-            r = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "readme.py"), "--bin", binary],
-                               capture_output=True, text=True, timeout=900)
-            for line in r.stdout.splitlines():
-                m = re.match(r"(ok  |FAIL) (readme block \d+ \(.*?\))(: (.*))?$", line)
-                if m:
-                    report(m.group(2), m.group(1) == "ok  ", m.group(4) or "")
-            if r.returncode and "FAIL" not in r.stdout:
-                report("readme ran", False, r.stderr[-2000:])
+            suite("readme", ["readme.py"], r"(ok  |FAIL) (readme block \d+ \(.*?\))(: (.*))?$", binary, 900)
+            # Every ordered pair of CRMs migrates its records: no pair may
+            # fail more records or lose more values than its baseline.
+            suite("xcrm", ["xcrm", "run.py"], r"(ok  |FAIL) (xcrm \S+)(: (.*))?$", binary, 900)
             # Signals at random (seeded) points of pull and push.
-            r = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "interrupt.py"), "--bin", binary],
-                               capture_output=True, text=True, timeout=600)
-            for line in r.stdout.splitlines():
-                m = re.match(r"(ok  |FAIL) (interrupt \S+ \S+ after \d+ ms)(.*)$", line)
-                if m:
-                    report(m.group(2), m.group(1) == "ok  ", m.group(3))
-            if r.returncode and "FAIL" not in r.stdout:
-                report("interrupt runs", False, r.stderr[-2000:])
+            suite("interrupt", ["interrupt.py"], r"(ok  |FAIL) (interrupt \S+ \S+ after \d+ ms)()(.*)$", binary, 600)
             contract = os.path.join(os.path.dirname(ROOT), "shared", "contract-tests", "e2e.py")
             for prov in providers_built(binary):
                 valgrind(binary, prov)
