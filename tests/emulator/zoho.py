@@ -1431,6 +1431,11 @@ class Zoho:
         return r
 
     def do_update(self, module, r, changes):
+        # A new Stage brings its probability unless one is given, as on
+        # insert (unverified: the UI does so; §15 "Filling it from the stage").
+        if module == "Deals" and changes.get("Stage") in STAGE_PROB and changes["Stage"] != r.get("Stage") \
+                and "Probability" not in changes:
+            changes = dict(changes, Probability=STAGE_PROB[changes["Stage"]])
         for k, v in changes.items():
             if v is None:
                 r.pop(k, None)
