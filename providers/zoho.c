@@ -60,7 +60,7 @@ static const struct map_entry contact_map[] = {
 static const struct map_entry account_map[] = {
 	{ "name", "Account_Name", MK_STR, NULL, NULL, 0 },
 	{ "description", "Description", MK_STR, NULL, NULL, 0 },
-	{ "industry", "Industry", MK_STR, NULL, NULL, 0 },
+	{ "industry", "Industry", MK_STR, NULL, NULL, MF_OPTION },
 	{ "website", "Website", MK_STR, NULL, NULL, 0 },
 	{ "number_of_employees", "Employees", MK_INT, NULL, NULL, 0 },
 	{ "phone_numbers", "Phone", MK_PHONE, "WORK", NULL, 0 },
@@ -96,8 +96,8 @@ static const struct map_entry lead_map[] = {
 	{ "addresses", "State", MK_ADDR, NULL, "state", 0 },
 	{ "addresses", "Zip_Code", MK_ADDR, NULL, "postal_code", 0 },
 	{ "addresses", "Country", MK_ADDR, NULL, "country", 0 },
-	{ "status", "Lead_Status", MK_STR, NULL, NULL, 0 },
-	{ "source", "Lead_Source", MK_STR, NULL, NULL, 0 },
+	{ "status", "Lead_Status", MK_STR, NULL, NULL, MF_OPTION },
+	{ "source", "Lead_Source", MK_STR, NULL, NULL, MF_OPTION },
 	{ "owner", "Owner", MK_REL, NULL, NULL, 0 },
 	{ "converted_at", "Converted_Date_Time", MK_TIME, NULL, NULL, MF_RO },
 	{ "converted_contact", "Converted_Contact", MK_REL, NULL, NULL, MF_RO },
@@ -105,13 +105,16 @@ static const struct map_entry lead_map[] = {
 	{ NULL, NULL, 0, NULL, NULL, 0 }
 };
 
-/* status comes from the Stage option's forecast_type (zo_fixup, §2). */
+/* Stage and Pipeline are options (lib/options): status follows from the
+ * Stage option's forecast_type (zo_fields, §15).  probability is the
+ * deal's own Probability, already a percentage (§15). */
 static const struct map_entry deal_map[] = {
 	{ "name", "Deal_Name", MK_STR, NULL, NULL, 0 },
 	{ "description", "Description", MK_STR, NULL, NULL, 0 },
 	{ "amount", "Amount", MK_NUM, NULL, NULL, 0 },
 	{ "currency", "Currency", MK_STR, NULL, NULL, 0 },
-	{ "stage", "Stage", MK_STR, NULL, NULL, 0 },
+	{ "stage", "Stage", MK_STR, NULL, NULL, MF_STAGE },
+	{ "pipeline", "Pipeline", MK_STR, NULL, NULL, MF_PIPELINE },
 	{ "probability", "Probability", MK_NUM, NULL, NULL, 0 },
 	{ "close_date", "Closing_Date", MK_DATE, NULL, NULL, 0 },
 	{ "account", "Account_Name", MK_REL, NULL, NULL, 0 },
@@ -183,7 +186,6 @@ struct conn {
 	char zgid[32];              /* remote_namespace (§9) */
 	json_t *meta[OBJ_COUNT];    /* api_name -> field definition (§7) */
 	json_t *order[OBJ_COUNT];   /* the definitions in metadata order */
-	json_t *stages;             /* Stage actual_value -> forecast_type */
 	long credits_left;          /* X-API-CREDITS-REMAINING last seen; -1 = not sent (§10) */
 	long credits_reserve;       /* stop when this few are left */
 	char member_status[64];     /* Member_Status of campaign members added (§8) */
@@ -613,7 +615,6 @@ static void zo_close(struct conn *c)
 		json_decref(c->meta[i]);
 		json_decref(c->order[i]);
 	}
-	json_decref(c->stages);
 	json_decref(c->members);
 	config_secret_free(c->token);
 	free(c->client_id);
@@ -754,16 +755,6 @@ static int load_meta(struct conn *c, enum obj o, struct crm_err *err)
 	json_array_foreach(arr, i, f)
 		if (jx_str(f, "api_name"))
 			json_object_set(byname, jx_str(f, "api_name"), f);
-	if (o == OBJ_DEAL) {
-		/* §2: WON/LOST from the Stage option's forecast_type. */
-		json_t *st = json_object(), *opt;
-		json_array_foreach(json_object_get(json_object_get(byname, "Stage"), "pick_list_values"), i, opt) {
-			const char *av = jx_str(opt, "actual_value"), *ft = jx_str(opt, "forecast_type");
-			if (av)
-				json_object_set_new(st, av, json_string(ft ? ft : "Open"));
-		}
-		c->stages = st;
-	}
 	c->order[o] = arr;
 	c->meta[o] = byname;
 done:
@@ -783,6 +774,26 @@ static int is_read_only(const json_t *f)
 	       (t && (!strcmp(t, "formula") || !strcmp(t, "autonumber") || !strcmp(t, "rollup_summary")));
 }
 
+/* One picklist option as lib/options reads it.  Its value is the
+ * display_value: that is what a record holds and what a write takes (§15:
+ * Zoho staff say to write display_value, and the Node SDK checks writes
+ * against them; actual_value is a reference that may differ, IN_East for
+ * East).  A Stage option also says whether it is won, lost or open, from
+ * its forecast_type (§2, §15).  No probability: a deal keeps its own
+ * Probability, which may differ from the stage's default, and the pull
+ * must not replace it. */
+static json_t *option_of(const json_t *op, int stage)
+{
+	json_t *x = json_pack("{s:O?,s:O?}", "label", json_object_get(op, "display_value"),
+			      "value", json_object_get(op, "display_value"));
+	const char *ft = jx_str(op, "forecast_type");
+
+	if (stage)
+		json_object_set_new(x, "status", json_string(ft && !strcasecmp(ft, "Closed Won") ? "WON"
+							     : ft && !strcasecmp(ft, "Closed Lost") ? "LOST" : "OPEN"));
+	return x;
+}
+
 static int zo_fields(struct conn *c, enum obj o, json_t **out, struct crm_err *err)
 {
 	json_t *arr, *f;
@@ -797,9 +808,9 @@ static int zo_fields(struct conn *c, enum obj o, json_t **out, struct crm_err *e
 		size_t j;
 		if (!jx_str(f, "api_name"))
 			continue;
+		int stage = o == OBJ_DEAL && !strcmp(jx_str(f, "api_name"), "Stage");
 		json_array_foreach(json_object_get(f, "pick_list_values"), j, op)
-			json_array_append_new(opts, json_pack("{s:O?,s:O?}", "label", json_object_get(op, "display_value"),
-							      "value", json_object_get(op, "actual_value")));
+			json_array_append_new(opts, option_of(op, stage));
 		json_array_append_new(arr, json_pack("{s:s,s:O?,s:O?,s:b,s:b,s:b,s:o}",
 			"name", jx_str(f, "api_name"),
 			"label", json_object_get(f, json_object_get(f, "display_label") ? "display_label" : "field_label"),
@@ -958,10 +969,10 @@ static void zo_fixup(struct conn *c, enum obj o, struct jv_doc *d, jv_t env, jv_
 	jv_t f = jv_get(d, env, "fields");
 
 	if (o == OBJ_DEAL) {
-		const char *st = jv_str(d, f, "Stage");
-		const char *ft = st ? jx_str(c->stages, st) : NULL;
-		jv_set(d, rec, "status", !st ? JV_NULL : jv_string_ref(d, ft && !strcasecmp(ft, "Closed Won") ? "WON"
-					  : ft && !strcasecmp(ft, "Closed Lost") ? "LOST" : "OPEN"));
+		/* status follows from the stage (lib/options); a stage it does
+		 * not know leaves it null. */
+		if (!jv_get(d, rec, "status"))
+			jv_set(d, rec, "status", JV_NULL);
 	} else if (o == OBJ_USER) {
 		const char *st = jv_str(d, f, "status");
 		jv_set(d, rec, "is_active", jv_bool(st && !strcmp(st, "active")));

@@ -136,12 +136,26 @@ INDUSTRIES = picks("ASP (Application Service Provider)", "Data/Telecom OEM", "ER
 LEAD_SOURCES = picks("Advertisement", "Cold Call", "Employee Referral", "External Referral", "Online Store",
                      "Partner", "Public Relations", "Sales Email Alias", "Seminar Partner", "Internal Seminar",
                      "Trade Show", "Web Download", "Web Research", "Chat")
+# The seeder picks from the standard options only (the lists above, so
+# seeds stay as they were); the org also added options of its own through
+# the fields API, whose actual_value (a reference value) differs from the
+# display_value people see (§15, KZ #205: display "East", actual "IN_East").
+# Records hold and take the display_value (§15: "use display_value" in
+# writes; the Node SDK checks writes against display_values); which one GET
+# returns is unverified: the display_value here, as a renamed option shows.
+SEED_INDUSTRIES, SEED_LEAD_SOURCES = list(INDUSTRIES), list(LEAD_SOURCES)
+INDUSTRIES = INDUSTRIES + [("Computer Software", {"actual_value": "IN_Computer_Software"})]
+LEAD_SOURCES = LEAD_SOURCES + [("LinkedIn", {"actual_value": "IN_LinkedIn"})]
 # Stage options carry probability and forecast_type (§2 "Deal status").
 STAGES = [("Qualification", 10, "Open"), ("Needs Analysis", 20, "Open"), ("Value Proposition", 40, "Open"),
           ("Id. Decision Makers", 60, "Open"), ("Proposal/Price Quote", 75, "Open"),
           ("Negotiation/Review", 90, "Open"), ("Closed Won", 100, "Closed Won"),
           ("Closed Lost", 0, "Closed Lost"), ("Closed Lost to Competition", 0, "Closed Lost")]
-STAGE_OPTIONS = [(s, {"probability": p, "forecast_type": ft,
+SEED_STAGES = list(STAGES)
+# The org's own won stage, added after the standard ones (see above).
+STAGES = STAGES + [("Signed (Won)", 100, "Closed Won")]
+STAGE_ACTUAL = {"Signed (Won)": "IN_Signed_Won"}
+STAGE_OPTIONS = [(s, {"actual_value": STAGE_ACTUAL.get(s, s), "probability": p, "forecast_type": ft,
                       "forecast_category": {"id": "%s%06d" % (ORG_PREFIX, 990000 + i),
                                             "name": "Closed" if ft == "Closed Won" else "Omitted" if ft == "Closed Lost"
                                             else "Pipeline"}})
@@ -467,7 +481,7 @@ def seed(z, counts, seed_value):
         deleted = sec(updated + f.int(3600_000, 20 * 86400_000)) if f.chance(0.05) else None
         r = base("Accounts", num, created, updated, deleted)
         put(r, Account_Name=name, Website="https://www." + domain, Phone=f.phone(),
-            Industry=f.pick(INDUSTRIES)[0], Employees=f.pick([5, 12, 48, 150, 420, 1200, 5000]),
+            Industry=f.pick(SEED_INDUSTRIES)[0], Employees=f.pick([5, 12, 48, 150, 420, 1200, 5000]),
             Annual_Revenue=float(f.int(1, 500) * 100000) if f.chance(0.6) else None,
             Billing_Street=f.street(), Billing_City=city, Billing_State=state or None, Billing_Code=zipc,
             Billing_Country=country, Owner=owner(f),
@@ -507,7 +521,7 @@ def seed(z, counts, seed_value):
             Account_Name=acc["id"] if acc else None, Owner=owner(f),
             Mailing_Street=f.street() if f.chance(0.7) else None, Mailing_City=city,
             Mailing_State=state or None, Mailing_Zip=zipc, Mailing_Country=country,
-            Lead_Source=f.pick(LEAD_SOURCES)[0] if f.chance(0.5) else None,
+            Lead_Source=f.pick(SEED_LEAD_SOURCES)[0] if f.chance(0.5) else None,
             Customer_Tier=f.pick(TIERS)[0] if f.chance(0.4) else None,
             Favourite_Colours=sorted({f.pick(COLOURS)[0] for _ in range(f.int(1, 2))}) if f.chance(0.3) else None,
             Loyalty_Points=f.int(0, 5000) if f.chance(0.5) else None,
@@ -528,7 +542,7 @@ def seed(z, counts, seed_value):
     for i in range(n_deal):
         num = FIRST_NUM["Deals"] + i
         acc = f.pick(live_acc) if live_acc and f.chance(0.9) else None
-        stage = f.pick(STAGES)[0]
+        stage = f.pick(SEED_STAGES)[0]
         created, updated = f.timestamp(*CREATED_RANGE), times[i // 5]
         deleted = sec(updated + f.int(3600_000, 20 * 86400_000)) if f.chance(0.05) else None
         r = base("Deals", num, created, updated, deleted)
@@ -559,7 +573,7 @@ def seed(z, counts, seed_value):
         put(r, First_Name=first, Last_Name=last, Company=company,
             Email="%s.%s.%d@lead-mail.example" % (ascii_slug(first), ascii_slug(last, ""), num),
             Designation=f.pick(titles), Phone=f.phone() if f.chance(0.7) else None,
-            Lead_Source=f.pick(LEAD_SOURCES)[0], Lead_Status=f.pick(statuses), Owner=owner(f),
+            Lead_Source=f.pick(SEED_LEAD_SOURCES)[0], Lead_Status=f.pick(statuses), Owner=owner(f),
             City=city, Country=country, Street=f.street() if f.chance(0.5) else None, Zip_Code=zipc,
             State=state or None, No_of_Employees=f.pick([3, 20, 80, 400]) if f.chance(0.5) else None,
             Lead_Score=f.int(0, 100) if f.chance(0.6) else None)
@@ -1290,6 +1304,14 @@ class Zoho:
             if len(v) > f.length:
                 raise _RecErr(rec_err("INVALID_DATA", "invalid data", {"api_name": f.api, "json_path": path,
                                                                        "maximum_length": f.length}))
+            if t == "picklist" and f.options and v not in [o for o, _ in f.options]:
+                # A value that is none of the field's display_values is
+                # refused with the per-record INVALID_DATA shape (§15: what
+                # Zoho does is unverified; the Node SDK refuses it before
+                # sending, so a strict emulator agrees with the official
+                # client).  actual_values are not accepted either (§15).
+                raise _RecErr(rec_err("INVALID_DATA", "invalid data", {"api_name": f.api, "json_path": path,
+                                                                       "expected_data_type": "picklist"}))
             return v
         if t == "email":
             if not isinstance(v, str) or not EMAIL_RX.match(v):
@@ -1409,6 +1431,11 @@ class Zoho:
         return r
 
     def do_update(self, module, r, changes):
+        # A new Stage brings its probability unless one is given, as on
+        # insert (unverified: the UI does so; §15 "Filling it from the stage").
+        if module == "Deals" and changes.get("Stage") in STAGE_PROB and changes["Stage"] != r.get("Stage") \
+                and "Probability" not in changes:
+            changes = dict(changes, Probability=STAGE_PROB[changes["Stage"]])
         for k, v in changes.items():
             if v is None:
                 r.pop(k, None)
