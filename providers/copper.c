@@ -60,10 +60,14 @@ static const struct map_entry person_map[] = {
 	{ NULL, NULL, 0, NULL, NULL, 0 }
 };
 
-/* Companies have no industry and no employee count (§2.2): null, or a
- * custom field through --map.  The domain is email_domain. */
+/* Companies have no standard industry and no employee count (§2.2, §15):
+ * "industry" is the account's custom field whose Field Key
+ * (canonical_name) is "industry", a Dropdown of option ids, when it has
+ * one (see def_key); the employee count is null, or a custom field through
+ * --map.  The domain is email_domain. */
 static const struct map_entry company_map[] = {
 	{ "name", "name", MK_STR, NULL, NULL, 0 },
+	{ "industry", "industry", MK_STR, NULL, NULL, MF_OPTION },
 	{ "description", "details", MK_STR, NULL, NULL, 0 },
 	{ "website", "websites.primary", MK_STR, NULL, NULL, 0 },
 	{ "domain", "email_domain", MK_STR, NULL, NULL, 0 },
@@ -80,14 +84,22 @@ static const struct map_entry company_map[] = {
 	{ NULL, NULL, 0, NULL, NULL, 0 }
 };
 
-/* "@status" is Copper's status folded to OPEN/WON/LOST (Abandoned -> LOST);
- * the original stays in remote_fields.status, so a pulled Abandoned deal
- * pushed back stays Abandoned.  No per-record currency exists (§2.3). */
+/* The stage and the pipeline are ids of GET /pipelines (§15), options
+ * that lib/options turns into names and back.  Won and lost are not facts
+ * of a stage but the deal's own status field (§15: "A stage has no
+ * won/lost flag"), so "@status" is Copper's status folded to OPEN/WON/LOST
+ * (Abandoned -> LOST) and not an option: the original stays in
+ * remote_fields.status, so a pulled Abandoned deal pushed back stays
+ * Abandoned, and a status alone sets the status, never the stage.  The
+ * probability is the deal's own win_probability, a percentage that may
+ * differ from its stage's default (§15), so stages give lib/options no
+ * probability to put in its place.  No per-record currency (§2.3). */
 static const struct map_entry deal_map[] = {
 	{ "name", "name", MK_STR, NULL, NULL, 0 },
 	{ "description", "details", MK_STR, NULL, NULL, 0 },
 	{ "amount", "monetary_value", MK_NUM, NULL, NULL, 0 },
-	{ "stage", "pipeline_stage_id", MK_STR, NULL, NULL, 0 },
+	{ "stage", "pipeline_stage_id", MK_STR, NULL, NULL, MF_STAGE },
+	{ "pipeline", "pipeline_id", MK_STR, NULL, NULL, MF_PIPELINE },
 	{ "status", "@status", MK_STR, NULL, NULL, 0 },
 	{ "probability", "win_probability", MK_NUM, NULL, NULL, 0 },
 	{ "close_date", "close_date", MK_DATE, NULL, NULL, 0 },
@@ -97,8 +109,10 @@ static const struct map_entry deal_map[] = {
 	{ NULL, NULL, 0, NULL, NULL, 0 }
 };
 
-/* A lead holds one email object (§2.1); "@source" is the customer source's
- * name (customer_source_id beside it in remote_fields). */
+/* A lead holds one email object (§2.1).  Its status and source are ids
+ * (status_id of GET /lead_statuses, customer_source_id of GET
+ * /customer_sources; §15: write status as status_id), options that
+ * lib/options turns into names and back. */
 static const struct map_entry lead_map[] = {
 	{ "first_name", "first_name", MK_STR, NULL, NULL, 0 },
 	{ "last_name", "last_name", MK_STR, NULL, NULL, 0 },
@@ -114,8 +128,8 @@ static const struct map_entry lead_map[] = {
 	{ "addresses", "address.state", MK_ADDR, NULL, "state", 0 },
 	{ "addresses", "address.postal_code", MK_ADDR, NULL, "postal_code", 0 },
 	{ "addresses", "address.country", MK_ADDR, NULL, "country", 0 },
-	{ "status", "status", MK_STR, NULL, NULL, 0 },
-	{ "source", "@source", MK_STR, NULL, NULL, 0 },
+	{ "status", "status_id", MK_STR, NULL, NULL, MF_OPTION },
+	{ "source", "customer_source_id", MK_STR, NULL, NULL, MF_OPTION },
 	{ "owner", "assignee_id", MK_REL, NULL, NULL, 0 },
 	{ "converted_at", "converted_at", MK_TIME, NULL, NULL, MF_RO },
 	{ "converted_contact", "converted_contact_id", MK_REL, NULL, NULL, MF_RO },
@@ -140,6 +154,17 @@ static const struct prov_object o_user = { "users", OC_PULL, user_map, "email" }
  * through it (idempotent: sent again safely after a lost answer). */
 static const struct prov_object o_lead = { "leads", OC_PULL | OC_PUSH | OC_DELETE, lead_map, "email" };
 static const struct prov_object o_deal = { "opportunities", OC_PULL | OC_PUSH | OC_DELETE, deal_map, NULL };
+
+static const struct map_entry *table(enum obj o)
+{
+	switch (o) {
+	case OBJ_ACCOUNT: return company_map;
+	case OBJ_CONTACT: return person_map;
+	case OBJ_LEAD: return lead_map;
+	case OBJ_DEAL: return deal_map;
+	default: return user_map;
+	}
+}
 
 static const char *entity(enum obj o)
 {
@@ -262,10 +287,9 @@ static const struct std_field lead_std[] = {
 	{ "address.state", "Address: state", "string", 0 },
 	{ "address.postal_code", "Address: postal code", "string", 0 },
 	{ "address.country", "Address: country", "string", 0 },
-	{ "status", "Status (a lead status name)", "lead_status", 0 },
-	{ "status_id", "Status id", "lead_status", FO },
-	{ "@source", "Customer source (name)", "customer_source", 0 },
-	{ "customer_source_id", "Customer source id", "customer_source", 0 },
+	{ "status", "Status name (set through status_id)", "string", FO },
+	{ "status_id", "Status", "lead_status", 0 },
+	{ "customer_source_id", "Customer source", "customer_source", 0 },
 	{ "assignee_id", "Owner", "user", 0 },
 	{ "details", "Details", "text", 0 },
 	{ "monetary_value", "Value", "number", 0 },
@@ -349,6 +373,7 @@ struct conn {
 	json_t *defs;               /* custom_field_definitions (§7) */
 	json_t *sources;            /* customer_sources */
 	json_t *statuses;           /* lead_statuses */
+	json_t *pipelines;          /* pipelines, each with its stages */
 };
 
 /* §1: four headers on every call.  The fourth, Content-Type, lib/http sets
@@ -548,6 +573,7 @@ static void cu_close(struct conn *c)
 	json_decref(c->defs);
 	json_decref(c->sources);
 	json_decref(c->statuses);
+	json_decref(c->pipelines);
 	pthread_mutex_destroy(&c->mu);
 	config_secret_free(c->key);
 	free(c->email);
@@ -600,6 +626,21 @@ static int load_lookups(struct conn *c, struct crm_err *err)
 	return rc;
 }
 
+/* The pipelines with their stages (§2.3), loaded once: only deals need them. */
+static int load_pipelines(struct conn *c, struct crm_err *err)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&c->mu);
+	if (!c->pipelines && (rc = call(c, "GET", "/pipelines", NULL, HTTP_IDEMPOTENT, &c->pipelines, err)) == 0 &&
+	    !json_is_array(c->pipelines)) {
+		json_decref(c->pipelines);
+		c->pipelines = json_array();
+	}
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
 /* The definition with this id (as text), or NULL.  Borrowed. */
 static json_t *def_by_id(struct conn *c, const char *id)
 {
@@ -634,9 +675,10 @@ static const char *def_key_by_label(struct conn *c, enum obj o, const char *labe
 	char tmp[32];
 
 	json_array_foreach(c->defs, i, d) {
-		const char *name = jx_str(d, "name");
+		const char *name = jx_str(d, "name"), *key = jx_str(d, "canonical_name");
 		const char *id = jx_text(json_object_get(d, "id"), tmp, sizeof(tmp));
-		if (name && id && def_on(d, o) && !strcmp(name, label) && !std_find(o, label)) {
+		if (id && def_on(d, o) && ((name && !strcmp(name, label)) || (key && !strcmp(key, label))) &&
+		    !std_find(o, label)) {
 			snprintf(out, n, "custom_%s", id);
 			return out;
 		}
@@ -644,19 +686,21 @@ static const char *def_key_by_label(struct conn *c, enum obj o, const char *labe
 	return NULL;
 }
 
-static const char *lookup_name(const json_t *arr, const json_t *id)
+/* The field name of definition d on object o: the unified table's name
+ * when the definition's Field Key (canonical_name) is one (an account's
+ * "industry": Copper has no standard one, §15), else "custom_<id>". */
+static const char *def_key(enum obj o, const json_t *d, char *out, size_t n)
 {
-	json_t *x;
-	size_t i;
-	char a[32], b[32];
-	const char *s = jx_text(id, a, sizeof(a));
+	const char *key = jx_str(d, "canonical_name");
+	char tmp[32];
+	const char *id = jx_text(json_object_get(d, "id"), tmp, sizeof(tmp));
+	const struct map_entry *e = key ? map_find_remote(table(o), key) : NULL;
 
-	json_array_foreach(arr, i, x) {
-		const char *t = jx_text(json_object_get(x, "id"), b, sizeof(b));
-		if (s && t && !strcmp(s, t))
-			return jx_str(x, "name");
-	}
-	return NULL;
+	if (e && !std_find(o, key))
+		snprintf(out, n, "%s", key);
+	else
+		snprintf(out, n, "custom_%s", id ? id : "");
+	return out;
 }
 
 static json_t *lookup_id(const json_t *arr, const char *name)
@@ -680,6 +724,39 @@ static void add_field(json_t *arr, const char *name, const char *label, const ch
 					     "options", opts ? opts : json_array()));
 }
 
+/* A lookup's entries ({"id", "name"}, §15) as options: the id is the code. */
+static json_t *id_options(const json_t *arr)
+{
+	json_t *opts = json_array(), *x;
+	size_t i;
+
+	json_array_foreach(arr, i, x)
+		json_array_append_new(opts, json_pack("{s:O?,s:O?}", "label", json_object_get(x, "name"),
+						      "value", json_object_get(x, "id")));
+	return opts;
+}
+
+/* Every pipeline's stages, each naming its pipeline (as text, as
+ * lib/options compares codes).  No "status": a stage has no won/lost
+ * flag (§15; the deal's status field says it), and no "probability":
+ * the deal's own win_probability is its probability, so the stage's
+ * default is shown as win_probability, for people only. */
+static json_t *stage_options(const json_t *pipelines)
+{
+	json_t *opts = json_array(), *p, *st;
+	size_t i, j;
+	char tmp[32];
+
+	json_array_foreach(pipelines, i, p) {
+		const char *pid = jx_text(json_object_get(p, "id"), tmp, sizeof(tmp));
+		json_array_foreach(json_object_get(p, "stages"), j, st)
+			json_array_append_new(opts, json_pack("{s:O?,s:O?,s:s?,s:O?}", "label", json_object_get(st, "name"),
+							      "value", json_object_get(st, "id"), "pipeline", pid,
+							      "win_probability", json_object_get(st, "win_probability")));
+	}
+	return opts;
+}
+
 static int cu_fields(struct conn *c, enum obj o, json_t **out, struct crm_err *err)
 {
 	json_t *arr = json_array(), *d;
@@ -687,7 +764,7 @@ static int cu_fields(struct conn *c, enum obj o, json_t **out, struct crm_err *e
 	int rc;
 
 	*out = NULL;
-	if (o != OBJ_USER && (rc = load_lookups(c, err)) < 0) {
+	if ((o != OBJ_USER && (rc = load_lookups(c, err)) < 0) || (o == OBJ_DEAL && (rc = load_pipelines(c, err)) < 0)) {
 		json_decref(arr);
 		return rc;
 	}
@@ -700,13 +777,12 @@ static int cu_fields(struct conn *c, enum obj o, json_t **out, struct crm_err *e
 		else if (o == OBJ_DEAL && !strcmp(f->name, "@status"))
 			opts = json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "label", "Open", "value", "OPEN",
 					 "label", "Won", "value", "WON", "label", "Lost or Abandoned", "value", "LOST");
-		else if (o == OBJ_LEAD && (!strcmp(f->name, "status") || !strcmp(f->name, "@source"))) {
-			json_t *x;
-			opts = json_array();
-			json_array_foreach(!strcmp(f->name, "status") ? c->statuses : c->sources, i, x)
-				json_array_append_new(opts, json_pack("{s:O?,s:O?}", "label", json_object_get(x, "name"),
-								      "value", json_object_get(x, "name")));
-		}
+		else if (!strcmp(f->name, "status_id") || !strcmp(f->name, "customer_source_id"))
+			opts = id_options(!strcmp(f->name, "status_id") ? c->statuses : c->sources);
+		else if (o == OBJ_DEAL && !strcmp(f->name, "pipeline_id"))
+			opts = id_options(c->pipelines);
+		else if (o == OBJ_DEAL && !strcmp(f->name, "pipeline_stage_id"))
+			opts = stage_options(c->pipelines);
 		add_field(arr, f->name, f->label, f->type, (f->flags & FR) != 0, (f->flags & FO) != 0, 0, opts);
 	}
 	if (o == OBJ_USER) {
@@ -724,7 +800,7 @@ static int cu_fields(struct conn *c, enum obj o, json_t **out, struct crm_err *e
 		if (!id || !name || !def_on(d, o))
 			continue;
 		opts = json_array();
-		snprintf(key, sizeof(key), "custom_%s", id);
+		def_key(o, d, key, sizeof(key));
 		json_array_foreach(json_object_get(d, "options"), j, op)
 			json_array_append_new(opts, json_pack("{s:O?,s:O?}", "label", json_object_get(op, "name"),
 							      "value", json_object_get(op, "id")));
@@ -865,9 +941,13 @@ static json_t *envelope(struct conn *c, enum obj o, json_t *raw, const json_t *a
 				const char *did = jx_text(json_object_get(cf, "custom_field_definition_id"), ib, sizeof(ib));
 				json_t *val = json_object_get(cf, "value");
 				char key[48];
+				json_t *def;
 				if (!did || !val || json_is_null(val))
 					continue;
-				snprintf(key, sizeof(key), "custom_%s", did);
+				if ((def = def_by_id(c, did)))
+					def_key(o, def, key, sizeof(key));
+				else
+					snprintf(key, sizeof(key), "custom_%s", did);
 				json_object_set(fields, key, val);
 			}
 		} else if (!strcmp(k, "date_last_contacted") || !strcmp(k, "date_lead_created") || !strcmp(k, "converted_at")) {
@@ -890,10 +970,6 @@ static json_t *envelope(struct conn *c, enum obj o, json_t *raw, const json_t *a
 	}
 	if (o == OBJ_DEAL)
 		json_object_set_new(fields, "@status", jx_str_new(status_unified(jx_str(raw, "status"))));
-	if (o == OBJ_LEAD) {
-		const char *sn = lookup_name(c->sources, json_object_get(raw, "customer_source_id"));
-		json_object_set_new(fields, "@source", jx_str_new(sn));
-	}
 	if (o == OBJ_USER)
 		json_object_set_new(fields, "@is_active", json_true());
 	json_object_foreach((json_t *)alias, k, v) {
@@ -1601,15 +1677,10 @@ static json_t *build_body(struct conn *c, enum obj o, const json_t *fields, cons
 			if (s && (!orig || strcmp(status_unified(orig), s)))
 				json_object_set_new(body, "status", json_string(!strcasecmp(s, "WON") ? "Won"
 						    : !strcasecmp(s, "LOST") ? "Lost" : "Open"));
-		} else if (o == OBJ_LEAD && !strcmp(k, "@source")) {
-			json_t *id = s && *s ? lookup_id(c->sources, s) : NULL;
-			if (id)
-				json_object_set(body, "customer_source_id", id);
-			else if (!s || !*s)
-				json_object_set_new(body, "customer_source_id", json_null());
 		} else if (o == OBJ_LEAD && !strcmp(k, "status")) {
-			/* Another CRM's lead status that this account lacks is left out. */
-			if (s && lookup_id(c->statuses, s))
+			/* The status name is Copper's echo of status_id (§15: write
+			 * status_id): it goes only where no status_id does. */
+			if (!json_object_get(fields, "status_id") && s && lookup_id(c->statuses, s))
 				json_object_set_new(body, "status", json_string(s));
 		} else if (k[0] == '@') {
 			continue;

@@ -122,6 +122,18 @@ CUSTOM_DEFS = [
      "available_on": ["company"], "is_filterable": True,
      "options": [{"id": 167781, "name": "EMEA", "rank": 0}, {"id": 167782, "name": "AMER", "rank": 1},
                  {"id": 167783, "name": "APAC", "rank": 2}]},
+    # Companies have no standard industry (§2.2, §15): accounts add a
+    # Dropdown; this one has the Field Key (canonical_name) "industry",
+    # which is how crmsync finds it.  Its options are this account's own
+    # (some are HubSpot's labels, some spelt otherwise, some not HubSpot's).
+    {"id": 100770, "name": "Industry", "canonical_name": "industry", "data_type": "Dropdown",
+     "available_on": ["company"], "is_filterable": True,
+     "options": [{"id": 167791, "name": "Computer Software", "rank": 0},
+                 {"id": 167792, "name": "Financial Services", "rank": 1},
+                 {"id": 167793, "name": "Retail", "rank": 2},
+                 {"id": 167794, "name": "Food and Beverages", "rank": 3},
+                 {"id": 167795, "name": "Biotechnology", "rank": 4},
+                 {"id": 167796, "name": "Energie & Umwelt", "rank": 5}]},
 ]
 DEF_BY_ID = {d["id"]: d for d in CUSTOM_DEFS}
 
@@ -250,6 +262,13 @@ def seed(cu, counts, seed_value):
             "date_modified": modified(f, i, 5), "primary_contact_id": None,
         }
     company_ids = sorted(data["companies"])
+    # Industries from a stream of their own, so the rest of the seed stays as it was.
+    fi = Fake(seed_value, "industry")
+    for num in company_ids:
+        ind = fi.pick(DEF_BY_ID[100770]["options"])["id"] if fi.chance(0.8) else None
+        for c in data["companies"][num]["custom_fields"]:
+            if c["custom_field_definition_id"] == 100770:
+                c["value"] = ind
 
     f = Fake(seed_value, "people")
     titles = ["CTO", "CEO", "VP Sales", "Software Engineer", "Product Manager", None]
@@ -723,8 +742,21 @@ class Copper:
             if "company_id" in out:
                 c = self.data["companies"].get(out["company_id"]) if out["company_id"] else None
                 out["company_name"] = c["name"] if c else None
-            if "pipeline_stage_id" in out and out["pipeline_stage_id"] is not None:
-                out["pipeline_id"] = STAGES[out["pipeline_stage_id"]]["pipeline_id"]
+            if out.get("pipeline_stage_id") is not None:
+                # A stage belongs to one pipeline (§2.3): a pipeline_id that
+                # names another is refused, as other id mismatches are.
+                pid = STAGES[out["pipeline_stage_id"]]["pipeline_id"]
+                if out.get("pipeline_id") not in (None, pid):
+                    raise Invalid("pipeline_stage_id", "Invalid value for Pipeline stage: %s is not a stage of "
+                                  "pipeline %s" % (out["pipeline_stage_id"], out["pipeline_id"]), "Pipeline stage")
+                out["pipeline_id"] = pid
+            elif out.get("pipeline_id") is not None:
+                # A new pipeline alone: its first stage, as a create without a
+                # stage takes the default pipeline's first (§15; unverified for updates).
+                cur = (current or {}).get("pipeline_stage_id")
+                if cur is None or STAGES[cur]["pipeline_id"] != out["pipeline_id"]:
+                    first = next(p for p in PIPELINES if p["id"] == out["pipeline_id"])["stages"][0]
+                    out["pipeline_stage_id"] = first["id"]
         if entity == "leads":
             if "status" in out and out["status"] is not None:
                 st = next((s for s in LEAD_STATUSES if s["name"].lower() == str(out["status"]).lower()), None)
