@@ -878,10 +878,11 @@ static int load_stages(struct conn *c, struct crm_err *err)
 		return 0;
 	}
 	rc = query_all_pages(c, "SELECT ApiName, IsClosed, IsWon FROM OpportunityStage", rows, err);
-	if (rc < 0 && err->http_status >= 400 && err->http_status < 500 && err->http_status != 401 &&
-	    err->http_status != 429) {
-		/* The org refuses the query (a profile without access): stages
-		 * carry no status, and sf_fixup reads IsWon/IsClosed instead. */
+	if (rc == CRM_ERECORD || rc == CRM_ENOTFOUND || (rc == CRM_EAUTH && err->http_status == 403)) {
+		/* The org refuses this query (a profile without access, an old
+		 * API version): stages carry no status, and sf_fixup reads the
+		 * deal's IsWon/IsClosed instead.  Limits and outages still end
+		 * the run. */
 		err_clear(err);
 		rc = 0;
 	}
