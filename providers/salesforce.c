@@ -42,7 +42,7 @@
 static const struct map_entry account_map[] = {
 	{ "name", "Name", MK_STR, NULL, NULL, 0 },
 	{ "description", "Description", MK_STR, NULL, NULL, 0 },
-	{ "industry", "Industry", MK_STR, NULL, NULL, 0 },
+	{ "industry", "Industry", MK_STR, NULL, NULL, MF_OPTION },
 	{ "website", "Website", MK_STR, NULL, NULL, 0 },
 	{ "domain", "@domain", MK_STR, NULL, NULL, MF_RO },
 	{ "number_of_employees", "NumberOfEmployees", MK_INT, NULL, NULL, 0 },
@@ -113,8 +113,8 @@ static const struct map_entry lead_map[] = {
 	{ "addresses", "State", MK_ADDR, NULL, "state", 0 },
 	{ "addresses", "PostalCode", MK_ADDR, NULL, "postal_code", 0 },
 	{ "addresses", "Country", MK_ADDR, NULL, "country", 0 },
-	{ "status", "Status", MK_STR, NULL, NULL, 0 },
-	{ "source", "LeadSource", MK_STR, NULL, NULL, 0 },
+	{ "status", "Status", MK_STR, NULL, NULL, MF_OPTION },
+	{ "source", "LeadSource", MK_STR, NULL, NULL, MF_OPTION },
 	{ "owner", "OwnerId", MK_REL, NULL, NULL, 0 },
 	{ "converted_at", "ConvertedDate", MK_TIME, NULL, NULL, MF_RO },
 	{ "converted_contact", "ConvertedContactId", MK_REL, NULL, NULL, MF_RO },
@@ -122,14 +122,20 @@ static const struct map_entry lead_map[] = {
 	{ NULL, NULL, 0, NULL, NULL, 0 }
 };
 
-/* status comes from IsClosed/IsWon (sf_fixup); CurrencyIsoCode exists only
- * in multi-currency orgs and is dropped from writes elsewhere (§2). */
+/* Option fields (picklists, §15) travel as labels through lib/options.
+ * StageName is the deal stage: Salesforce has one stage list (sales
+ * processes aside), so no pipeline; a stage's status comes from its
+ * OpportunityStage record (sf_fields).  probability is the deal's own
+ * Probability, already 0..100: the stage's DefaultProbability is only where
+ * it starts, so it is not a stage fact (it would hide a changed value and
+ * make a pulled deal pushed back look changed).  CurrencyIsoCode exists
+ * only in multi-currency orgs and is dropped from writes elsewhere (§2). */
 static const struct map_entry deal_map[] = {
 	{ "name", "Name", MK_STR, NULL, NULL, 0 },
 	{ "description", "Description", MK_STR, NULL, NULL, 0 },
 	{ "amount", "Amount", MK_NUM, NULL, NULL, 0 },
 	{ "currency", "CurrencyIsoCode", MK_STR, NULL, NULL, 0 },
-	{ "stage", "StageName", MK_STR, NULL, NULL, 0 },
+	{ "stage", "StageName", MK_STR, NULL, NULL, MF_STAGE },
 	{ "probability", "Probability", MK_NUM, NULL, NULL, 0 },
 	{ "close_date", "CloseDate", MK_DATE, NULL, NULL, 0 },
 	{ "account", "AccountId", MK_REL, NULL, NULL, 0 },
@@ -168,6 +174,7 @@ struct conn {
 	char org[32];               /* 18-character org id (remote_namespace) */
 	json_t *desc[OBJ_COUNT];    /* describe fields, by name */
 	json_t *order[OBJ_COUNT];   /* describe field names in describe order */
+	json_t *stages;             /* OpportunityStage ApiName -> "OPEN"|"WON"|"LOST" (guarded by mu) */
 	long bulk_threshold;
 	long reserve;               /* daily calls left to others; -1 = 5 % of the max */
 	long window;
@@ -628,6 +635,7 @@ static void sf_close(struct conn *c)
 		json_decref(c->desc[i]);
 		json_decref(c->order[i]);
 	}
+	json_decref(c->stages);
 	config_secret_free(c->token);
 	free(c->client_id);
 	config_secret_free(c->client_secret);
@@ -850,13 +858,63 @@ static int merge_rest(struct conn *c, enum obj o, const json_t *rest, json_t *ro
 	return rc;
 }
 
+static int query_all_pages(struct conn *c, const char *soql, json_t *acc, struct crm_err *err);
+
+/* Whether each stage is won, lost or open, from the OpportunityStage
+ * records (§15: WON = IsWon; LOST = IsClosed and not IsWon); describe's
+ * picklistValues tell only value and label.  ApiName is the StageName
+ * value (v36+). */
+static int load_stages(struct conn *c, struct crm_err *err)
+{
+	json_t *rows = json_array(), *r, *st;
+	size_t i;
+	int rc;
+
+	pthread_mutex_lock(&c->mu);
+	int have = c->stages != NULL;
+	pthread_mutex_unlock(&c->mu);
+	if (have) {
+		json_decref(rows);
+		return 0;
+	}
+	rc = query_all_pages(c, "SELECT ApiName, IsClosed, IsWon FROM OpportunityStage", rows, err);
+	if (rc == CRM_ERECORD || rc == CRM_ENOTFOUND || (rc == CRM_EAUTH && err->http_status == 403)) {
+		/* The org refuses this query (a profile without access, an old
+		 * API version): stages carry no status, and sf_fixup reads the
+		 * deal's IsWon/IsClosed instead.  Limits and outages still end
+		 * the run. */
+		err_clear(err);
+		rc = 0;
+	}
+	if (rc < 0) {
+		json_decref(rows);
+		return rc;
+	}
+	st = json_object();
+	json_array_foreach(rows, i, r) {
+		const char *api = jx_str(r, "ApiName");
+		if (api)
+			json_object_set_new(st, api, json_string(json_is_true(json_object_get(r, "IsWon")) ? "WON"
+				: json_is_true(json_object_get(r, "IsClosed")) ? "LOST" : "OPEN"));
+	}
+	json_decref(rows);
+	pthread_mutex_lock(&c->mu);
+	if (!c->stages) {
+		c->stages = st;
+		st = NULL;
+	}
+	pthread_mutex_unlock(&c->mu);
+	json_decref(st);
+	return 0;
+}
+
 static int sf_fields(struct conn *c, enum obj o, json_t **out, struct crm_err *err)
 {
 	json_t *arr, *n;
 	size_t i;
 	int rc;
 
-	if ((rc = load_desc(c, o, err)) < 0)
+	if ((rc = load_desc(c, o, err)) < 0 || (o == OBJ_DEAL && (rc = load_stages(c, err)) < 0))
 		return rc;
 	arr = json_array();
 	json_array_foreach(c->order[o], i, n) {
@@ -864,10 +922,18 @@ static int sf_fields(struct conn *c, enum obj o, json_t **out, struct crm_err *e
 		size_t j;
 		int createable = json_is_true(json_object_get(f, "createable"));
 		int updateable = json_is_true(json_object_get(f, "updateable"));
-		json_array_foreach(json_object_get(f, "picklistValues"), j, pv)
-			if (!json_is_false(json_object_get(pv, "active")))
-				json_array_append_new(opts, json_pack("{s:O?,s:O?}", "label", json_object_get(pv, "label"),
-								      "value", json_object_get(pv, "value")));
+		int stage = o == OBJ_DEAL && !strcmp(json_string_value(n), "StageName");
+		json_array_foreach(json_object_get(f, "picklistValues"), j, pv) {
+			if (json_is_false(json_object_get(pv, "active")))
+				continue;
+			json_t *x = json_pack("{s:O?,s:O?}", "label", json_object_get(pv, "label"),
+					      "value", json_object_get(pv, "value"));
+			/* A stage's fact for lib/options: won, lost or open. */
+			json_t *st = stage && jx_str(pv, "value") ? json_object_get(c->stages, jx_str(pv, "value")) : NULL;
+			if (st)
+				json_object_set(x, "status", st);
+			json_array_append_new(opts, x);
+		}
 		json_array_append_new(arr, json_pack("{s:s,s:O?,s:O?,s:b,s:b,s:b,s:o,s:b}",
 			"name", json_string_value(n), "label", json_object_get(f, "label"), "type", json_object_get(f, "type"),
 			/* §7: required = not nillable, createable and no default on create. */
@@ -993,13 +1059,16 @@ static json_t *envelope(enum obj o, json_t *row, int with_raw)
 	return env;
 }
 
-/* §2: WON = IsWon; LOST = IsClosed and not IsWon; else OPEN. */
+/* A deal's status comes from its stage's facts (lib/options); a stage
+ * without them (inactive, or OpportunityStage unreadable) falls back on
+ * the deal's IsWon/IsClosed, which follow the stage (§15): the same
+ * answer. */
 static void sf_fixup(struct conn *c, enum obj o, struct jv_doc *d, jv_t env, jv_t rec)
 {
 	jv_t f = jv_get(d, env, "fields");
 
 	(void)c;
-	if (o == OBJ_DEAL && jv_get(d, f, "IsClosed"))
+	if (o == OBJ_DEAL && !jv_get(d, rec, "status") && jv_get(d, f, "IsClosed"))
 		jv_set(d, rec, "status", jv_string_ref(d, jv_is_true(d, jv_get(d, f, "IsWon")) ? "WON"
 			: jv_is_true(d, jv_get(d, f, "IsClosed")) ? "LOST" : "OPEN"));
 }

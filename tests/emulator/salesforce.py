@@ -174,20 +174,33 @@ def pl(*values):
     return [(v, v) for v in values]
 
 
+# Picklists are (value, label): the value is the API name that records
+# hold and writes send, the label what describe shows people (§15).  This
+# org's admin has relabelled a few standard values, as admins do (Setup,
+# edit a picklist value: the API name stays), so labels and values differ.
 INDUSTRIES = pl("Agriculture", "Banking", "Biotechnology", "Communications", "Consulting", "Education",
                 "Electronics", "Energy", "Engineering", "Food & Beverage", "Healthcare", "Manufacturing",
                 "Media", "Retail", "Technology", "Transportation")
+INDUSTRIES[4] = ("Consulting", "Management Consulting")
 SOURCES = pl("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")
+SOURCES[0] = ("Web", "Website")
 LEAD_STATUS = pl("Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted")
-# StageName -> (IsClosed, IsWon, DefaultProbability) (OBJ Opportunity; §2 deal status)
+LEAD_STATUS[1] = ("Working - Contacted", "Contacted")
+# The OpportunityStage records (§15): ApiName (StageName's value), IsClosed,
+# IsWon, DefaultProbability, MasterLabel.  WON = IsWon; LOST = IsClosed and
+# not IsWon.
 STAGES = [
-    ("Prospecting", False, False, 10), ("Qualification", False, False, 10),
-    ("Needs Analysis", False, False, 20), ("Value Proposition", False, False, 50),
-    ("Id. Decision Makers", False, False, 60), ("Perception Analysis", False, False, 70),
-    ("Proposal/Price Quote", False, False, 75), ("Negotiation/Review", False, False, 90),
-    ("Closed Won", True, True, 100), ("Closed Lost", True, False, 0),
+    ("Prospecting", False, False, 10, "Prospecting"), ("Qualification", False, False, 10, "Qualification"),
+    ("Needs Analysis", False, False, 20, "Needs Analysis"), ("Value Proposition", False, False, 50, "Value Proposition"),
+    ("Id. Decision Makers", False, False, 60, "Identify Decision Makers"),
+    ("Perception Analysis", False, False, 70, "Perception Analysis"),
+    ("Proposal/Price Quote", False, False, 75, "Proposal/Price Quote"),
+    ("Negotiation/Review", False, False, 90, "Negotiation"),
+    ("Closed Won", True, True, 100, "Closed Won"), ("Closed Lost", True, False, 0, "Closed Lost"),
 ]
 STAGE_INFO = {s[0].lower(): s for s in STAGES}
+# sObjects that are read through the API only (describe, query), never written.
+READ_ONLY = ("Organization", "OpportunityStage")
 CURRENCIES = pl("USD", "EUR", "GBP", "DKK", "PLN", "JPY")
 COLOURS = pl("Teal", "Red", "Green", "Blue", "Ochre", "Magenta")
 REGIONS = pl("AMER", "EMEA", "APAC")
@@ -258,7 +271,9 @@ SCHEMA = {
     ]),
     "Opportunity": ("006", "Opportunities", system_fields() + [
         F("Name", "string", "Opportunity Name", req=True), F("Description", "textarea"),
-        F("StageName", "picklist", "Stage", req=True, picklist=[(s[0], s[0]) for s in STAGES]),
+        # StageName behaves as a restricted picklist (§15, from one client
+        # fixture: unverified): an unknown stage is refused.
+        F("StageName", "picklist", "Stage", req=True, restricted=True, picklist=[(s[0], s[4]) for s in STAGES]),
         F("Amount", "currency"), F("Probability", "percent", "Probability (%)"),
         F("CloseDate", "date", "Close Date", req=True), F("AccountId", "reference", "Account ID", ref="Account"),
         F("Type", "picklist", picklist=pl("New Customer", "Existing Customer - Upgrade", "Existing Customer - Replacement")),
@@ -289,6 +304,22 @@ SCHEMA = {
         F("Status", "picklist", default=True, picklist=pl("Sent", "Responded")),
         F("HasResponded", "boolean", "Responded", ro=True),
     ]),
+    # The stages' facts (OBJ OpportunityStage; fields as in the object
+    # reference): read-only, queried by clients that need won/lost.
+    "OpportunityStage": ("01J", "Opportunity Stages", [
+        F("Id", "id", "Opportunity Stage ID", req=True, ro=True, default=True),
+        F("ApiName", "string", "Api Name", ro=True), F("MasterLabel", "string", "Master Label", ro=True),
+        F("IsActive", "boolean", "Active", ro=True), F("IsClosed", "boolean", "Closed", ro=True),
+        F("IsWon", "boolean", "Won", ro=True), F("DefaultProbability", "percent", "Probability (%)", ro=True),
+        F("ForecastCategoryName", "picklist", "Forecast Category", ro=True,
+          picklist=pl("Pipeline", "Best Case", "Commit", "Omitted", "Closed")),
+        F("SortOrder", "int", "Sort Order", ro=True), F("Description", "string", ro=True),
+        F("CreatedDate", "datetime", "Created Date", req=True, ro=True, default=True),
+        F("CreatedById", "reference", "Created By ID", req=True, ro=True, default=True, ref="User"),
+        F("LastModifiedDate", "datetime", "Last Modified Date", req=True, ro=True, default=True),
+        F("LastModifiedById", "reference", "Last Modified By ID", req=True, ro=True, default=True, ref="User"),
+        F("SystemModstamp", "datetime", "System Modstamp", req=True, ro=True, default=True),
+    ]),
     "Organization": ("00D", "Organizations", [
         F("Id", "id", "Organization ID", req=True, ro=True, default=True),
         F("Name", "string", ro=True), F("IsSandbox", "boolean", ro=True),
@@ -301,7 +332,8 @@ SEED_ALIASES = {"accounts": "Account", "account": "Account", "contacts": "Contac
                 "leads": "Lead", "lead": "Lead", "deals": "Opportunity", "deal": "Opportunity",
                 "opportunities": "Opportunity", "opportunity": "Opportunity", "users": "User", "user": "User",
                 "campaigns": "Campaign", "campaign": "Campaign", "campaignmembers": "CampaignMember",
-                "campaignmember": "CampaignMember", "organization": "Organization"}
+                "campaignmember": "CampaignMember", "organization": "Organization",
+                "opportunitystage": "OpportunityStage"}
 
 T = parse_time
 CREATED_RANGE = (T("2025-01-01T00:00:00Z"), T("2025-12-31T23:59:59Z"))
@@ -973,6 +1005,14 @@ def seed(counts, seed_value, store):
         rec["NumberOfContacts"] = sum(1 for k, _ in members if k == "ContactId")
         rec["NumberOfLeads"] = sum(1 for k, _ in members if k == "LeadId")
     store.next["Campaign"] = n_camp + 1000
+    for i, (api, closed, won, prob, label) in enumerate(STAGES):
+        store.put("OpportunityStage", {
+            "Id": make_id("01J", i + 1), "ApiName": api, "MasterLabel": label, "IsActive": True,
+            "IsClosed": closed, "IsWon": won, "DefaultProbability": float(prob),
+            "ForecastCategoryName": "Closed" if won else "Omitted" if closed else "Pipeline",
+            "SortOrder": i + 1, "Description": None, "CreatedDate": T("2025-01-01T00:00:00Z"),
+            "CreatedById": API_USER, "LastModifiedDate": T("2025-01-01T00:00:00Z"), "LastModifiedById": API_USER,
+            "SystemModstamp": T("2025-01-01T00:00:00Z")})
     store.put("Organization", {"Id": ORG_ID, "Name": "Demo Org — Øresund AB", "IsSandbox": False,
                                "DefaultCurrencyIsoCode": "EUR", "SystemModstamp": T("2025-01-01T00:00:00Z")})
 
@@ -1056,7 +1096,7 @@ class Salesforce:
     def fields_of(self, obj):
         fs = SCHEMA[obj][2]
         # §2: CurrencyIsoCode exists only in multi-currency orgs.
-        if self.multi_currency and obj not in ("Organization",):
+        if self.multi_currency and obj not in READ_ONLY:
             fs = fs + [F("CurrencyIsoCode", "picklist", "Currency ISO Code", default=True, picklist=CURRENCIES,
                          restricted=True)]
         return fs
@@ -1169,7 +1209,7 @@ class Salesforce:
                 if "multi_currency" in body:
                     self.multi_currency = bool(body["multi_currency"])
                     for rid, (o, r) in self.store.recs.items():
-                        if o not in ("Organization",):
+                        if o not in READ_ONLY:
                             r.setdefault("CurrencyIsoCode", "EUR")
                 return {"multi_currency": self.multi_currency}
             name = SEED_ALIASES.get(obj.lower(), obj if obj in SCHEMA else None)
@@ -1317,8 +1357,8 @@ class Salesforce:
     def sobjects(self, req):
         return json_response(200, {"encoding": "UTF-8", "maxBatchSize": COLLECTION_MAX, "sobjects": [
             {"name": k, "label": k, "labelPlural": v[1], "custom": False, "keyPrefix": v[0], "queryable": True,
-             "createable": k not in ("Organization",), "updateable": k not in ("Organization",),
-             "deletable": k not in ("Organization", "User"),
+             "createable": k not in READ_ONLY, "updateable": k not in READ_ONLY,
+             "deletable": k not in READ_ONLY + ("User",),
              "urls": {"sobject": "/services/data/v%s/sobjects/%s" % (req.ctx["version"], k),
                       "describe": "/services/data/v%s/sobjects/%s/describe" % (req.ctx["version"], k)}}
             for k, v in SCHEMA.items()]})
@@ -1334,8 +1374,8 @@ class Salesforce:
         v = req.ctx["version"]
         return json_response(200, {
             "name": name, "label": name, "labelPlural": plural, "custom": False, "keyPrefix": kp,
-            "queryable": True, "createable": name not in ("Organization",), "updateable": name not in ("Organization",),
-            "deletable": name not in ("Organization", "User"), "retrieveable": True, "searchable": True,
+            "queryable": True, "createable": name not in READ_ONLY, "updateable": name not in READ_ONLY,
+            "deletable": name not in READ_ONLY + ("User",), "retrieveable": True, "searchable": True,
             "fields": [f.describe() for f in self.fields_of(name)],
             "childRelationships": [{"childSObject": "CampaignMember", "field": "CampaignId",
                                     "relationshipName": "CampaignMembers"}] if name == "Campaign" else [],
@@ -1526,6 +1566,10 @@ class Salesforce:
         got[1]["NumberOfLeads"] = sum(1 for m in ms if m.get("LeadId"))
 
     def do_create(self, name, by, values):
+        if name in READ_ONLY:
+            # What Salesforce answers for an object no one may insert.
+            raise FieldError("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "entity type cannot be inserted: %s"
+                             % SCHEMA[name][1][:-1], [])
         data = self.prepare(name, by, values, True)
         now = self.stamp()
         rec = {f.name: None for f in self.fields_of(name) if f.type != "address"}
@@ -1557,7 +1601,7 @@ class Salesforce:
         name, rec = got
         if rec.get("IsDeleted"):
             raise FieldError("ENTITY_IS_DELETED", "entity is deleted", [])
-        if name in ("User", "Organization"):
+        if name in ("User",) + READ_ONLY:
             raise FieldError("INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id", [])
         # §5: to the Recycle Bin; queryAll still sees it.  Deletion bumps SystemModstamp (unverified).
         rec["IsDeleted"] = True
