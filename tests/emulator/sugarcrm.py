@@ -166,7 +166,10 @@ MODULE_FIELDS = {
         F("amount_usdollar", "currency", "Amount", readonly=True, calculated=True),
         F("currency_id", "currency_id", "Currency"), F("base_rate", "decimal", "Currency Rate"),
         F("sales_stage", "enum", "Sales Stage", options="sales_stage_dom"),
-        F("probability", "int", "Probability (%)"),
+        # §15: calculated and enforced from the stage; Opportunities-only mode
+        # does not lift that, so the server recomputes it on save.
+        F("probability", "int", "Probability (%)", calculated=True, enforced=True,
+          formula='getDropdownValue("sales_probability_dom",$sales_stage)', validation={"min": 0, "max": 100}),
         F("date_closed", "date", "Expected Close Date", required=True),
         F("opportunity_type", "enum", "Type", options="opportunity_type_dom"),
         F("next_step", "varchar", "Next Step"),
@@ -1069,8 +1072,10 @@ class Sugar:
                                          "A database entry of id: %s, with sync_key: %s in module: %s already exists"
                                          % (o.id, v, m))
             r.f[k] = v
-        if m == "Opportunities" and ("sales_stage" in body or r.f.get("probability", "") == "") \
-                and "probability" not in body:
+        if m == "Opportunities":
+            # The enforced formula (§15): a written probability gives way to the
+            # stage's; a key not in sales_stage_dom leaves it as it was (the
+            # doc guesses "empty"; unverified either way).
             r.f["probability"] = dict(SALES_STAGES).get(r.f.get("sales_stage"), r.f.get("probability", ""))
         r.f["modified_user_id"] = self.user_rec(user).id
         r.modified = self.now_ms()
