@@ -54,7 +54,7 @@
 static const struct map_entry account_map[] = {
 	{ "name", "name", MK_STR, NULL, NULL, 0 },
 	{ "description", "description", MK_STR, NULL, NULL, 0 },
-	{ "industry", "industry", MK_STR, NULL, NULL, 0 },
+	{ "industry", "industry", MK_STR, NULL, NULL, MF_OPTION },
 	{ "website", "website", MK_STR, NULL, NULL, 0 },
 	/* No domain field (§2.2): derived from website. */
 	{ "domain", "@domain", MK_STR, NULL, NULL, MF_RO },
@@ -103,8 +103,8 @@ static const struct map_entry lead_map[] = {
 	PERSON_PHONES(0),
 	ADDR("primary_address", "MAILING"),
 	ADDR("alt_address", "OTHER"),
-	{ "status", "status", MK_STR, NULL, NULL, 0 },
-	{ "source", "lead_source", MK_STR, NULL, NULL, 0 },
+	{ "status", "status", MK_STR, NULL, NULL, MF_OPTION },
+	{ "source", "lead_source", MK_STR, NULL, NULL, MF_OPTION },
 	{ "owner", "assigned_user_id", MK_REL, NULL, NULL, 0 },
 	{ "converted_at", "@converted_at", MK_TIME, NULL, NULL, MF_RO },
 	{ "converted_contact", "contact_id", MK_REL, NULL, NULL, 0 },
@@ -118,7 +118,7 @@ static const struct map_entry deal_map[] = {
 	{ "name", "name", MK_STR, NULL, NULL, 0 },
 	{ "description", "description", MK_STR, NULL, NULL, 0 },
 	{ "amount", "amount", MK_NUM, NULL, NULL, 0 },
-	{ "stage", "sales_stage", MK_STR, NULL, NULL, 0 },
+	{ "stage", "sales_stage", MK_STR, NULL, NULL, MF_STAGE },
 	{ "probability", "probability", MK_NUM, NULL, NULL, 0 },
 	{ "close_date", "date_closed", MK_DATE, NULL, NULL, 0 },
 	{ "account", "account_id", MK_REL, NULL, NULL, 0 },
@@ -585,6 +585,73 @@ static void add_pseudo(json_t *arr, const char *name, const char *label, const c
 					     "type", type, "required", 0, "read_only", ro, "custom", 0, "options"));
 }
 
+/* The entry of a dropdown of app_list_strings for key: the list is
+ * {key: label}, or with ?ordered=true [[key, label], ...] (§15). */
+static const json_t *list_get(const json_t *list, const char *key)
+{
+	const json_t *t;
+	size_t i;
+
+	if (json_is_object(list))
+		return json_object_get(list, key);
+	json_array_foreach(list, i, t)
+		if (json_is_string(json_array_get(t, 0)) && !strcmp(json_string_value(json_array_get(t, 0)), key))
+			return json_array_get(t, 1);
+	return NULL;
+}
+
+/* One option: Sugar's key (what records hold and writes send) and the
+ * label a person sees.  A sales stage also carries the facts lib/options
+ * reads (§15): won and lost are "Closed Won" and "Closed Lost" (the
+ * Forecasts defaults of sales_stage_won and sales_stage_lost; every other
+ * stage is open), its probability the stage's entry of
+ * sales_probability_dom, a percentage already. */
+static void add_option(json_t *opts, const json_t *lists, const char *key, const json_t *label, int stage)
+{
+	json_t *op;
+	char tmp[32];
+	const char *p;
+
+	if (!*key)
+		return; /* the "" entry: no value */
+	op = json_pack("{s:s,s:s}", "label", json_is_string(label) && json_string_length(label)
+		       ? json_string_value(label) : key, "value", key);
+	if (stage) {
+		json_object_set_new(op, "status", json_string(!strcmp(key, "Closed Won") ? "WON"
+							      : !strcmp(key, "Closed Lost") ? "LOST" : "OPEN"));
+		p = jx_text(list_get(json_object_get(lists, "sales_probability_dom"), key), tmp, sizeof(tmp));
+		if (p && *p) {
+			double pr = strtod(p, NULL);
+			json_object_set_new(op, "probability", pr == (double)(json_int_t)pr ? json_integer((json_int_t)pr)
+											  : json_real(pr));
+		}
+	}
+	json_array_append_new(opts, op);
+}
+
+/* The options of dropdown dom, in Sugar's display order.  A list given as
+ * plain strings (no keys) uses each as key and label. */
+static json_t *dropdown(const json_t *lists, const char *dom, int stage)
+{
+	const json_t *list = dom ? json_object_get(lists, dom) : NULL, *v;
+	json_t *opts = json_array();
+	const char *k;
+	size_t i;
+
+	if (json_is_object(list)) {
+		json_object_foreach((json_t *)list, k, v)
+			add_option(opts, lists, k, v, stage);
+	} else {
+		json_array_foreach(list, i, v) {
+			if (json_is_array(v) && json_is_string(json_array_get(v, 0)))
+				add_option(opts, lists, json_string_value(json_array_get(v, 0)), json_array_get(v, 1), stage);
+			else if (json_is_string(v))
+				add_option(opts, lists, json_string_value(v), v, stage);
+		}
+	}
+	return opts;
+}
+
 static int su_fields(struct conn *c, enum obj o, json_t **out, struct crm_err *err)
 {
 	json_t *arr, *def, *lists;
@@ -597,23 +664,11 @@ static int su_fields(struct conn *c, enum obj o, json_t **out, struct crm_err *e
 	arr = json_array();
 	json_object_foreach(c->meta[o], name, def) {
 		const char *t = jx_str(def, "type"), *src = jx_str(def, "source"), *dom = jx_str(def, "options");
-		json_t *opts, *lv;
-		const char *ok;
+		json_t *opts;
 		size_t nl = strlen(name);
 		if (!json_is_object(def) || (t && !strcmp(t, "link")))
 			continue;
-		opts = json_array();
-		json_object_foreach(json_object_get(lists, dom ? dom : ""), ok, lv) {
-			if (*ok)
-				json_array_append_new(opts, json_pack("{s:O,s:s}", "label", lv, "value", ok));
-		}
-		/* json_object_get on a list given as an array: the values are the labels. */
-		if (json_is_array(json_object_get(lists, dom ? dom : ""))) {
-			size_t i;
-			json_array_foreach(json_object_get(lists, dom), i, lv)
-				if (json_is_string(lv) && json_string_length(lv))
-					json_array_append_new(opts, json_pack("{s:O,s:O}", "label", lv, "value", lv));
-		}
+		opts = dropdown(lists, dom, o == OBJ_DEAL && !strcmp(name, "sales_stage"));
 		json_array_append_new(arr, json_pack("{s:s,s:o,s:s,s:b,s:b,s:b,s:o}", "name", name,
 			"label", label_of(c, o, def, name), "type", t ? t : "varchar",
 			"required", json_is_true(json_object_get(def, "required")),
@@ -757,10 +812,16 @@ static void su_fixup(struct conn *c, enum obj o, struct jv_doc *d, jv_t env, jv_
 	jv_t f = jv_get(d, env, "fields");
 
 	if (o == OBJ_DEAL) {
-		/* §2.2: Closed Won / Closed Lost; in RLI mode the sales_status roll-up. */
-		const char *st = c->rli && jv_str(d, f, "sales_status") ? jv_str(d, f, "sales_status") : jv_str(d, f, "sales_stage");
-		jv_set(d, rec, "status", jv_string_ref(d, st && !strcmp(st, "Closed Won") ? "WON"
-						       : st && !strcmp(st, "Closed Lost") ? "LOST" : "OPEN"));
+		/* status and probability follow from the stage's facts (lib/options,
+		 * add_option).  A stage key not in sales_stage_dom is neither won
+		 * nor lost, so open, as Sugar counts it (§15); no stage, no status.
+		 * In RLI mode the sales_status roll-up is the deal's status (§2.4). */
+		const char *rs = c->rli ? jv_str(d, f, "sales_status") : NULL, *stage = jv_str(d, f, "sales_stage");
+		if (rs && *rs)
+			jv_set(d, rec, "status", jv_string_ref(d, !strcmp(rs, "Closed Won") ? "WON"
+							       : !strcmp(rs, "Closed Lost") ? "LOST" : "OPEN"));
+		else if (!jv_str(d, rec, "status"))
+			jv_set(d, rec, "status", stage && *stage ? jv_string_ref(d, "OPEN") : JV_NULL);
 	} else if (is_person(o) && jv_typeof(d, jv_get(d, env, "emails")) == JVT_ARR) {
 		/* Every address, primary first (the slots hold two). */
 		jv_t list = jv_arr(d);

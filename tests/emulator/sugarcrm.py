@@ -56,14 +56,34 @@ LEAD_SOURCE = ["Cold Call", "Existing Customer", "Self Generated", "Employee", "
 COLOURS = ["teal", "red", "green", "blue", "ochre"]
 LIST_TYPES = ["default", "seed", "exempt_domain", "exempt_address", "exempt", "test"]
 
-DOMS = {"industry_dom": INDUSTRIES, "sales_stage_dom": [s for s, _ in SALES_STAGES],
-        "lead_status_dom": LEAD_STATUS, "lead_source_dom": LEAD_SOURCE,
-        "account_type_dom": ["Analyst", "Competitor", "Customer", "Integrator", "Investor", "Partner",
-                             "Press", "Prospect", "Reseller", "Other"],
-        "colour_c_list": COLOURS, "region_c_list": ["EMEA", "AMER", "APAC"],
-        "prospect_list_type_dom": LIST_TYPES, "user_status_dom": ["Active", "Inactive"],
-        "salutation_dom": ["Mr.", "Ms.", "Mrs.", "Dr.", "Prof."],
-        "opportunity_type_dom": ["Existing Business", "New Business"]}
+# app_list_strings (§15): each dropdown is {key: label}, "" first, in display
+# order.  Records store the key; writes and filters use it.  Stock en_us has
+# key == label for these lists; this instance carries two Studio edits an
+# admin made (Studio keeps the key, changes the label), so that key and label
+# differ somewhere: the stage key "Id. Decision Makers" shows as "Identifying
+# Decision Makers" (SuiteCRM's label for it), the industry key "Not For
+# Profit" as "Non-Profit".  Seed data picks from the lists above (keys).
+STOCK_INDUSTRIES = ["Apparel", "Banking", "Biotechnology", "Chemicals", "Communications", "Construction",
+                    "Consulting", "Education", "Electronics", "Energy", "Engineering", "Entertainment",
+                    "Environmental", "Finance", "Government", "Healthcare", "Hospitality", "Insurance",
+                    "Machinery", "Manufacturing", "Media", "Not For Profit", "Recreation", "Retail",
+                    "Shipping", "Technology", "Telecommunications", "Transportation", "Utilities", "Other"]
+STUDIO_LABELS = {"sales_stage_dom": {"Id. Decision Makers": "Identifying Decision Makers"},
+                 "industry_dom": {"Not For Profit": "Non-Profit"}}
+_LISTS = {"industry_dom": STOCK_INDUSTRIES, "sales_stage_dom": [s for s, _ in SALES_STAGES],
+          "lead_status_dom": LEAD_STATUS, "lead_source_dom": LEAD_SOURCE,
+          "account_type_dom": ["Analyst", "Competitor", "Customer", "Integrator", "Investor", "Partner",
+                               "Press", "Prospect", "Reseller", "Other"],
+          "colour_c_list": COLOURS, "region_c_list": ["EMEA", "AMER", "APAC"],
+          "prospect_list_type_dom": LIST_TYPES, "user_status_dom": ["Active", "Inactive"],
+          "salutation_dom": ["Mr.", "Ms.", "Mrs.", "Dr.", "Prof."],
+          "opportunity_type_dom": ["Existing Business", "New Business"],
+          "sales_status_dom": ["New", "In Progress", "Closed Won", "Closed Lost"]}
+DOMS = {dom: dict([("", "")] + [(k, STUDIO_LABELS.get(dom, {}).get(k, k)) for k in keys])
+        for dom, keys in _LISTS.items()}
+# The stage defaults of probability, percent, keyed by stage (§15: 10 20 25 30
+# 40 50 65 80 100 0); Sugar's lists hold strings.
+DOMS["sales_probability_dom"] = dict([("", "")] + [(k, str(v)) for k, v in SALES_STAGES])
 
 
 def F(name, ftype, label, **kw):
@@ -146,7 +166,10 @@ MODULE_FIELDS = {
         F("amount_usdollar", "currency", "Amount", readonly=True, calculated=True),
         F("currency_id", "currency_id", "Currency"), F("base_rate", "decimal", "Currency Rate"),
         F("sales_stage", "enum", "Sales Stage", options="sales_stage_dom"),
-        F("probability", "int", "Probability (%)"),
+        # §15: calculated and enforced from the stage; Opportunities-only mode
+        # does not lift that, so the server recomputes it on save.
+        F("probability", "int", "Probability (%)", calculated=True, enforced=True,
+          formula='getDropdownValue("sales_probability_dom",$sales_stage)', validation={"min": 0, "max": 100}),
         F("date_closed", "date", "Expected Close Date", required=True),
         F("opportunity_type", "enum", "Type", options="opportunity_type_dom"),
         F("next_step", "varchar", "Next Step"),
@@ -183,6 +206,9 @@ MODULE_FIELDS = {
     ],
 }
 VARDEFS = {m: {d["name"]: d for d, _ in fs} for m, fs in MODULE_FIELDS.items()}
+# Vardef defaults a create takes for omitted fields (§15).
+CREATE_DEFAULTS = {"Opportunities": {"sales_stage": "Prospecting", "currency_id": "-99"},
+                   "Leads": {"status": "New"}}
 LABELS = {m: {d["vname"]: lbl + ":" for d, lbl in fs} for m, fs in MODULE_FIELDS.items()}
 PERSON_MODULES = {"Contacts", "Leads", "Users"}
 EMAIL_MODULES = {"Contacts", "Leads", "Users", "Accounts"}
@@ -668,7 +694,10 @@ class Sugar:
         return json_response(200, out)
 
     def lang(self, req, user, code):
-        return json_response(200, {"app_list_strings": DOMS, "app_strings": {"LBL_ID": "ID"},
+        # ?ordered=true: each list as [[key, label], ...] tuples (§15).
+        ordered = req.args("ordered")[:1] in (["true"], ["1"])
+        lists = {d: [[k, v] for k, v in opts.items()] for d, opts in DOMS.items()} if ordered else DOMS
+        return json_response(200, {"app_list_strings": lists, "app_strings": {"LBL_ID": "ID"},
                                    "mod_strings": LABELS, "_hash": "lang"})
 
     def enum(self, req, user, module, field):
@@ -677,7 +706,7 @@ class Sugar:
             raise SugarError(404, "not_found", "field not found")
         if d.get("options") not in DOMS:
             raise SugarError(404, "not_found", "options not found")
-        return json_response(200, {v: v for v in [""] + DOMS[d["options"]]})
+        return json_response(200, DOMS[d["options"]])
 
     # ============================================================ rendering
     def render_emails(self, r):
@@ -1043,10 +1072,20 @@ class Sugar:
                                          "A database entry of id: %s, with sync_key: %s in module: %s already exists"
                                          % (o.id, v, m))
             r.f[k] = v
-        if m == "Opportunities" and "sales_stage" in body and "probability" not in body:
+        if m == "Opportunities":
+            # The enforced formula (§15): a written probability gives way to the
+            # stage's; a key not in sales_stage_dom leaves it as it was (the
+            # doc guesses "empty"; unverified either way).
             r.f["probability"] = dict(SALES_STAGES).get(r.f.get("sales_stage"), r.f.get("probability", ""))
         r.f["modified_user_id"] = self.user_rec(user).id
         r.modified = self.now_ms()
+
+    def new_rec(self, m, rid, user, now):
+        """A new row: omitted fields take their vardef default (§15,
+        SugarBean::populateDefaultValues), and Opportunity::save fills an
+        empty probability from the stage."""
+        f = dict(CREATE_DEFAULTS.get(m, {}), created_by=self.user_rec(user).id)
+        return Rec(rid, f, now, now)
 
     def create(self, req, user, module):
         m = self.module(module, True)
@@ -1057,7 +1096,7 @@ class Sugar:
         if rid in self.data[m]:
             raise SugarError(422, "invalid_parameter", "Record already exists: %s in module: %s" % (rid, m))
         now = self.now_ms()
-        r = Rec(rid, {"created_by": self.user_rec(user).id}, now, now)
+        r = self.new_rec(m, rid, user, now)
         self.apply(m, r, body, user)
         self.data[m][rid] = r
         return json_response(200, self.render(m, r))
@@ -1093,7 +1132,7 @@ class Sugar:
                 self.apply(m, r, body, user)
                 return json_response(200, {"record": r.id})
         now = self.now_ms()
-        r = Rec(core.new_uuid(), {"created_by": self.user_rec(user).id}, now, now)
+        r = self.new_rec(m, core.new_uuid(), user, now)
         body.pop("id", None)
         self.apply(m, r, body, user)
         self.data[m][r.id] = r
