@@ -981,6 +981,11 @@ class Pipedrive:
                 self.fail(400, "Validation failed: status: must be one of open, won, lost")
             if "stage_id" in ch and ch["stage_id"] is not None and ch["stage_id"] not in STAGES:
                 self.fail(400, "Validation failed: stage_id: stage %s not found" % ch["stage_id"])
+            # A pipeline id that names none is refused like a stage id (§15; the exact
+            # message for unknown option ids is unverified: the §13 envelope naming the field).
+            if "pipeline_id" in ch and ch["pipeline_id"] is not None and \
+                    ch["pipeline_id"] not in {p_["id"] for p_ in PIPELINES}:
+                self.fail(400, "Validation failed: pipeline_id: pipeline %s not found" % ch["pipeline_id"])
             if "value" in ch and ch["value"] is not None and not isinstance(ch["value"], (int, float)):
                 self.fail(400, "Validation failed: value: must be a number")
             if "probability" in ch and ch["probability"] is not None and \
@@ -988,6 +993,11 @@ class Pipedrive:
                 self.fail(400, "Validation failed: probability: must be a number from 0 to 100")
             if ch.get("expected_close_date") and not re.match(r"^\d{4}-\d\d-\d\d$", str(ch["expected_close_date"])):
                 self.fail(400, "Validation failed: expected_close_date: must be YYYY-MM-DD")
+        if t == "organizations" and ch.get("industry") is not None and \
+                ch["industry"] not in {o_["id"] for o_ in INDUSTRIES}:
+            # industry holds an option id of organizationFields' industry (§15).
+            self.fail(400, "Validation failed: industry: option %s does not exist" % ch["industry"],
+                      field_code="industry")
         if t == "organizations" and "employee_count" in ch and ch["employee_count"] is not None \
                 and not isinstance(ch["employee_count"], int):
             self.fail(400, "Validation failed: employee_count: must be an integer")
@@ -1009,8 +1019,14 @@ class Pipedrive:
             if "name" in ch and "first_name" not in ch and "last_name" not in ch:
                 first, _, last = (rec["name"] or "").partition(" ")
                 rec["first_name"], rec["last_name"] = first or None, last or None
-        if t == "deals" and "stage_id" in ch and "pipeline_id" not in ch and rec.get("stage_id"):
-            rec["pipeline_id"] = STAGES[rec["stage_id"]]["pipeline_id"]
+        if t == "deals" and rec.get("stage_id") and STAGES[rec["stage_id"]]["pipeline_id"] != rec.get("pipeline_id"):
+            # §15 (SDK30 AddDealRequest): stage_id wins when both are sent; pipeline_id
+            # alone puts the deal in that pipeline's first stage.
+            if ch.get("stage_id"):
+                rec["pipeline_id"] = STAGES[rec["stage_id"]]["pipeline_id"]
+            else:
+                rec["stage_id"] = min((st for st in STAGES.values() if st["pipeline_id"] == rec["pipeline_id"]),
+                                      key=lambda st: st["order_nr"])["id"]
         rec["update_time"] = iso_s(now)
 
     def v2_create(self, req, t):
