@@ -724,7 +724,7 @@ static void by_order(json_t *rows)
 }
 
 /* The options field `name` of arr (added when the CRM lists no such field). */
-static void set_options(json_t *arr, const char *name, const char *label, json_t *opts)
+static void set_options(json_t *arr, const char *name, const char *label, const char *type, json_t *opts)
 {
 	json_t *f;
 	size_t i;
@@ -734,7 +734,7 @@ static void set_options(json_t *arr, const char *name, const char *label, json_t
 			json_object_set_new(f, "options", opts);
 			return;
 		}
-	add_field(arr, name, label, "int", 0, 0, 0, opts);
+	add_field(arr, name, label, type, 0, 0, 0, opts);
 }
 
 /* A deal's option fields as lib/options reads them (§15): pipeline_id's
@@ -781,11 +781,11 @@ static int deal_options(struct conn *c, json_t *arr, struct crm_err *err)
 	}
 	json_decref(pls);
 	json_decref(sts);
-	set_options(arr, "pipeline_id", "Pipeline", popts);
-	set_options(arr, "stage_id", "Stage", sopts);
-	set_options(arr, "status", "Status", json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "value", "open", "label",
-							   "OPEN", "value", "won", "label", "WON", "value", "lost",
-							   "label", "LOST"));
+	set_options(arr, "pipeline_id", "Pipeline", "int", popts);
+	set_options(arr, "stage_id", "Stage", "stage", sopts);
+	set_options(arr, "status", "Status", "status",
+		    json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "value", "open", "label", "OPEN", "value", "won",
+			      "label", "WON", "value", "lost", "label", "LOST"));
 	return 0;
 }
 
