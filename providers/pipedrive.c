@@ -97,8 +97,12 @@ static const struct map_entry deal_map[] = {
 
 /* A lead is a title linked to a person and/or an organization (§3); the
  * links travel as converted_contact / converted_account, as HubSpot's lead
- * company does, so --id-map translates them in a migration. */
+ * company does, so --id-map translates them in a migration.  Leads have no
+ * status field: their labels (/v1/leadLabels) are the nearest thing (§15),
+ * so status is the first label, an option: label_id, a pseudo-field the
+ * envelope reads from label_ids and the writer puts back at its head. */
 static const struct map_entry lead_map[] = {
+	{ "status", "label_id", MK_STR, NULL, NULL, MF_OPTION },
 	{ "source", "source_name", MK_STR, NULL, NULL, MF_RO },
 	{ "owner", "owner_id", MK_REL, NULL, NULL, 0 },
 	{ "converted_contact", "person_id", MK_REL, NULL, NULL, 0 },
@@ -789,6 +793,27 @@ static int deal_options(struct conn *c, json_t *arr, struct crm_err *err)
 	return 0;
 }
 
+/* A lead's label_id options: the lead labels (§15, one v1 page: a company
+ * has a handful). */
+static int lead_label_options(struct conn *c, json_t *arr, struct crm_err *err)
+{
+	json_t *ans = NULL, *l, *opts = json_array();
+	size_t i;
+	int rc = call(c, "GET", "/api/v1/leadLabels", NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
+
+	if (rc < 0) {
+		json_decref(opts);
+		return rc;
+	}
+	json_array_foreach(json_object_get(ans, "data"), i, l)
+		if (jx_str(l, "id"))
+			json_array_append_new(opts, json_pack("{s:O,s:O?}", "value", json_object_get(l, "id"), "label",
+							      json_object_get(l, "name")));
+	json_decref(ans);
+	set_options(arr, "label_id", "Label (the first of label_ids)", "varchar", opts);
+	return 0;
+}
+
 /* Loads an object's fields once (v2 cursor, v1 start/limit for leads). */
 static int load_fields(struct conn *c, enum obj o, struct crm_err *err)
 {
@@ -841,6 +866,8 @@ static int load_fields(struct conn *c, enum obj o, struct crm_err *err)
 	free(cur);
 	if (rc >= 0 && o == OBJ_DEAL)
 		rc = deal_options(c, arr, err);
+	if (rc >= 0 && o == OBJ_LEAD)
+		rc = lead_label_options(c, arr, err);
 	if (rc < 0) {
 		json_decref(arr);
 		goto out;
@@ -1036,6 +1063,9 @@ static json_t *envelope(struct conn *c, enum obj o, json_t *raw, const json_t *a
 			json_object_set(fields, k, v);
 		}
 	}
+	/* A lead's status: its first label (see lead_map). */
+	if (o == OBJ_LEAD && json_is_string(json_array_get(json_object_get(raw, "label_ids"), 0)))
+		json_object_set(fields, "label_id", json_array_get(json_object_get(raw, "label_ids"), 0));
 	/* A deal without a probability of its own has its stage's (§15). */
 	if (o == OBJ_DEAL && !json_object_get(fields, "probability")) {
 		json_t *p = stage_probability(c, json_object_get(raw, "stage_id"));
@@ -1862,6 +1892,23 @@ static json_t *merge_slots(const json_t *fields, const json_t *current, int em)
 }
 
 /* The request body for a create (current NULL) or an update. */
+/* A lead's status label goes first in label_ids; its other labels stay
+ * (label_ids is replaced whole).  null (--clear-nulls): no labels. */
+static void lead_labels_put(json_t *body, const json_t *current, const json_t *id)
+{
+	const json_t *base = json_object_get(body, "label_ids") ? json_object_get(body, "label_ids")
+			   : json_object_get(current, "label_ids");
+	json_t *ids = json_array(), *x;
+	size_t i;
+
+	if (json_is_string(id))
+		json_array_append(ids, (json_t *)id);
+	json_array_foreach(base, i, x)
+		if (json_is_string(x) && json_is_string(id) && !json_equal(x, id))
+			json_array_append(ids, x);
+	json_object_set_new(body, "label_ids", ids);
+}
+
 static json_t *build_body(struct conn *c, enum obj o, const json_t *fields, const json_t *current)
 {
 	json_t *body = json_object(), *custom = json_object(), *v;
@@ -1871,7 +1918,9 @@ static json_t *build_body(struct conn *c, enum obj o, const json_t *fields, cons
 	json_object_foreach((json_t *)fields, k, v) {
 		const char *dot = strchr(k, '.');
 		const char *hash = is_hash(k) ? k : jx_str(c->human[o], k);
-		if (o == OBJ_CONTACT && !strncmp(k, "emails.", 7)) {
+		if (o == OBJ_LEAD && !strcmp(k, "label_id")) {
+			continue;  /* below, once label_ids is known */
+		} else if (o == OBJ_CONTACT && !strncmp(k, "emails.", 7)) {
 			em = 1;
 		} else if (o == OBJ_CONTACT && !strncmp(k, "phones.", 7)) {
 			ph = 1;
@@ -1892,6 +1941,8 @@ static json_t *build_body(struct conn *c, enum obj o, const json_t *fields, cons
 				json_object_set_new(body, k, x);
 		}
 	}
+	if (o == OBJ_LEAD && json_object_get(fields, "label_id"))
+		lead_labels_put(body, current, json_object_get(fields, "label_id"));
 	if (em)
 		json_object_set_new(body, "emails", merge_slots(fields, current, 1));
 	if (ph)
@@ -1949,7 +2000,7 @@ static int needs_current(const json_t *fields)
 	const char *k;
 	json_t *v;
 	json_object_foreach((json_t *)fields, k, v)
-		if (strchr(k, '.'))
+		if (strchr(k, '.') || !strcmp(k, "label_id"))
 			return 1;
 	return 0;
 }
