@@ -64,7 +64,7 @@ static const struct map_entry person_map[] = {
  * is derived from the website on pull and never written. */
 static const struct map_entry org_map[] = {
 	{ "name", "name", MK_STR, NULL, NULL, 0 },
-	{ "industry", "industry", MK_STR, NULL, NULL, 0 },
+	{ "industry", "industry", MK_STR, NULL, NULL, MF_OPTION },
 	{ "website", "website", MK_STR, NULL, NULL, 0 },
 	{ "number_of_employees", "employee_count", MK_INT, NULL, NULL, 0 },
 	{ "addresses", "address.value", MK_ADDR, NULL, "street_1", 0 },
@@ -76,14 +76,18 @@ static const struct map_entry org_map[] = {
 	{ NULL, NULL, 0, NULL, NULL, 0 }
 };
 
-/* status: open/won/lost, kept upper-case in the envelope (OPEN/WON/LOST) so
- * a pulled deal pushed back compares equal; the writer lower-cases it. */
+/* Options (lib/options, §15): stage_id is a stage of /api/v2/stages and
+ * pipeline_id a pipeline of /api/v2/pipelines (ids; labels their names);
+ * status open/won/lost is an option labelled OPEN/WON/LOST: Pipedrive
+ * keeps a deal's outcome apart from its stage (a won deal keeps its last
+ * stage), so status comes from this field, never from the stage. */
 static const struct map_entry deal_map[] = {
 	{ "name", "title", MK_STR, NULL, NULL, 0 },
 	{ "amount", "value", MK_NUM, NULL, NULL, 0 },
 	{ "currency", "currency", MK_STR, NULL, NULL, 0 },
-	{ "stage", "stage_id", MK_STR, NULL, NULL, 0 },
-	{ "status", "status", MK_STR, NULL, NULL, 0 },
+	{ "stage", "stage_id", MK_STR, NULL, NULL, MF_STAGE },
+	{ "pipeline", "pipeline_id", MK_STR, NULL, NULL, MF_PIPELINE },
+	{ "status", "status", MK_STR, NULL, NULL, MF_OPTION },
 	{ "probability", "probability", MK_NUM, NULL, NULL, 0 },
 	{ "close_date", "expected_close_date", MK_DATE, NULL, NULL, 0 },
 	{ "account", "org_id", MK_REL, NULL, NULL, 0 },
@@ -93,8 +97,12 @@ static const struct map_entry deal_map[] = {
 
 /* A lead is a title linked to a person and/or an organization (§3); the
  * links travel as converted_contact / converted_account, as HubSpot's lead
- * company does, so --id-map translates them in a migration. */
+ * company does, so --id-map translates them in a migration.  Leads have no
+ * status field: their labels (/v1/leadLabels) are the nearest thing (§15),
+ * so status is the first label, an option: label_id, a pseudo-field the
+ * envelope reads from label_ids and the writer puts back at its head. */
 static const struct map_entry lead_map[] = {
+	{ "status", "label_id", MK_STR, NULL, NULL, MF_OPTION },
 	{ "source", "source_name", MK_STR, NULL, NULL, MF_RO },
 	{ "owner", "owner_id", MK_REL, NULL, NULL, 0 },
 	{ "converted_contact", "person_id", MK_REL, NULL, NULL, 0 },
@@ -664,6 +672,148 @@ static json_t *user_fields(void)
 	return arr;
 }
 
+/* Every row of a v2 cursor list (stages, pipelines: a few pages at most). */
+static int v2_all(struct conn *c, const char *what, json_t **out, struct crm_err *err)
+{
+	json_t *all = json_array(), *r;
+	char *cur = NULL;
+	size_t i;
+	int rc = 0;
+
+	do {
+		struct buf path = BUF_INIT;
+		json_t *ans = NULL;
+		buf_addf(&path, "/api/v2/%s?limit=%d", what, PAGE_LIMIT);
+		if (cur) {
+			buf_adds(&path, "&cursor=");
+			buf_add_urlenc(&path, cur);
+		}
+		free(cur);
+		cur = NULL;
+		rc = call(c, "GET", path.buf, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
+		buf_release(&path);
+		if (rc < 0)
+			break;
+		json_array_foreach(json_object_get(ans, "data"), i, r)
+			json_array_append(all, r);
+		const char *n = jx_str(json_object_get(ans, "additional_data"), "next_cursor");
+		cur = n && *n ? strdup(n) : NULL;
+		json_decref(ans);
+	} while (cur);
+	if (rc < 0) {
+		json_decref(all);
+		return rc;
+	}
+	*out = all;
+	return 0;
+}
+
+/* Sorts rows by order_nr, deleted ones last (insertion sort: a handful). */
+static void by_order(json_t *rows)
+{
+	size_t n = json_array_size(rows);
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0; j--) {
+			json_t *a = json_array_get(rows, j - 1), *b = json_array_get(rows, j);
+			long long ka = json_integer_value(json_object_get(a, "order_nr")) +
+				       (json_is_true(json_object_get(a, "is_deleted")) ? 1LL << 40 : 0);
+			long long kb = json_integer_value(json_object_get(b, "order_nr")) +
+				       (json_is_true(json_object_get(b, "is_deleted")) ? 1LL << 40 : 0);
+			if (ka <= kb)
+				break;
+			json_incref(a);
+			json_array_set(rows, j - 1, b);
+			json_array_set_new(rows, j, a);
+		}
+}
+
+/* The options field `name` of arr (added when the CRM lists no such field). */
+static void set_options(json_t *arr, const char *name, const char *label, const char *type, json_t *opts)
+{
+	json_t *f;
+	size_t i;
+
+	json_array_foreach(arr, i, f)
+		if (jx_str(f, "name") && !strcmp(jx_str(f, "name"), name)) {
+			json_object_set_new(f, "options", opts);
+			return;
+		}
+	add_field(arr, name, label, type, 0, 0, 0, opts);
+}
+
+/* A deal's option fields as lib/options reads them (§15): pipeline_id's
+ * options are the pipelines (default = lowest order_nr, first), stage_id's
+ * the stages, each with its pipeline and, where the pipeline uses deal
+ * probability, its deal_probability (already a percentage).  Stages carry
+ * no won/lost fact: Pipedrive has no won or lost stages, the outcome is
+ * the deal's status, whose options open/won/lost are labelled OPEN, WON,
+ * LOST as the unified model spells them ("deleted" is not a value one
+ * can write: a deleted deal is reported as remote_deleted). */
+static int deal_options(struct conn *c, json_t *arr, struct crm_err *err)
+{
+	json_t *pls = NULL, *sts = NULL, *popts = json_array(), *sopts = json_array(), *pl, *st;
+	size_t i, j;
+	int rc;
+
+	if ((rc = v2_all(c, "pipelines", &pls, err)) < 0 || (rc = v2_all(c, "stages", &sts, err)) < 0) {
+		json_decref(pls);
+		json_decref(popts);
+		json_decref(sopts);
+		return rc;
+	}
+	by_order(pls);
+	by_order(sts);
+	json_array_foreach(pls, i, pl) {
+		char pid[32];
+		int prob = !json_is_false(json_object_get(pl, "is_deal_probability_enabled"));
+		if (!jx_text(json_object_get(pl, "id"), pid, sizeof(pid)))
+			continue;
+		json_array_append_new(popts, json_pack("{s:O,s:O?}", "value", json_object_get(pl, "id"), "label",
+						       json_object_get(pl, "name")));
+		json_array_foreach(sts, j, st) {
+			char sp[32];
+			json_t *dp = json_object_get(st, "deal_probability");
+			if (!jx_text(json_object_get(st, "pipeline_id"), sp, sizeof(sp)) || strcmp(sp, pid) ||
+			    !json_object_get(st, "id"))
+				continue;
+			json_t *op = json_pack("{s:O,s:O?,s:s}", "value", json_object_get(st, "id"), "label",
+					       json_object_get(st, "name"), "pipeline", pid);
+			if (prob && json_is_number(dp))
+				json_object_set(op, "probability", dp);
+			json_array_append_new(sopts, op);
+		}
+	}
+	json_decref(pls);
+	json_decref(sts);
+	set_options(arr, "pipeline_id", "Pipeline", "int", popts);
+	set_options(arr, "stage_id", "Stage", "stage", sopts);
+	set_options(arr, "status", "Status", "status",
+		    json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "value", "open", "label", "OPEN", "value", "won",
+			      "label", "WON", "value", "lost", "label", "LOST"));
+	return 0;
+}
+
+/* A lead's label_id options: the lead labels (§15, one v1 page: a company
+ * has a handful). */
+static int lead_label_options(struct conn *c, json_t *arr, struct crm_err *err)
+{
+	json_t *ans = NULL, *l, *opts = json_array();
+	size_t i;
+	int rc = call(c, "GET", "/api/v1/leadLabels", NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
+
+	if (rc < 0) {
+		json_decref(opts);
+		return rc;
+	}
+	json_array_foreach(json_object_get(ans, "data"), i, l)
+		if (jx_str(l, "id"))
+			json_array_append_new(opts, json_pack("{s:O,s:O?}", "value", json_object_get(l, "id"), "label",
+							      json_object_get(l, "name")));
+	json_decref(ans);
+	set_options(arr, "label_id", "Label (the first of label_ids)", "varchar", opts);
+	return 0;
+}
+
 /* Loads an object's fields once (v2 cursor, v1 start/limit for leads). */
 static int load_fields(struct conn *c, enum obj o, struct crm_err *err)
 {
@@ -714,6 +864,10 @@ static int load_fields(struct conn *c, enum obj o, struct crm_err *err)
 		}
 	}
 	free(cur);
+	if (rc >= 0 && o == OBJ_DEAL)
+		rc = deal_options(c, arr, err);
+	if (rc >= 0 && o == OBJ_LEAD)
+		rc = lead_label_options(c, arr, err);
 	if (rc < 0) {
 		json_decref(arr);
 		goto out;
@@ -749,18 +903,18 @@ static const char *ftype(struct conn *c, enum obj o, const char *name)
 	return jx_str(c->ftype[o], name);
 }
 
-/* The label of option `id` of a field, or NULL. */
-static const char *opt_label(struct conn *c, enum obj o, const char *field, const json_t *id)
+/* The deal_probability of stage `id` (lib/options' "probability" fact), or NULL. */
+static json_t *stage_probability(struct conn *c, const json_t *id)
 {
 	json_t *op;
 	size_t i;
 	char a[32], b[32];
 	const char *s = jx_text(id, a, sizeof(a));
 
-	json_array_foreach(json_object_get(c->fopts[o], field), i, op) {
+	json_array_foreach(json_object_get(c->fopts[OBJ_DEAL], "stage_id"), i, op) {
 		const char *t = jx_text(json_object_get(op, "value"), b, sizeof(b));
 		if (s && t && !strcmp(s, t))
-			return jx_str(op, "label");
+			return json_object_get(op, "probability");
 	}
 	return NULL;
 }
@@ -902,19 +1056,21 @@ static json_t *envelope(struct conn *c, enum obj o, json_t *raw, const json_t *a
 			}
 		} else if (json_is_object(v) && o != OBJ_USER) {
 			flatten(fields, k, v);
-		} else if (o == OBJ_DEAL && !strcmp(k, "status")) {
-			const char *s = json_string_value(v);
-			json_object_set_new(fields, k, !s || !strcmp(s, "deleted") ? json_null()
-					    : json_string(!strcmp(s, "won") ? "WON" : !strcmp(s, "lost") ? "LOST" : "OPEN"));
-		} else if (o == OBJ_ACCOUNT && !strcmp(k, "industry") && !json_is_null(v)) {
-			/* An option id; the label travels so other CRMs can read it. */
-			const char *l = opt_label(c, o, k, v);
-			json_object_set(fields, k, l ? json_string(l) : v);
-			if (l)
-				json_decref(json_object_get(fields, k));
+		} else if (o == OBJ_DEAL && !strcmp(k, "status") && jx_str(raw, k) && !strcmp(jx_str(raw, k), "deleted")) {
+			/* Not an outcome: the deal is reported deleted. */
+			continue;
 		} else if (!json_is_null(v)) {
 			json_object_set(fields, k, v);
 		}
+	}
+	/* A lead's status: its first label (see lead_map). */
+	if (o == OBJ_LEAD && json_is_string(json_array_get(json_object_get(raw, "label_ids"), 0)))
+		json_object_set(fields, "label_id", json_array_get(json_object_get(raw, "label_ids"), 0));
+	/* A deal without a probability of its own has its stage's (§15). */
+	if (o == OBJ_DEAL && !json_object_get(fields, "probability")) {
+		json_t *p = stage_probability(c, json_object_get(raw, "stage_id"));
+		if (p)
+			json_object_set(fields, "probability", p);
 	}
 	/* --map may name a custom field by its human name: alias -> hash. */
 	json_object_foreach((json_t *)alias, k, v) {
@@ -956,6 +1112,11 @@ static void pd_fixup(struct conn *c, enum obj o, struct jv_doc *d, jv_t env, jv_
 		}
 		jv_set(d, rec, "email_addresses", emails);
 		jv_set(d, rec, "phone_numbers", phones);
+	} else if (o == OBJ_DEAL) {
+		/* lib/options gave the stage's probability; the deal's own, when it
+		 * has one, wins (§15), and the envelope holds whichever applies. */
+		jv_t p = jv_get(d, jv_get(d, env, "fields"), "probability");
+		jv_set(d, rec, "probability", p ? p : JV_NULL);
 	} else if (o == OBJ_ACCOUNT) {
 		/* §3: no domain field; the website's host is the domain. */
 		char dom[256];
@@ -1731,6 +1892,23 @@ static json_t *merge_slots(const json_t *fields, const json_t *current, int em)
 }
 
 /* The request body for a create (current NULL) or an update. */
+/* A lead's status label goes first in label_ids; its other labels stay
+ * (label_ids is replaced whole).  null (--clear-nulls): no labels. */
+static void lead_labels_put(json_t *body, const json_t *current, const json_t *id)
+{
+	const json_t *base = json_object_get(body, "label_ids") ? json_object_get(body, "label_ids")
+			   : json_object_get(current, "label_ids");
+	json_t *ids = json_array(), *x;
+	size_t i;
+
+	if (json_is_string(id))
+		json_array_append(ids, (json_t *)id);
+	json_array_foreach(base, i, x)
+		if (json_is_string(x) && json_is_string(id) && !json_equal(x, id))
+			json_array_append(ids, x);
+	json_object_set_new(body, "label_ids", ids);
+}
+
 static json_t *build_body(struct conn *c, enum obj o, const json_t *fields, const json_t *current)
 {
 	json_t *body = json_object(), *custom = json_object(), *v;
@@ -1740,7 +1918,9 @@ static json_t *build_body(struct conn *c, enum obj o, const json_t *fields, cons
 	json_object_foreach((json_t *)fields, k, v) {
 		const char *dot = strchr(k, '.');
 		const char *hash = is_hash(k) ? k : jx_str(c->human[o], k);
-		if (o == OBJ_CONTACT && !strncmp(k, "emails.", 7)) {
+		if (o == OBJ_LEAD && !strcmp(k, "label_id")) {
+			continue;  /* below, once label_ids is known */
+		} else if (o == OBJ_CONTACT && !strncmp(k, "emails.", 7)) {
 			em = 1;
 		} else if (o == OBJ_CONTACT && !strncmp(k, "phones.", 7)) {
 			ph = 1;
@@ -1761,6 +1941,8 @@ static json_t *build_body(struct conn *c, enum obj o, const json_t *fields, cons
 				json_object_set_new(body, k, x);
 		}
 	}
+	if (o == OBJ_LEAD && json_object_get(fields, "label_id"))
+		lead_labels_put(body, current, json_object_get(fields, "label_id"));
 	if (em)
 		json_object_set_new(body, "emails", merge_slots(fields, current, 1));
 	if (ph)
@@ -1818,7 +2000,7 @@ static int needs_current(const json_t *fields)
 	const char *k;
 	json_t *v;
 	json_object_foreach((json_t *)fields, k, v)
-		if (strchr(k, '.'))
+		if (strchr(k, '.') || !strcmp(k, "label_id"))
 			return 1;
 	return 0;
 }

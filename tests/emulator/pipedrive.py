@@ -89,6 +89,11 @@ PERSON_LABELS = [{"id": 1, "label": "Customer", "color": "green"}, {"id": 2, "la
                  {"id": 3, "label": "Warm lead", "color": "yellow"}, {"id": 4, "label": "Cold lead", "color": "blue"},
                  {"id": 5, "label": "Newsletter — Zoë's picks", "color": "purple"}]
 ORG_LABELS = [{"id": 6, "label": "Key account", "color": "green"}, {"id": 7, "label": "Partner", "color": "blue"}]
+# Lead labels (§15 "Lead labels"): a new company has Hot, Warm and Cold (the UI's defaults;
+# ids are UUIDs, colours from the SDK's enum).  The nearest thing to a lead status.
+LEAD_LABELS = [{"id": "f08b42a0-4e75-11ea-9643-03698ef1cfd6", "name": "Hot", "color": "red"},
+               {"id": "f08b42a1-4e75-11ea-9643-03698ef1cfd6", "name": "Warm", "color": "yellow"},
+               {"id": "f08b42a2-4e75-11ea-9643-03698ef1cfd6", "name": "Cold", "color": "blue"}]
 COLOURS = opt("Teal", "Red", "Green", "Ochre", start=31)
 REGIONS = opt("EMEA", "AMER", "APAC", start=41)
 SOURCES = opt("Website", "Referral", "Partner", "Trade show", start=51)
@@ -378,7 +383,7 @@ def seed(pd, counts, seed_value):
         }
 
     # -- leads (v1; ids are UUIDs, derived from the seed so runs repeat)
-    f = Fake(seed_value, "leads")
+    f, fl = Fake(seed_value, "leads"), Fake(seed_value, "lead-labels")
     times = group_times(f, n_leads, 5)
     leads = {}
     for i in range(n_leads):
@@ -387,7 +392,7 @@ def seed(pd, counts, seed_value):
         created, updated = f.timestamp(*CREATED_RANGE) // 1000 * 1000, times[i // 5]
         lead = {
             "id": lid, "title": "%s lead" % (per["name"] if per else "Web"), "owner_id": owner(f),
-            "creator_id": owner_ids[0], "label_ids": [], "person_id": per["id"] if per else None,
+            "creator_id": owner_ids[0], "person_id": per["id"] if per else None,
             "organization_id": per["org_id"] if per and f.chance(0.7) else None,
             "source_name": f.pick(["API", "Manually created", "Web forms"]), "origin": "ManuallyCreated",
             "origin_id": None, "channel": None, "channel_id": None, "source_deal_id": None,
@@ -398,6 +403,8 @@ def seed(pd, counts, seed_value):
         }
         if f.chance(0.4):
             lead[HASH[("leads", "Lead score")]] = f.int(1, 100)
+        # From a stream of their own, so the rest of the seed stays as it was.
+        lead["label_ids"] = [fl.pick(LEAD_LABELS)["id"]] if fl.chance(0.6) else []
         leads[lid] = lead
 
     pd.base = {"users": users, "organizations": orgs, "persons": persons, "deals": deals, "leads": leads}
@@ -981,6 +988,11 @@ class Pipedrive:
                 self.fail(400, "Validation failed: status: must be one of open, won, lost")
             if "stage_id" in ch and ch["stage_id"] is not None and ch["stage_id"] not in STAGES:
                 self.fail(400, "Validation failed: stage_id: stage %s not found" % ch["stage_id"])
+            # A pipeline id that names none is refused like a stage id (§15; the exact
+            # message for unknown option ids is unverified: the §13 envelope naming the field).
+            if "pipeline_id" in ch and ch["pipeline_id"] is not None and \
+                    ch["pipeline_id"] not in {p_["id"] for p_ in PIPELINES}:
+                self.fail(400, "Validation failed: pipeline_id: pipeline %s not found" % ch["pipeline_id"])
             if "value" in ch and ch["value"] is not None and not isinstance(ch["value"], (int, float)):
                 self.fail(400, "Validation failed: value: must be a number")
             if "probability" in ch and ch["probability"] is not None and \
@@ -988,6 +1000,11 @@ class Pipedrive:
                 self.fail(400, "Validation failed: probability: must be a number from 0 to 100")
             if ch.get("expected_close_date") and not re.match(r"^\d{4}-\d\d-\d\d$", str(ch["expected_close_date"])):
                 self.fail(400, "Validation failed: expected_close_date: must be YYYY-MM-DD")
+        if t == "organizations" and ch.get("industry") is not None and \
+                ch["industry"] not in {o_["id"] for o_ in INDUSTRIES}:
+            # industry holds an option id of organizationFields' industry (§15).
+            self.fail(400, "Validation failed: industry: option %s does not exist" % ch["industry"],
+                      field_code="industry")
         if t == "organizations" and "employee_count" in ch and ch["employee_count"] is not None \
                 and not isinstance(ch["employee_count"], int):
             self.fail(400, "Validation failed: employee_count: must be an integer")
@@ -1009,8 +1026,14 @@ class Pipedrive:
             if "name" in ch and "first_name" not in ch and "last_name" not in ch:
                 first, _, last = (rec["name"] or "").partition(" ")
                 rec["first_name"], rec["last_name"] = first or None, last or None
-        if t == "deals" and "stage_id" in ch and "pipeline_id" not in ch and rec.get("stage_id"):
-            rec["pipeline_id"] = STAGES[rec["stage_id"]]["pipeline_id"]
+        if t == "deals" and rec.get("stage_id") and STAGES[rec["stage_id"]]["pipeline_id"] != rec.get("pipeline_id"):
+            # §15 (SDK30 AddDealRequest): stage_id wins when both are sent; pipeline_id
+            # alone puts the deal in that pipeline's first stage.
+            if ch.get("stage_id"):
+                rec["pipeline_id"] = STAGES[rec["stage_id"]]["pipeline_id"]
+            else:
+                rec["stage_id"] = min((st for st in STAGES.values() if st["pipeline_id"] == rec["pipeline_id"]),
+                                      key=lambda st: st["order_nr"])["id"]
         rec["update_time"] = iso_s(now)
 
     def v2_create(self, req, t):
@@ -1199,6 +1222,12 @@ class Pipedrive:
                 rec = self.data[tab].get(b[k]) if isinstance(b[k], int) else None
                 if rec is None or rec["is_deleted"]:
                     self.fail(400, "Validation failed: %s: %s not found" % (k, b[k]))
+        if "label_ids" in b and (not isinstance(b["label_ids"], list) or
+                                 any(i not in {l_["id"] for l_ in LEAD_LABELS} for i in b["label_ids"])):
+            # §15: wrong types give "Couldn't create lead, body is invalid." (craft-freeform #2118);
+            # an unknown label id answering the same way is an assumption.
+            self.fail(400, "Couldn't %s lead, body is invalid." % ("update" if current else "create"),
+                      error_info='"label_ids" must be an array of lead label ids')
         if "owner_id" in b and b["owner_id"] is not None and not any(u["id"] == b["owner_id"] for u in self.data["users"]):
             self.fail(400, "Validation failed: owner_id: user %s not found" % b["owner_id"])
 
@@ -1242,8 +1271,8 @@ class Pipedrive:
         return self.ok({"id": lid})
 
     def lead_labels(self, req):
-        return self.ok([{"id": "f08b42a0-4e75-11ea-9643-03698ef1cfd6", "name": "Hot", "color": "red",
-                         "add_time": "2024-03-01T09:00:00.000Z", "update_time": "2024-03-01T09:00:00.000Z"}])
+        return self.ok([dict(l, add_time="2024-03-01T09:00:00.000Z", update_time="2024-03-01T09:00:00.000Z")
+                        for l in LEAD_LABELS])
 
     # =============================================================== recents
     def recents(self, req):
