@@ -494,9 +494,11 @@ void map_not_stored(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_
 			continue;
 		if (jv_is_empty(d, jv_get(d, rec, u->name)))
 			continue;
+		/* A read-only entry: the CRM keeps its own value of it (an
+		 * activity time it computes), which no write could set. */
 		for (const struct map_entry *e = m; e && e->key && !stored; e++)
-			stored = !strcmp(e->key, u->name) && !(e->flags & MF_RO) &&
-				 (e->remote[0] == '@' || !writable || writable(ctx, e->remote));
+			stored = !strcmp(e->key, u->name) && ((e->flags & MF_RO) || e->remote[0] == '@' ||
+							      !writable || writable(ctx, e->remote));
 		if (!stored)
 			warn(ctx, u->name);
 	}

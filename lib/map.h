@@ -79,9 +79,10 @@ jv_t map_push(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
 
 /* Calls warn(ctx, key) for each unified key of record rec (in d) that has
  * a value and that table m cannot write: a field the target CRM does not
- * store (no entry, only read-only ones, or fields the CRM's metadata does
- * not let write: writable(ctx, remote), NULL = all; "@" pseudo-fields are
- * the provider's own and count as stored).  Relations are not named here
+ * store (no entry, or fields the CRM's metadata does not let write:
+ * writable(ctx, remote), NULL = all; "@" pseudo-fields are the provider's
+ * own and count as stored).  A read-only entry counts as stored: the CRM
+ * keeps its own value of it (last_activity_at).  Relations are not named here
  * (they have their own warnings), nor a deal's status where the table has
  * a stage (the status picks the stage: lib/options). */
 void map_not_stored(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
