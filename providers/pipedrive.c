@@ -1148,10 +1148,13 @@ struct pull {
 	json_t *label;              /* list members: the label id (integer), or NULL */
 	char filter[32];            /* list members: saved filter id */
 	struct pager_guard guard;   /* of the current listing (lib/pager) */
+	long long total;            /* records expected (pull_total), -1 unknown */
 };
 
 static int pd_lists_resolve(struct conn *c, const char *list, json_t **label, char *filter, size_t fn,
 			    struct crm_err *err);
+
+static void count_deals(struct pull *p);
 
 static int pd_pull_open(struct conn *c, const struct pull_opts *o, struct pull **out, struct crm_err *err)
 {
@@ -1170,6 +1173,7 @@ static int pd_pull_open(struct conn *c, const struct pull_opts *o, struct pull *
 	p->t = o->since_ms > 0 ? o->since_ms / 1000 * 1000 : 0;
 	p->seen = json_object();
 	p->alias = json_object();
+	p->total = -1;
 	json_array_foreach(o->extra_fields, i, v) {
 		json_t *h = json_object_get(c->human[o->obj], json_string_value(v) ? json_string_value(v) : "");
 		if (h)
@@ -1181,8 +1185,33 @@ static int pd_pull_open(struct conn *c, const struct pull_opts *o, struct pull *
 		free(p);
 		return rc;
 	}
+	if (o->want_total)
+		count_deals(p);
 	*out = p;
 	return 0;
+}
+
+/* Lists carry no total (§16 Totals: v2 has only next_cursor, v1 only
+ * more_items_in_collection); deals alone have a count,
+ * /v1/deals/summary's total_count, which counts what a full pull lists
+ * (not deleted, not archived; it takes no time filter).  One call, when a
+ * progress line wants it; a failure only leaves the total unknown. */
+static void count_deals(struct pull *p)
+{
+	struct crm_err e = CRM_ERR_INIT;
+	json_t *ans = NULL, *n;
+
+	if (p->o.obj != OBJ_DEAL || p->o.list || p->o.ordered || p->o.since_ms >= 0)
+		return;
+	if (call(p->c, "GET", "/api/v1/deals/summary", NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, &e) == 0 &&
+	    json_is_integer(n = json_object_get(json_object_get(ans, "data"), "total_count")))
+		p->total = json_integer_value(n);
+	json_decref(ans);
+}
+
+static long long pd_pull_total(struct pull *p)
+{
+	return p->total;
 }
 
 static void pd_pull_close(struct pull *p)
@@ -2309,6 +2338,7 @@ const struct provider provider_pipedrive = {
 	.pull_open = pd_pull_open,
 	.pull_next = pd_pull_next,
 	.pull_close = pd_pull_close,
+	.pull_total = pd_pull_total,
 	.pull_fixup = pd_fixup,
 	.find = pd_find,
 	.read = pd_read,

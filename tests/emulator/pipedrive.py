@@ -644,6 +644,7 @@ class Pipedrive:
             r.add("PATCH", v1 + r"/leads/([0-9a-f-]{36})", tag(self.lead_update, ("v1", "write")))
             r.add("DELETE", v1 + r"/leads/([0-9a-f-]{36})", tag(self.lead_delete, ("v1", "delete")))
             r.add("GET", v1 + r"/leadLabels", tag(self.lead_labels, ("v1", "list")))
+            r.add("GET", v1 + r"/deals/summary", tag(self.deals_summary, ("v1", "list")))
             r.add("GET", v1 + r"/(person|organization|deal|lead)Fields", tag(self.fields_v1, ("v1", "fields")))
             r.add("GET", v1 + r"/filters", tag(self.filters_list, ("v1", "list")))
             r.add("GET", v1 + r"/recents", tag(self.recents, ("v1", "list")))
@@ -1269,6 +1270,25 @@ class Pipedrive:
         if self.data["leads"].pop(lid, None) is None:
             self.fail(404, "Lead not found")
         return self.ok({"id": lid})
+
+    def deals_summary(self, req):
+        """GET /v1/deals/summary (§16 Totals): the count of the deals the list
+        shows (not deleted, not archived), optionally of one status, with
+        value totals per currency."""
+        status = req.arg("status")
+        rows = [d for d in self.data["deals"].values() if not d["is_deleted"] and not d.get("is_archived")
+                and (not status or d.get("status") == status)]
+        values = {}
+        for d in rows:
+            cur = d.get("currency") or "USD"
+            v = values.setdefault(cur, {"value": 0, "count": 0, "value_converted": 0,
+                                        "value_formatted": "", "value_converted_formatted": ""})
+            v["value"] += d.get("value") or 0
+            v["count"] += 1
+        return self.ok({"total_count": len(rows), "values_total": values, "weighted_values_total": {},
+                        "total_currency_converted_value": 0, "total_weighted_currency_converted_value": 0,
+                        "total_currency_converted_value_formatted": "",
+                        "total_weighted_currency_converted_value_formatted": ""})
 
     def lead_labels(self, req):
         return self.ok([dict(l, add_time="2024-03-01T09:00:00.000Z", update_time="2024-03-01T09:00:00.000Z")
