@@ -163,21 +163,38 @@ def run_cmd(name, args, timeout=600, env=None, cwd=ROOT):
     return r
 
 
-def suite(name, script, pattern, binary, timeout):
-    """Runs a script of tests/ that prints `ok  `/`FAIL` lines; each line
-    matching pattern (groups: verdict, test name, -, detail) is one test."""
+def start_suite(name, script, pattern, binary, timeout):
+    """Starts a script of tests/ that prints `ok  `/`FAIL` lines; each line
+    matching pattern (groups: verdict, test name, -, detail) will be one
+    test.  Its output goes to files, so it may run beside the cases."""
+    out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+    p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", *script), "--bin", binary],
+                         stdout=out, stderr=err, text=True)
+    return (name, pattern, p, out, err, time.time() + timeout, timeout)
+
+
+def finish_suite(s):
+    name, pattern, p, out, err, deadline, timeout = s
     try:
-        r = subprocess.run([sys.executable, os.path.join(ROOT, "tests", *script), "--bin", binary],
-                           capture_output=True, text=True, timeout=timeout)
+        p.wait(max(1, deadline - time.time()))
     except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
         report(f"{name} ran", False, f"timed out after {timeout} s")
         return
-    for line in r.stdout.splitlines():
+    out.seek(0)
+    err.seek(0)
+    stdout, stderr = out.read(), err.read()
+    for line in stdout.splitlines():
         m = re.match(pattern, line)
         if m:
             report(m.group(2), m.group(1) == "ok  ", "" if m.group(1) == "ok  " else m.group(4) or "")
-    if r.returncode and "FAIL" not in r.stdout:
-        report(f"{name} ran", False, r.stderr[-2000:])
+    if p.returncode and "FAIL" not in stdout:
+        report(f"{name} ran", False, stderr[-2000:])
+
+
+def suite(name, script, pattern, binary, timeout):
+    finish_suite(start_suite(name, script, pattern, binary, timeout))
 
 
 def providers_built(binary):
@@ -224,6 +241,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="cases only, normal binary")
     a = ap.parse_args()
     binary = os.path.abspath(a.bin)
+    background = []
     try:
         if not a.quick and not a.only:
             run_cmd("headers compile alone", ["make", "-s", "headers"])
@@ -239,25 +257,32 @@ def main():
         names = sorted(n for n in os.listdir(CASES) if os.path.isdir(os.path.join(CASES, n)))
         if a.only:
             names = [n for n in names if a.only in n]
-        # Two at a time (the machine has two cores); each worker thread has
-        # its own emulators.
+        # Three at a time on two cores (a case mostly waits on its emulator
+        # or on a rate limit); each worker thread has its own emulators.
+        # The two long suites run beside the cases, which leave the
+        # machine half idle (they mostly wait on emulators).
+        if not a.quick and not a.only:
+            # The fault matrix: one test per provider x fault cell.
+            background.append(start_suite("fault matrix", ["matrix", "run.py"],
+                                          r"(ok  |FAIL) (matrix .*?)(: (.*))?$", binary, 900))
+            # Every ordered pair of CRMs migrates its records: no pair may
+            # fail more records or lose more values than its baseline.
+            background.append(start_suite("xcrm", ["xcrm", "run.py"], r"(ok  |FAIL) (xcrm \S+)(: (.*))?$",
+                                          binary, 900))
         jobs = [(n, binary, "case") for n in names]
         if a.asan_bin and not a.quick:
             jobs += [(n, os.path.abspath(a.asan_bin), "asan") for n in names]
-        workers = 1 if a.update else int(os.environ.get("CRMSYNC_TEST_JOBS", "2"))
+        workers = 1 if a.update else int(os.environ.get("CRMSYNC_TEST_JOBS", "3"))
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as ex:
             for f in [ex.submit(run_case, n, b, label, a.update) for n, b, label in jobs]:
                 f.result()
         if not a.quick and not a.only:
-            # The fault matrix: one test per provider x fault cell.
-            suite("fault matrix", ["matrix", "run.py"], r"(ok  |FAIL) (matrix .*?)(: (.*))?$", binary, 900)
+            for b in background:
+                finish_suite(b)
             # No secret in any output, per provider.
             suite("secrets", ["secrets.py"], r"(ok  |FAIL) (secrets \S+)(: (.*))?$", binary, 600)
             # Every example of README.md, run as written against the emulators.
             suite("readme", ["readme.py"], r"(ok  |FAIL) (readme block \d+ \(.*?\))(: (.*))?$", binary, 900)
-            # Every ordered pair of CRMs migrates its records: no pair may
-            # fail more records or lose more values than its baseline.
-            suite("xcrm", ["xcrm", "run.py"], r"(ok  |FAIL) (xcrm \S+)(: (.*))?$", binary, 900)
             # Signals at random (seeded) points of pull and push.
             suite("interrupt", ["interrupt.py"], r"(ok  |FAIL) (interrupt \S+ \S+ after \d+ ms)()(.*)$", binary, 600)
             contract = os.path.join(os.path.dirname(ROOT), "shared", "contract-tests", "e2e.py")
@@ -266,6 +291,9 @@ def main():
                 if os.path.exists(contract):
                     run_cmd(f"contract floor: {prov}", [sys.executable, contract, prov])
     finally:
+        for b in background:
+            if b[2].poll() is None:
+                b[2].kill()
         for e in emulators.values():
             e.stop()
     if failed:

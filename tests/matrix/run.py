@@ -10,7 +10,7 @@ Prints one line per cell and a provider x fault table.
 
   python3 tests/matrix/run.py --bin ./crmsync [--provider P] [--only NAME]
 """
-import argparse, json, os, re, shutil, subprocess, sys, tempfile, urllib.request
+import argparse, concurrent.futures, json, os, re, shutil, subprocess, sys, tempfile, threading, urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -159,30 +159,45 @@ def main():
     profs = json.load(open(os.path.join(HERE, "providers.json")))
     faults = json.load(open(os.path.join(HERE, "faults.json")))
     table, bad = {}, 0
+    lock = threading.Lock()
     tmp = tempfile.mkdtemp(prefix="crmsync-matrix-")
-    try:
-        for provider, prof in profs.items():
-            if a.provider and provider != a.provider:
-                continue
-            if not os.path.exists(os.path.join(ROOT, "tests", "emulator", provider + ".py")):
-                continue
-            if subprocess.run([binary, "-p", provider, "status", "--help"], capture_output=True).returncode:
-                continue
-            emu = Emu(provider)
-            try:
-                for f in faults:
-                    if a.only and a.only not in f["name"]:
-                        continue
-                    if f["name"] in prof.get("not_applicable", {}):
+
+    def run_provider(provider, prof):
+        """Every fault against one provider (its own emulator and folder)."""
+        nonlocal bad
+        if a.provider and provider != a.provider:
+            return
+        if not os.path.exists(os.path.join(ROOT, "tests", "emulator", provider + ".py")):
+            return
+        if subprocess.run([binary, "-p", provider, "status", "--help"], capture_output=True).returncode:
+            return
+        ptmp = os.path.join(tmp, provider)
+        os.makedirs(ptmp)
+        emu = Emu(provider)
+        try:
+            for f in faults:
+                if a.only and a.only not in f["name"]:
+                    continue
+                if f["name"] in prof.get("not_applicable", {}):
+                    with lock:
                         table.setdefault(f["name"], {})[provider] = None
-                        print(f"n/a  matrix {provider} {f['cmd']} {f['name']}: {prof['not_applicable'][f['name']]}", flush=True)
-                        continue
-                    ok, why = cell(binary, provider, prof, emu, f, tmp)
+                        print(f"n/a  matrix {provider} {f['cmd']} {f['name']}: {prof['not_applicable'][f['name']]}",
+                              flush=True)
+                    continue
+                ok, why = cell(binary, provider, prof, emu, f, ptmp)
+                with lock:
                     table.setdefault(f["name"], {})[provider] = ok
                     bad += not ok
-                    print(f"{'ok  ' if ok else 'FAIL'} matrix {provider} {f['cmd']} {f['name']}" + (f": {why}" if why else ""), flush=True)
-            finally:
-                emu.stop()
+                    print(f"{'ok  ' if ok else 'FAIL'} matrix {provider} {f['cmd']} {f['name']}" +
+                          (f": {why}" if why else ""), flush=True)
+        finally:
+            emu.stop()
+
+    try:
+        # Providers side by side: each cell mostly waits (retries, backoff).
+        with concurrent.futures.ThreadPoolExecutor(max_workers=int(os.environ.get("CRMSYNC_MATRIX_JOBS", "3"))) as ex:
+            for fut in [ex.submit(run_provider, p, prof) for p, prof in profs.items()]:
+                fut.result()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     provs = sorted({p for row in table.values() for p in row})
