@@ -14,7 +14,8 @@
 static const char status_usage[] =
 	"usage: crmsync status\n\n"
 	"Checks the connection and prints one JSON line:\n"
-	"{\"provider\", \"profile\", \"connected\", \"namespace\", \"message\", \"latency_ms\", \"rate_limit\"}.\n"
+	"{\"provider\", \"profile\", \"connected\", \"namespace\", \"message\", \"latency_ms\", \"rate_limit\",\n"
+	" \"sandbox\"} (sandbox: true for a sandbox or test account, null where the API cannot tell).\n"
 	"Exit 0 when connected, else the failure's exit code (69, 75, 77, 78).\n"
 	"With no provider given (no -p, no --profile, no CRMSYNC_PROVIDER), checks every\n"
 	"profile of the config file, one line each.\n";
@@ -37,6 +38,8 @@ static int check_one(struct ctx *c)
 	json_object_set_new(line, "message", json_string(rc == 0 ? "connection is healthy" : err.message));
 	json_object_set_new(line, "latency_ms", rc == 0 ? json_integer(time_mono_ms() - t0) : json_null());
 	json_object_set(line, "rate_limit", json_object_get(st, "rate_limit") ? json_object_get(st, "rate_limit") : json_null());
+	/* A sandbox or test account, as far as the CRM's API tells; null where it cannot. */
+	json_object_set(line, "sandbox", json_is_boolean(json_object_get(st, "sandbox")) ? json_object_get(st, "sandbox") : json_null());
 	if (rc < 0) {
 		json_object_set_new(line, "error", json_pack("{s:s,s:I}", "code", err.code, "http_status",
 							      (json_int_t)err.http_status));

@@ -1928,6 +1928,18 @@ static int hs_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 
 /* ---- status (§8) ---- */
 
+/* Whether accountType (§8) names a sandbox or test account: true for
+ * SANDBOX and DEVELOPER_TEST, false for STANDARD (a production portal),
+ * null for any other (APP_DEVELOPER, a type HubSpot adds later): unknown. */
+static json_t *hs_sandbox(const char *type)
+{
+	if (!type)
+		return json_null();
+	if (!strcmp(type, "SANDBOX") || !strcmp(type, "DEVELOPER_TEST"))
+		return json_true();
+	return !strcmp(type, "STANDARD") ? json_false() : json_null();
+}
+
 static int hs_status(struct conn *c, json_t *out, struct crm_err *err)
 {
 	struct buf url = BUF_INIT;
@@ -1967,6 +1979,7 @@ static int hs_status(struct conn *c, json_t *out, struct crm_err *err)
 		json_object_set_new(out, "time_zone", json_string(jx_str(d, "timeZone")));
 	if (jx_str(d, "accountType"))
 		json_object_set_new(out, "account_type", json_string(jx_str(d, "accountType")));
+	json_object_set_new(out, "sandbox", hs_sandbox(jx_str(d, "accountType")));
 	json_decref(d);
 	http_resp_release(&r);
 	return 0;

@@ -2122,6 +2122,25 @@ done:
 
 /* ---- status (§9, §10) ---- */
 
+/* Organization.IsSandbox (§9): true in a sandbox org.  A Developer
+ * Edition org is a production org to this flag.  Null when the query
+ * fails (a user without access to Organization): the connection is
+ * still healthy, the answer unknown. */
+static json_t *sf_sandbox(struct conn *c)
+{
+	struct crm_err e = CRM_ERR_INIT;
+	struct buf path = BUF_INIT;
+	json_t *ans = NULL, *v;
+
+	query_path(c, 0, "SELECT IsSandbox FROM Organization", &path);
+	int rc = api(c, "GET", path.buf, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, &e);
+	buf_release(&path);
+	v = rc < 0 ? NULL : json_object_get(json_array_get(json_object_get(ans, "records"), 0), "IsSandbox");
+	v = json_is_boolean(v) ? json_incref(v) : json_null();
+	json_decref(ans);
+	return v;
+}
+
 static int sf_status(struct conn *c, json_t *out, struct crm_err *err)
 {
 	struct buf path = BUF_INIT;
@@ -2162,6 +2181,7 @@ static int sf_status(struct conn *c, json_t *out, struct crm_err *err)
 	json_object_set_new(out, "rate_limit", rl);
 	json_object_set_new(out, "instance_url", json_string(c->base));
 	json_object_set_new(out, "api_version", json_string(c->api + strlen("/services/data/")));
+	json_object_set_new(out, "sandbox", sf_sandbox(c));
 	json_decref(lim);
 	return 0;
 }

@@ -667,6 +667,21 @@ static const char *zo_namespace(struct conn *c, struct crm_err *err)
 	return rc < 0 ? NULL : c->zgid;
 }
 
+/* Whether the org is a sandbox or developer org: the org's `type`
+ * (production / sandbox / developer; §11, unverified), else the API
+ * domain, which is sandbox.zohoapis.<tld> or developer.zohoapis.<tld> for
+ * those orgs (§1).  Null when neither tells. */
+static json_t *zo_sandbox(const char *type, const char *api)
+{
+	if (type && (!strcmp(type, "sandbox") || !strcmp(type, "developer")))
+		return json_true();
+	if (type && !strcmp(type, "production"))
+		return json_false();
+	if (strstr(api, "://sandbox.") || strstr(api, "://developer.") || strstr(api, "crmsandbox.zoho."))
+		return json_true();
+	return json_null();
+}
+
 static int zo_status(struct conn *c, json_t *out, struct crm_err *err)
 {
 	struct http_resp r;
@@ -696,6 +711,7 @@ static int zo_status(struct conn *c, json_t *out, struct crm_err *err)
 		json_object_set_new(out, "org_type", json_string(jx_str(org, "type")));
 	pthread_mutex_lock(&c->mu);
 	json_object_set_new(out, "api_domain", json_string(c->api));
+	json_object_set_new(out, "sandbox", zo_sandbox(jx_str(org, "type"), c->api));
 	pthread_mutex_unlock(&c->mu);
 	json_decref(org);
 	http_resp_release(&r);

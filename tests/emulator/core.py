@@ -13,6 +13,9 @@ returning an object with this interface (see hubspot.py for the reference):
     records(obj)             -> list of JSON-able dicts (control API), None if unknown
     touch(obj, body)         -> JSON-able summary, None if the object is unknown
     reset()                  back to the seeded state
+    account                  "sandbox" (default) or "production": the account the
+                             emulator plays, where the API tells (set by run.py
+                             --account and POST /_emulator/account)
     redact_path(path)        path with credentials replaced by REDACTED
 
 Everything here is stdlib only (Python 3.11).
@@ -587,6 +590,17 @@ class App:
                 if out is None:
                     return json_response(404, {"error": "unknown object %r" % arg})
                 return json_response(200, out)
+            if what == "account" and req.method in ("GET", "POST"):
+                # A sandbox/test account or a production one, answered where the
+                # CRM's API tells (HubSpot accountType, Salesforce IsSandbox, Zoho org type).
+                if req.method == "POST":
+                    kind = (req.json() or {}).get("account")
+                    if kind not in ("sandbox", "production"):
+                        raise ValueError("account must be \"sandbox\" or \"production\"")
+                    self.provider.account = kind
+                    if hasattr(self.provider, "account_changed"):
+                        self.provider.account_changed()
+                return json_response(200, {"account": getattr(self.provider, "account", "sandbox")})
             if what == "clock" and req.method in ("GET", "POST"):
                 if req.method == "POST":
                     self.clock.offset_ms = int((req.json() or {}).get("offset_ms", 0))

@@ -993,7 +993,8 @@ class HubSpot:
 
     # ========================================================== account info
     def account_details(self, req):
-        return self.ok(200, {"portalId": PORTAL_ID, "accountType": "STANDARD", "timeZone": "US/Eastern",
+        return self.ok(200, {"portalId": PORTAL_ID, "accountType": "STANDARD" if getattr(self, "account", "sandbox") == "production" else "DEVELOPER_TEST",
+                             "timeZone": "US/Eastern",
                              "companyCurrency": "USD", "additionalCurrencies": ["EUR", "GBP"],
                              "utcOffset": "-05:00", "utcOffsetMilliseconds": ACCOUNT_UTC_OFFSET_MS,
                              "uiDomain": "app.hubspot.com", "dataHostingLocation": "na1"})

@@ -3,7 +3,7 @@
 
     python3 tests/emulator/run.py PROVIDER [--port N] [--records OBJECT=N,...] [--seed N]
                                            [--latency-ms N] [--rate-limits real|off]
-                                           [--burst N] [--daily-limit N]
+                                           [--burst N] [--daily-limit N] [--account sandbox|production]
 
 Prints "listening on http://127.0.0.1:PORT" then the demo credentials (as
 NAME=VALUE pairs) on stdout, and serves until SIGTERM or SIGINT.
@@ -46,7 +46,7 @@ def main(argv=None):
         prog="run.py", description="Local CRM API emulator for crmsync's tests and demo.",
         epilog="Control API (never authenticated): GET /_emulator/records/OBJECT, GET /_emulator/requests, "
                "POST|GET /_emulator/faults, POST /_emulator/reset, POST /_emulator/touch/OBJECT, "
-               "POST /_emulator/clock. Providers: " + ", ".join(known_providers()))
+               "POST /_emulator/clock, GET|POST /_emulator/account. Providers: " + ", ".join(known_providers()))
     ap.add_argument("provider", metavar="PROVIDER", help="CRM to emulate: " + ", ".join(known_providers()))
     ap.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default 0: any free port)")
     ap.add_argument("--records", default="",
@@ -60,6 +60,9 @@ def main(argv=None):
                     help="test override of the provider's burst limit (HubSpot: calls per rolling 10 s, default 190)")
     ap.add_argument("--daily-limit", type=int, default=None,
                     help="test override of the provider's daily call limit (HubSpot default 1000000)")
+    ap.add_argument("--account", choices=("sandbox", "production"), default="sandbox",
+                    help="the account it plays: a sandbox/test account (default) or a production one, "
+                         "as the CRM's API tells it (status's \"sandbox\")")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
@@ -82,6 +85,9 @@ def main(argv=None):
     except ValueError as e:
         sys.stderr.write("run.py: %s\n" % e)
         return 2
+    provider.account = args.account
+    if hasattr(provider, "account_changed"):
+        provider.account_changed()
     gc.freeze()    # and keep the seeded heap out of every later collection
     gc.enable()
 

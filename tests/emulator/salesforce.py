@@ -1013,7 +1013,7 @@ def seed(counts, seed_value, store):
             "SortOrder": i + 1, "Description": None, "CreatedDate": T("2025-01-01T00:00:00Z"),
             "CreatedById": API_USER, "LastModifiedDate": T("2025-01-01T00:00:00Z"), "LastModifiedById": API_USER,
             "SystemModstamp": T("2025-01-01T00:00:00Z")})
-    store.put("Organization", {"Id": ORG_ID, "Name": "Demo Org — Øresund AB", "IsSandbox": False,
+    store.put("Organization", {"Id": ORG_ID, "Name": "Demo Org — Øresund AB", "IsSandbox": True,
                                "DefaultCurrencyIsoCode": "EUR", "SystemModstamp": T("2025-01-01T00:00:00Z")})
 
 
@@ -1054,6 +1054,14 @@ class Salesforce:
             self.job_seq = 0
             self.multi_currency = False
             self.daily.reset()
+        self.account_changed()
+
+    def account_changed(self):
+        """Organization.IsSandbox follows the emulated account (--account, /_emulator/account)."""
+        with self.lock:
+            org = self.store.get(ORG_ID)
+            if org:
+                org[1]["IsSandbox"] = getattr(self, "account", "sandbox") != "production"
 
     # ------------------------------------------------------------ plumbing
     @staticmethod
