@@ -38,7 +38,7 @@ ifneq ($(filter check,$(MAKECMDGOALS)),)
 MAKEFLAGS += -j2
 endif
 
-.PHONY: all deps check test asan demo install clean bench release headers valgrind fuzz fuzz-replay sdk-check
+.PHONY: all deps check test asan demo install clean bench release headers valgrind fuzz fuzz-replay sdk-check check-live
 all: deps $(BIN)
 
 # Install what is missing, once: pkg-config tells whether the libraries are
@@ -113,6 +113,14 @@ check: all asan fuzz-replay
 	@python3 tests/run.py --bin ./crmsync --asan-bin build-asan/crmsync
 
 test: check
+
+# The contract checked against your own CRM account (a sandbox or test one):
+# `make check-live PROVIDER=hubspot [PROFILE=NAME] [LIVE_OK=1]`.  Credentials
+# as crmsync reads them (environment or config profile).  It creates a few
+# marked records, deletes them all at the end, and writes a report.
+check-live: all
+	@if [ -z "$(PROVIDER)$(PROFILE)" ]; then echo "usage: make check-live PROVIDER=NAME [PROFILE=NAME] [LIVE_OK=1]" >&2; exit 64; fi
+	@LIVE_OK="$(LIVE_OK)" python3 tests/live/scenario.py --bin ./$(BIN) $(if $(PROVIDER),-p $(PROVIDER)) $(if $(PROFILE),--profile $(PROFILE))
 
 demo: all
 	@sh tests/demo.sh

@@ -13,6 +13,7 @@ Cases run once with the normal binary and once with the ASan+UBSan one.
 Other checks: headers compile alone, the emulator's self-test, the C unit
 tests, valgrind on a pull and a push, the README's examples
 (tests/readme.py), the cross-CRM migration matrix (tests/xcrm/run.py),
+make check-live's scenario against each emulator (tests/live/scenario.py)
 and the shared contract floor.
 The last line is `N passed, N failed`.
 
@@ -163,12 +164,12 @@ def run_cmd(name, args, timeout=600, env=None, cwd=ROOT):
     return r
 
 
-def start_suite(name, script, pattern, binary, timeout):
+def start_suite(name, script, pattern, binary, timeout, args=()):
     """Starts a script of tests/ that prints `ok  `/`FAIL` lines; each line
     matching pattern (groups: verdict, test name, -, detail) will be one
     test.  Its output goes to files, so it may run beside the cases."""
     out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
-    p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", *script), "--bin", binary],
+    p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", *script), "--bin", binary, *args],
                          stdout=out, stderr=err, text=True)
     return (name, pattern, p, out, err, time.time() + timeout, timeout)
 
@@ -269,6 +270,10 @@ def main():
             # fail more records or lose more values than its baseline.
             background.append(start_suite("xcrm", ["xcrm", "run.py"], r"(ok  |FAIL) (xcrm \S+)(: (.*))?$",
                                           binary, 900))
+            # make check-live's scenario against each emulator, so it cannot rot.
+            background.append(start_suite("live scenario", ["live", "scenario.py"],
+                                          r"(ok  |FAIL) (live scenario \S+):( (.*))?$", binary, 600,
+                                          ["--emulators"]))
         jobs = [(n, binary, "case") for n in names]
         if a.asan_bin and not a.quick:
             jobs += [(n, os.path.abspath(a.asan_bin), "asan") for n in names]
