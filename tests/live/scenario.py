@@ -43,7 +43,7 @@ CRM, every step whose answer differed from the emulator's (the same
 scenario is run against a local emulator first).  No secret and no record
 content beyond the markers: only ids, counts, codes and key names.
 """
-import argparse, concurrent.futures, datetime, json, os, re, secrets, signal, subprocess, sys, tempfile, time
+import argparse, concurrent.futures, datetime, json, os, re, secrets, shutil, signal, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROVIDERS = ("hubspot", "salesforce", "pipedrive", "zoho", "sugarcrm", "copper")
@@ -406,6 +406,7 @@ class Scenario:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             self.pause = min(self.pause, 1.0)
             self.cleanup()
+            shutil.rmtree(self.tmp, ignore_errors=True)
         return interrupted
 
 
@@ -424,8 +425,11 @@ def emulator_reference(a):
         subprocess.run([sys.executable, os.path.abspath(__file__), "--bin", a.bin, "-p", a.provider,
                         "--base-url", url, "--report", rep, "--pause-ms", "0", "--index-wait-s", "0"],
                        env=e, capture_output=True, text=True, timeout=300)
-        with open(rep) as f:
-            return json.load(f)["steps"]
+        try:
+            with open(rep) as f:
+                return json.load(f)["steps"]
+        finally:
+            shutil.rmtree(os.path.dirname(rep), ignore_errors=True)
     except (OSError, ValueError, subprocess.TimeoutExpired):
         return None
     finally:
@@ -451,7 +455,14 @@ def all_emulators(a):
                                   env=e, capture_output=True, text=True).stdout.count("crmsync-live-")
             fails = [l for l in r.stdout.splitlines() if l.startswith("FAIL")]
             ok = r.returncode == 0 and not fails and not left
+            try:
+                with open(rep) as f:
+                    versions = " ".join(json.load(f)["api_versions"])
+            except (OSError, ValueError, KeyError):
+                versions = "?"
+            shutil.rmtree(os.path.dirname(rep), ignore_errors=True)
             return prov, ok, (f"{r.stdout.splitlines()[-1] if r.stdout else r.stderr[-500:]} in {time.time() - t0:.1f}s"
+                              f" (API {versions})"
                               if ok else "; ".join(fails)[:3000] + (f"; {left} marker contacts left" if left else "") +
                               (r.stderr[-1000:] if not fails else ""))
         finally:
