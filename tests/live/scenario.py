@@ -24,8 +24,9 @@ Safe on a real account:
 - Everything it writes carries the run's marker `crmsync-live-<run id>` (in
   names and emails), and it writes only records it created (updates and
   deletes go by the ids its own creates returned; an upsert matches on a
-  marker email or name).  The one change to something it did not create:
-  its own contact is added to, then removed from, one static list.
+  marker email or name).  Lists: on a real account only the static list
+  named by LIVE_LIST=ID (one the user made for the check) gets its own
+  contact added and removed; without LIVE_LIST the list step is skipped.
 - Everything it created is deleted at the end, also after a failed step, an
   error or SIGINT/SIGTERM: first by the ids it was given, then a sweep of
   what changed since the run began for the marker (a write whose answer was
@@ -306,6 +307,12 @@ class Scenario:
             self.step("lists add/remove", rc == 0 and not static, note="no static list to add to")
             return
         lid = str(static[0]["remote_id"])
+        if not self.a.base_url:
+            # A real account: never touch a list the user did not name.
+            lid = os.environ.get("LIVE_LIST", "")
+            if not lid:
+                self.step("lists add/remove", True, note="skipped: set LIVE_LIST=ID to a static list made for the check")
+                return
         rc, out, err = self.crm(["lists", "add", lid], [{"remote_id": contact}])
         self.step("lists add", rc == 0 and [r.get("sync_status") for r in out] in (["updated"], ["created"]),
                   rc, out, err)
