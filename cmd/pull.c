@@ -21,10 +21,13 @@
 #include "state.h"
 #include "summary.h"
 #include "timeutil.h"
+#include "options.h"
+#include "where.h"
 #include "banned.h"
 
 static const char pull_usage[] =
-	"usage: crmsync pull OBJECT [--since TIME] [--state FILE] [--deleted] [--raw] [--map FILE]\n"
+	"usage: crmsync pull OBJECT [--since TIME] [--state FILE] [--where EXPR]... [--deleted] [--raw]\n"
+	"                           [--map FILE]\n"
 	"                           [--limit N] [--bulk] [--format ndjson|csv|singer] [--columns LIST]\n"
 	"                           [--summary FILE]\n\n"
 	"Streams every record of OBJECT (accounts, contacts, users, leads, deals) as NDJSON.\n\n"
@@ -32,6 +35,10 @@ static const char pull_usage[] =
 	"  --state FILE     incremental sync: read the cursor for provider/profile/object from FILE,\n"
 	"                   pull what changed since (with a short look-back), and write the new cursor\n"
 	"                   only after the last record is flushed; a failed run leaves FILE as it was\n"
+	"  --where EXPR     only records where EXPR holds (repeatable: all must hold), sent to the\n"
+	"                   CRM as its own filter: FIELD OP VALUE with OP one of = != < <= > >= ~\n"
+	"                   (contains), or FIELD? (has a value); FIELD a unified key or a provider\n"
+	"                   field.  With --state the cursor is kept per filter\n"
 	"  --deleted        also emit records the CRM reports deleted/archived (remote_deleted: true);\n"
 	"                   what each CRM can report is said below when -p is given\n"
 	"  --raw            add the provider's payload as remote_raw\n"
@@ -333,10 +340,87 @@ const struct option pull_options[] = {
 	{ "map", required_argument, NULL, 'm' }, { "limit", required_argument, NULL, 'l' },
 	{ "format", required_argument, NULL, 'f' }, { "summary", required_argument, NULL, 'u' },
 	{ "bulk", no_argument, NULL, 'B' }, { "columns", required_argument, NULL, 'c' },
+	{ "where", required_argument, NULL, 'w' },
 	{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 };
 
-int cmd_pull(struct ctx *c, int argc, char **argv)
+#define WHERE_MAX 32
+
+/* --where, before any call: each condition resolved to the provider's
+ * field and accepted by its CRM's filter.  0, or 64 (told). */
+static int where_check(struct ctx *c, enum obj o, struct where *w, size_t n, int deleted)
+{
+	const struct provider *pv = c->prov;
+	struct crm_err err = CRM_ERR_INIT;
+
+	if (!pv->where_can) {
+		msg(c, "--where: %s cannot filter on the server", pv->name);
+		return 64;
+	}
+	if (deleted) {
+		/* The CRMs' filters see live records only (HubSpot's search, Copper's,
+		 * Pipedrive's saved filters): a filtered --deleted would be half of it. */
+		msg(c, "--where does not go with --deleted");
+		return 64;
+	}
+	if (pv->where_max && n > pv->where_max) {
+		msg(c, "--where: %s filters on at most %zu conditions at once, %zu given", pv->name, pv->where_max, n);
+		return 64;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *can = NULL;
+		if (where_resolve(&w[i], pv->obj[o]->map, &err) < 0)
+			return fail_with(c, &err);
+		if (!pv->where_can(o, &w[i], &can)) {
+			msg(c, "--where: %s cannot filter %s on %s with '%s'; it can filter %s", pv->name, obj_plural(o),
+			    w[i].given, where_op_text(w[i].op), can ? can : "nothing");
+			return 64;
+		}
+	}
+	return 0;
+}
+
+/* --where, once connected and before the pull: every provider field is
+ * one of the CRM's, and an option's label becomes its code (CRMs filter
+ * on codes).  0, or < 0 with err set. */
+static int where_fields(struct ctx *c, enum obj o, struct where *w, size_t n, struct crm_err *err)
+{
+	json_t *fields = NULL, *f;
+	size_t i, j;
+	int rc;
+
+	if (!n)
+		return 0;
+	if ((rc = c->prov->fields(c->conn, o, &fields, err)) < 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		const char *code;
+		int known = w[i].e != NULL;
+		json_array_foreach(fields, j, f)
+			if (!known && json_is_string(json_object_get(f, "name")) &&
+			    !strcmp(json_string_value(json_object_get(f, "name")), w[i].field))
+				known = 1;
+		if (!known) {
+			json_decref(fields);
+			return err_set(err, CRM_EUSAGE, "usage", "--where: %s is neither a unified key of %s nor a field "
+				       "of %s (see crmsync fields %s)", w[i].given, obj_plural(o), c->prov->name, obj_plural(o));
+		}
+		if (!w[i].value || !c->opts[o])
+			continue;
+		if ((code = options_code(c->opts[o], w[i].field, w[i].value))) {
+			where_set_value(&w[i], code);
+		} else if (w[i].e && (w[i].e->flags & (MF_OPTION | MF_STAGE | MF_PIPELINE)) &&
+			   (w[i].op == W_EQ || w[i].op == W_NE)) {
+			json_decref(fields);
+			return err_set(err, CRM_EUSAGE, "usage", "--where: '%s' is none of the options of %s in %s",
+				       w[i].value, w[i].given, c->prov->name);
+		}
+	}
+	json_decref(fields);
+	return 0;
+}
+
+static int pull_main(struct ctx *c, int argc, char **argv, struct where *wh)
 {
 	const char *since = NULL, *state = NULL, *mapfile = NULL, *sumfile = NULL;
 	int deleted = 0, raw = 0, singer = 0, csv = 0, ch, rc = 0;
@@ -356,6 +440,7 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 	enum obj o;
 	struct buf key = BUF_INIT;
 	const char *ns;
+	size_t nwh = 0;
 
 	memset(&sc, 0, sizeof(sc));
 	optind = 0;
@@ -384,6 +469,18 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 		case 'u': sumfile = optarg; break;
 		case 'B': c->bulk = 1; break;
 		case 'c': columns = optarg; break;
+		case 'w':
+			if (nwh == WHERE_MAX) {
+				msg(c, "--where: at most %d conditions", WHERE_MAX);
+				rc = 64;
+				goto done;
+			}
+			if (where_parse(optarg, &wh[nwh], &err) < 0) {
+				rc = fail_with(c, &err);
+				goto done;
+			}
+			nwh++;
+			break;
 		case 'h':
 			fputs(pull_usage, stdout);
 			if (c->prov && c->prov->deleted_note)
@@ -395,15 +492,28 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 	if (optind + 1 != argc) {
 		msg(c, optind >= argc ? "missing OBJECT" : "too many arguments");
 		fputs(pull_usage, stderr);
-		return 64;
+		rc = 64;
+		goto done;
 	}
-	if (ctx_object(c, argv[optind], OC_PULL | (deleted ? OC_DELETED : 0), &o, &err) < 0)
-		return fail_with(c, &err);
+	if (ctx_object(c, argv[optind], OC_PULL | (deleted ? OC_DELETED : 0), &o, &err) < 0) {
+		rc = fail_with(c, &err);
+		goto done;
+	}
+	if (nwh && ((rc = where_check(c, o, wh, nwh, deleted)) != 0 ||
+		    (singer && state && (msg(c, "--where with --state does not go with --format singer: a Singer "
+					    "state keeps one bookmark per stream, not one per filter"), rc = 64))))
+		goto done;
 	memset(&po, 0, sizeof(po));
 	po.obj = o;
 	po.since_ms = -1;
 	po.deleted = deleted;
 	po.want_total = c->progress;
+	po.where = wh;
+	po.nwhere = nwh;
+	/* A filtered pull reads in (updated_at, id) order, as --since does:
+	 * that is the path where the CRMs take a filter (HubSpot's search). */
+	if (nwh)
+		po.ordered = 1;
 	if (since) {
 		if (time_parse(since, &po.since_ms) < 0) {
 			msg(c, "--since takes an RFC 3339 time such as 2026-11-22T10:00:00Z, not '%s'", since);
@@ -426,6 +536,12 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 	snprintf(sum.run_id, sizeof(sum.run_id), "%s", c->run_id);
 	if (state) {
 		buf_addf(&key, "%s/%s/%s", c->prov->name, c->profile ? c->profile : "default", obj_plural(o));
+		/* One entry per filter: a filtered pull's cursor says nothing of the
+		 * records the filter left out. */
+		if (nwh) {
+			buf_addf(&key, " where ");
+			where_key(wh, nwh, &key);
+		}
 		/* Before any request: a state that cannot be written is refused
 		 * now, not after every record has gone to stdout. */
 		if ((rc = state_prepare(state, key.buf, obj_plural(o), &sc, singer ? &sprev : NULL, &err)) < 0)
@@ -458,7 +574,8 @@ int cmd_pull(struct ctx *c, int argc, char **argv)
 		rc = err.status;
 		goto fail;
 	}
-	if ((rc = map_file_check(c, o, user_map, &err)) < 0 || (rc = ctx_options(c, o, &err)) < 0)
+	if ((rc = map_file_check(c, o, user_map, &err)) < 0 || (rc = ctx_options(c, o, &err)) < 0 ||
+	    (rc = where_fields(c, o, wh, nwh, &err)) < 0)
 		goto fail;
 	if (user_map) {
 		const char *k;
@@ -625,5 +742,17 @@ done:
 	buf_release(&key);
 	csv_cols_release(&cols);
 	buf_release(&row);
+	return rc;
+}
+
+int cmd_pull(struct ctx *c, int argc, char **argv)
+{
+	struct where wh[WHERE_MAX];
+	int rc;
+
+	memset(wh, 0, sizeof(wh));
+	rc = pull_main(c, argc, argv, wh);
+	for (size_t i = 0; i < WHERE_MAX; i++)
+		where_free(&wh[i]);
 	return rc;
 }

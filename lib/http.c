@@ -55,6 +55,7 @@ struct http {
 	struct http_stats stats;
 	unsigned rnd;
 	atomic_int cancel;          /* http_cancel: end waits and requests */
+	atomic_int cleanup;         /* an HTTP_CLEANUP request is under way: a stop does not end it */
 	CURLM *multi;               /* transfers of requests sent from fibers (lib/fiber) */
 	struct msock *socks;        /* the multi handle's sockets and what it waits for */
 	size_t nsocks, capsocks;
@@ -476,7 +477,7 @@ const struct http_stats *http_stats(const struct http *h)
 
 static int stopped_(struct http *h)
 {
-	return sig_stop || atomic_load(&h->cancel);
+	return (sig_stop || atomic_load(&h->cancel)) && !atomic_load(&h->cleanup);
 }
 
 void http_cancel(struct http *h)
@@ -847,8 +848,24 @@ static int redirect_error(const struct http_resp *resp, const char *host, struct
 	return err->status;
 }
 
+static int do_(struct http *h, const struct http_req *req, struct http_resp *resp, struct crm_err *err);
+
+/* An HTTP_CLEANUP request goes out even after a stop (only on the thread
+ * that cleans up: the pages fetched ahead have been given up by then). */
 int http_do(struct http *h, const struct http_req *req, struct http_resp *resp,
 	    struct crm_err *err)
+{
+	int rc;
+
+	if (!(req->flags & HTTP_CLEANUP))
+		return do_(h, req, resp, err);
+	atomic_store(&h->cleanup, 1);
+	rc = do_(h, req, resp, err);
+	atomic_store(&h->cleanup, 0);
+	return rc;
+}
+
+static int do_(struct http *h, const struct http_req *req, struct http_resp *resp, struct crm_err *err)
 {
 	int refreshed = 0, attempt = 0, rc;
 	long polls = 0;

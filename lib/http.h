@@ -22,6 +22,8 @@ struct json_t;
 #define HTTP_IDEMPOTENT 1u  /* safe to send again even if the CRM may have acted on it */
 #define HTTP_NO_AUTH    2u  /* do not add credentials (token endpoints) */
 #define HTTP_NO_RETRY   4u  /* one attempt only */
+#define HTTP_CLEANUP    8u  /* undoes what the run made (a temporary filter): sent even after
+			       SIGINT or http_cancel, which end every other request */
 
 struct http_req {
 	const char *method;       /* "GET", "POST", ... */

@@ -310,3 +310,15 @@ void options_push(const struct options *o, const json_t *values, struct jv_doc *
 		}
 	}
 }
+
+/* ---- filters ---- */
+
+const char *options_code(const struct options *o, const char *remote, const char *value)
+{
+	for (size_t i = 0; o && value && i < o->n; i++)
+		if (!strcmp(o->f[i].e->remote, remote)) {
+			const struct opt *x = find(&o->f[i], value, NULL);
+			return x ? x->code : NULL;
+		}
+	return NULL;
+}

@@ -44,6 +44,11 @@ void options_push(const struct options *o, const json_t *values, struct jv_doc *
 		  int existing, void (*warn)(void *ctx, const char *code, const char *field, const char *value),
 		  void *ctx);
 
+/* pull --where: the code of the option of provider field `remote` that
+ * value names (a label, matched as push matches it, or a code), or NULL
+ * when the field has no options or none matches.  CRMs filter on codes. */
+const char *options_code(const struct options *o, const char *remote, const char *value);
+
 /* Label equality as push sees it (case, accents, spaces, punctuation
  * ignored): exposed for the tests and --values. */
 int options_same_label(const char *a, const char *b);

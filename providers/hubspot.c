@@ -977,6 +977,68 @@ static json_t *filter(const char *prop, const char *op, const char *value)
 	return json_pack("{s:s,s:s,s:s}", "propertyName", prop, "operator", op, "value", value);
 }
 
+/* ---- pull --where: search filters (§16) ---- */
+
+/* Every property filters with every operator of the search API (SPEC
+ * `Filter`): = EQ, ~ CONTAINS_TOKEN with wildcards, ? HAS_PROPERTY. */
+static int hs_where_can(enum obj o, const struct where *w, const char **can)
+{
+	if (o == OBJ_USER) {
+		/* Owners are not a CRM object: no search endpoint. */
+		*can = "nothing of users (owners cannot be searched); of the other objects any property with "
+		       "= != < <= > >= ~ ?";
+		return 0;
+	}
+	*can = "any property with = != < <= > >= ~ ?";
+	return 1;
+}
+
+static const char *prop_type(struct conn *c, enum obj o, const char *name)
+{
+	json_t *p;
+	size_t i;
+
+	json_array_foreach(json_object_get(c->props[o], "results"), i, p)
+		if (!strcmp(jx_str(p, "name") ? jx_str(p, "name") : "", name))
+			return jx_str(p, "type");
+	return NULL;
+}
+
+/* The filters of --where, added to a search group.  Values are strings;
+ * dates and datetimes as epoch ms (§16: "dates as epoch ms"); enumerations
+ * by option value (lib/options made the label a code). */
+static void where_filters(struct pull *p, json_t *filters)
+{
+	static const char *const ops[W_OP_COUNT] = { "EQ", "NEQ", "LT", "LTE", "GT", "GTE", "CONTAINS_TOKEN",
+						     "HAS_PROPERTY" };
+
+	for (size_t i = 0; i < p->o.nwhere; i++) {
+		const struct where *w = &p->o.where[i];
+		const char *t = prop_type(p->c, p->o.obj, w->field), *v = w->value;
+		char ms[32], tmp[512];
+		long long x;
+		if (w->op == W_HAS) {
+			json_array_append_new(filters, json_pack("{s:s,s:s}", "propertyName", w->field, "operator",
+								 ops[w->op]));
+			continue;
+		}
+		if (t && (!strcmp(t, "datetime") || !strcmp(t, "date"))) {
+			snprintf(tmp, sizeof(tmp), strlen(v) == 10 ? "%sT00:00:00Z" : "%s", v);
+			if (time_parse(tmp, &x) == 0) {
+				snprintf(ms, sizeof(ms), "%lld", x);
+				v = ms;
+			}
+		}
+		if (w->op == W_CONTAINS) {
+			/* A token search: the wildcards make it "contains" (legacy search
+			 * guide: `*@hubspot.com`). */
+			snprintf(tmp, sizeof(tmp), "*%s*", v);
+			v = tmp;
+		}
+		json_array_append_new(filters, filter(w->field, ops[w->op], v));
+	}
+}
+
 /* One page of the incremental scan: search sorted by last-modified time,
  * always from offset 0 with a moving lower bound ("keyset" paging), so the
  * 10,000-result cap (§2.4) is never reached and a record that changes during
@@ -996,11 +1058,13 @@ static int search_page(struct pull *p, json_t **page, struct crm_err *err)
 	snprintf(tbuf, sizeof(tbuf), "%lld", p->t);
 	if (p->id_mode) {
 		filters = json_pack("[o,o]", filter(lm, "EQ", tbuf), filter("hs_object_id", "GT", p->last_id));
+		where_filters(p, filters);
 		body = json_pack("{s:[{s:o}],s:[{s:s,s:s}],s:O,s:i,s:s}", "filterGroups", "filters", filters,
 				 "sorts", "propertyName", "hs_object_id", "direction", "ASCENDING",
 				 "properties", p->names, "limit", SEARCH_LIMIT, "after", "0");
 	} else {
 		filters = json_pack("[o]", filter(lm, "GTE", tbuf));
+		where_filters(p, filters);
 		body = json_pack("{s:[{s:o}],s:[{s:s,s:s}],s:O,s:i,s:s}", "filterGroups", "filters", filters,
 				 "sorts", "propertyName", lm, "direction", "ASCENDING",
 				 "properties", p->names, "limit", SEARCH_LIMIT, "after", "0");
@@ -2102,6 +2166,10 @@ const struct provider provider_hubspot = {
 	.namespace = hs_namespace,
 	.status = hs_status,
 	.fields = hs_fields,
+	/* 6 filters per group, the client's side of the conflicting limits
+	 * (§16), less the two of the cursor. */
+	.where_can = hs_where_can,
+	.where_max = 4,
 	.pull_open = hs_pull_open,
 	.pull_next = hs_pull_next,
 	.pull_next_jv = hs_pull_next_jv,

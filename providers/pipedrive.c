@@ -1146,7 +1146,8 @@ struct pull {
 	int same_time;              /* leads: the last page was all at t */
 	json_t *alias;              /* --map: custom field label -> hash */
 	json_t *label;              /* list members: the label id (integer), or NULL */
-	char filter[32];            /* list members: saved filter id */
+	char filter[32];            /* list members: saved filter id; --where: the run's own */
+	int own_filter;             /* filter was made for this run (--where): deleted at the end */
 	struct pager_guard guard;   /* of the current listing (lib/pager) */
 	long long total;            /* records expected (pull_total), -1 unknown */
 };
@@ -1155,6 +1156,157 @@ static int pd_lists_resolve(struct conn *c, const char *list, json_t **label, ch
 			    struct crm_err *err);
 
 static void count_deals(struct pull *p);
+static void pd_pull_close(struct pull *p);
+
+/* ---- pull --where: a saved filter made for the run (§16 Filters API) ----
+ *
+ * Pipedrive filters lists only through a saved filter (filter_id), so a
+ * filtered pull makes one, lists with it and deletes it at the end, also
+ * after a failure or an interrupt (pull_close, HTTP_CLEANUP).  A filter
+ * is a view users see: its name says what it is. */
+
+static int pd_where_can(enum obj o, const struct where *w, const char **can)
+{
+	/* Leads lists take filter_id too, but which `object` their conditions
+	 * name is undocumented (unverified): not offered. */
+	*can = "contacts, accounts and deals, on any field with = != < <= > >= ~ ?";
+	return o == OBJ_CONTACT || o == OBJ_ACCOUNT || o == OBJ_DEAL;
+}
+
+/* The v1 fields of o (their numeric ids name them in conditions), by key. */
+static int v1_fields(struct conn *c, enum obj o, json_t **out, struct crm_err *err)
+{
+	const char *what = o == OBJ_ACCOUNT ? "organization" : o == OBJ_CONTACT ? "person" : "deal";
+	json_t *res = json_object(), *f;
+	long start = 0;
+	size_t i;
+	int rc = 0;
+
+	for (;;) {
+		char path[96];
+		json_t *ans = NULL, *data, *ad;
+		snprintf(path, sizeof(path), "/api/v1/%sFields?start=%ld&limit=%d", what, start, PAGE_LIMIT);
+		if ((rc = call(c, "GET", path, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err)) < 0)
+			break;
+		data = json_object_get(ans, "data");
+		json_array_foreach(data, i, f)
+			if (jx_str(f, "key"))
+				json_object_set(res, jx_str(f, "key"), f);
+		ad = json_object_get(ans, "additional_data");
+		ad = json_object_get(ad, "pagination") ? json_object_get(ad, "pagination") : ad;
+		start += (long)json_array_size(data);
+		int more = json_is_true(json_object_get(ad, "more_items_in_collection")) && json_array_size(data);
+		json_decref(ans);
+		if (!more)
+			break;
+	}
+	if (rc < 0) {
+		json_decref(res);
+		return rc;
+	}
+	*out = res;
+	return 0;
+}
+
+/* One condition C of the filter: field_id the v1 id of the field (an
+ * address part is the address field with extra_value), dates YYYY-MM-DD. */
+static json_t *where_condition(enum obj o, const json_t *fields, const struct where *w, struct crm_err *err)
+{
+	static const char *const ops[W_OP_COUNT] = { "=", "!=", "<", "<=", ">", ">=", "LIKE '%$%'", "IS NOT NULL" };
+	char key[128], tmp[16];
+	const char *dot = strchr(w->field, '.'), *extra = NULL, *v = w->value, *ft;
+	const json_t *f;
+	char id[32];
+
+	snprintf(key, sizeof(key), "%.*s", dot ? (int)(dot - w->field) : (int)strlen(w->field), w->field);
+	if (!strcmp(key, "emails"))
+		snprintf(key, sizeof(key), "email");
+	else if (!strcmp(key, "phones"))
+		snprintf(key, sizeof(key), "phone");
+	else if (dot)
+		extra = dot + 1;
+	f = json_object_get(fields, key);
+	if (!f || json_is_false(json_object_get(f, "filtering_allowed")) ||
+	    !jx_text(json_object_get(f, "id"), id, sizeof(id)))
+		return err_set(err, CRM_EUSAGE, "usage", "--where: Pipedrive cannot filter on %s", w->given), NULL;
+	ft = jx_str(f, "field_type");
+	if (v && ft && !strcmp(ft, "date") && strlen(v) > 10 && v[10] == 'T') {
+		snprintf(tmp, sizeof(tmp), "%.10s", v);
+		v = tmp;
+	}
+	return json_pack("{s:s,s:s,s:s,s:s?,s:s?}", "object",
+			 o == OBJ_ACCOUNT ? "organization" : o == OBJ_CONTACT ? "person" : "deal", "field_id", id,
+			 "operator", ops[w->op], "value", v, "extra_value", extra);
+}
+
+static int where_filter(struct pull *p, struct crm_err *err)
+{
+	enum obj o = p->o.obj;
+	json_t *fields = NULL, *and = json_array(), *body, *ans = NULL;
+	char tmp[32];
+	int rc;
+
+	if ((rc = v1_fields(p->c, o, &fields, err)) < 0) {
+		json_decref(and);
+		return rc;
+	}
+	for (size_t i = 0; i < p->o.nwhere && rc == 0; i++) {
+		json_t *cond = where_condition(o, fields, &p->o.where[i], err);
+		if (!cond)
+			rc = err->status;
+		else
+			json_array_append_new(and, cond);
+	}
+	if (rc == 0 && p->o.since_ms >= 0) {
+		/* filter_id overrides updated_since (§2): the time goes in the filter,
+		 * to the day (dates YYYY-MM-DD); v2_page drops what is older. */
+		struct where t = { NULL, (char *)"update_time", NULL, W_GE, NULL };
+		char day[TIME_BUFSZ];
+		time_format(p->o.since_ms, day);
+		t.value = day;
+		t.given = t.field;
+		json_t *cond = where_condition(o, fields, &t, err);
+		if (!cond)
+			rc = err->status;
+		else
+			json_array_append_new(and, cond);
+	}
+	json_decref(fields);
+	if (rc < 0) {
+		json_decref(and);
+		return rc;
+	}
+	body = json_pack("{s:s,s:s,s:{s:s,s:[{s:s,s:o},{s:s,s:[]}]}}", "name", "crmsync pull --where (temporary)",
+			 "type", o == OBJ_ACCOUNT ? "org" : o == OBJ_CONTACT ? "people" : "deals", "conditions",
+			 "glue", "and", "conditions", "glue", "and", "conditions", and, "glue", "or", "conditions");
+	rc = call(p->c, "POST", "/api/v1/filters", body, B_MAIN, 0, &ans, err);
+	json_decref(body);
+	if (rc < 0)
+		return rc;
+	if (!jx_text(json_object_get(json_object_get(ans, "data"), "id"), tmp, sizeof(tmp))) {
+		json_decref(ans);
+		return err_set(err, CRM_EUNAVAIL, "bad_response", "Pipedrive's answer to a new filter has no id");
+	}
+	snprintf(p->filter, sizeof(p->filter), "%s", tmp);
+	p->own_filter = 1;
+	json_decref(ans);
+	return 0;
+}
+
+/* Deletes the run's filter, even after SIGINT (HTTP_CLEANUP).  A failure
+ * cannot be told from here (pull_close returns nothing): the filter stays,
+ * named as crmsync's, for a person to delete. */
+static void where_filter_delete(struct pull *p)
+{
+	struct crm_err e = CRM_ERR_INIT;
+	json_t *ans = NULL;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/api/v1/filters/%s", p->filter);
+	call(p->c, "DELETE", path, NULL, B_MAIN, HTTP_IDEMPOTENT | HTTP_CLEANUP, &ans, &e);
+	json_decref(ans);
+	p->own_filter = 0;
+}
 
 static int pd_pull_open(struct conn *c, const struct pull_opts *o, struct pull **out, struct crm_err *err)
 {
@@ -1183,6 +1335,10 @@ static int pd_pull_open(struct conn *c, const struct pull_opts *o, struct pull *
 		json_decref(p->seen);
 		json_decref(p->alias);
 		free(p);
+		return rc;
+	}
+	if (o->nwhere && !o->list && (rc = where_filter(p, err)) < 0) {
+		pd_pull_close(p);
 		return rc;
 	}
 	if (o->want_total)
@@ -1218,6 +1374,8 @@ static void pd_pull_close(struct pull *p)
 {
 	if (!p)
 		return;
+	if (p->own_filter)
+		where_filter_delete(p);
 	json_decref(p->seen);
 	json_decref(p->alias);
 	json_decref(p->label);
@@ -1245,6 +1403,16 @@ static int already_had(const struct pull *p, const json_t *env)
 	if (!p->o.since_id || !u || !id || time_parse(u, &ms) < 0)
 		return 0;
 	return ms == p->o.since_ms && env_id_cmp(id, p->o.since_id) <= 0;
+}
+
+/* With the run's own filter, the time went in it to the day: what is
+ * older than since_ms is dropped here. */
+static int older(const struct pull *p, const json_t *env)
+{
+	const char *u = jx_str(env, "updated_at");
+	long long ms;
+
+	return p->own_filter && p->o.since_ms >= 0 && u && time_parse(u, &ms) == 0 && ms < p->o.since_ms / 1000 * 1000;
 }
 
 /* One v2 list page (persons, organizations, deals): live records, or
@@ -1301,7 +1469,7 @@ static int v2_page(struct pull *p, int what, json_t **page, struct crm_err *err)
 			if (json_is_null(json_object_get(env, "deleted_at")))
 				json_object_set(env, "deleted_at", json_object_get(env, "updated_at"));
 		}
-		if (what == 0 && already_had(p, env)) {
+		if (what == 0 && (already_had(p, env) || older(p, env))) {
 			json_decref(env);
 			continue;
 		}
@@ -2335,6 +2503,8 @@ const struct provider provider_pipedrive = {
 	.namespace = pd_namespace,
 	.status = pd_status,
 	.fields = pd_fields,
+	.where_can = pd_where_can,
+	.where_max = 15, /* 16 conditions a filter, one kept for the time (§16) */
 	.pull_open = pd_pull_open,
 	.pull_next = pd_pull_next,
 	.pull_close = pd_pull_close,

@@ -25,6 +25,7 @@
 #include "jv.h"
 #include "map.h"
 #include "record.h"
+#include "where.h"
 
 struct buf;
 struct http;
@@ -72,6 +73,11 @@ struct pull_opts {
 	int want_total;                /* a progress line is shown: the provider may spend one
 					  call (a count) to learn the total, where the pages
 					  themselves do not carry it (see pull_total) */
+	/* pull --where: conditions that must all hold, each already accepted
+	 * by the provider's where_can, fields resolved to the provider's own
+	 * names and option labels to codes.  Sent as the CRM's own filter. */
+	const struct where *where;
+	size_t nwhere;
 };
 
 /* WR_CREATE makes a new record (a duplicate is that record's failure);
@@ -138,6 +144,15 @@ struct provider {
 	int (*status)(struct conn *c, json_t *out, struct crm_err *err);
 	/* fields: array of {name,label,type,required,read_only,custom,options}. */
 	int (*fields)(struct conn *c, enum obj o, json_t **out, struct crm_err *err);
+
+	/* pull --where, asked before any call: can the CRM's own filter
+	 * express condition w on object o (1) or not (0)?  *can then says
+	 * what it can filter on, for the refusal.  NULL: no filtering.  The
+	 * field may still be unknown to the CRM (cmd/pull checks it against
+	 * fields() before the pull). */
+	int (*where_can)(enum obj o, const struct where *w, const char **can);
+	size_t where_max;              /* conditions at most, next to the CRM's own cursor
+					  filters (HubSpot: 6 per filter group, 2 taken) */
 
 	int (*pull_open)(struct conn *c, const struct pull_opts *o, struct pull **out,
 			 struct crm_err *err);

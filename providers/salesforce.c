@@ -1100,6 +1100,54 @@ struct pull {
 	long long rows;             /* records handed out before the current window */
 };
 
+/* ---- pull --where: SOQL conditions (§16) ---- */
+
+static int sf_where_can(enum obj o, const struct where *w, const char **can)
+{
+	*can = "any field with = != < <= > >= ~ ?";
+	return 1;
+}
+
+/* A LIKE pattern: the value between % wildcards, its own % and _ escaped
+ * as \% and \_ (allowed inside LIKE only, §16), ' and \ as always. */
+static void soql_like(struct buf *b, const char *v)
+{
+	buf_adds(b, "'%");
+	for (; *v; v++) {
+		if (*v == '\'' || *v == '\\' || *v == '%' || *v == '_')
+			buf_addc(b, '\\');
+		if (*v == '\n')
+			buf_adds(b, "\\n");
+		else
+			buf_addc(b, *v);
+	}
+	buf_adds(b, "%'");
+}
+
+/* One --where condition: = != < <= > >= as themselves, ~ LIKE '%v%', ?
+ * != null.  Dates and datetimes are unquoted literals (§16 Date literals);
+ * numbers and booleans bare, strings quoted (soql_value). */
+static void where_cond(struct conn *c, enum obj o, const struct where *w, struct buf *q)
+{
+	static const char *const ops[W_OP_COUNT] = { " = ", " != ", " < ", " <= ", " > ", " >= ", " LIKE ", " != " };
+	const char *t = ftype(c, o, w->field);
+	long long ms;
+
+	buf_adds(q, w->field);
+	buf_adds(q, ops[w->op]);
+	if (w->op == W_HAS)
+		buf_adds(q, "null");
+	else if (w->op == W_CONTAINS)
+		soql_like(q, w->value);
+	else if (t && !strcmp(t, "datetime") && time_parse(w->value, &ms) == 0)
+		soql_time(q, ms);
+	else if (t && !strcmp(t, "date") && strlen(w->value) == 10 &&
+		 strspn(w->value, "0123456789-") == 10)
+		buf_adds(q, w->value);
+	else
+		soql_value(c, o, w->field, w->value, q);
+}
+
 /* WHERE clause of the current window: keyset on (SystemModstamp, Id). */
 static void window_where(struct pull *p, struct buf *q)
 {
@@ -1120,9 +1168,16 @@ static void window_where(struct pull *p, struct buf *q)
 		buf_adds(q, " AND Id > ");
 		soql_str(q, id);
 		buf_adds(q, "))");
+		any = 1;
 	} else if (p->o.since_ms >= 0) {
 		buf_adds(q, any ? " AND SystemModstamp >= " : " WHERE SystemModstamp >= ");
 		soql_time(q, p->o.since_ms);
+		any = 1;
+	}
+	for (size_t i = 0; i < p->o.nwhere; i++) {
+		buf_adds(q, any ? " AND " : " WHERE ");
+		where_cond(p->c, p->o.obj, &p->o.where[i], q);
+		any = 1;
 	}
 }
 
@@ -2454,6 +2509,8 @@ const struct provider provider_salesforce = {
 	.namespace = sf_namespace,
 	.status = sf_status,
 	.fields = sf_fields,
+	.where_can = sf_where_can,
+	.where_max = 20,
 	.pull_open = sf_pull_open,
 	.pull_next = sf_pull_next,
 	.pull_close = sf_pull_close,

@@ -873,6 +873,29 @@ static long long ms_of(const json_t *env)
 	return u && time_parse(u, &ms) == 0 ? ms : -1;
 }
 
+/* ---- pull --where: the filter API's own operators (§16) ---- */
+
+static int su_where_can(enum obj o, const struct where *w, const char **can)
+{
+	*can = "any field with = != < <= > >= ~ ?";
+	return 1;
+}
+
+/* The --where conditions, added to a filter array (entries AND together):
+ * = $equals, ~ $contains, ? $not_empty (§16; enum fields by key, which
+ * lib/options made of a label). */
+static void where_add(const struct pull *p, json_t *filter)
+{
+	static const char *const ops[W_OP_COUNT] = { "$equals", "$not_equals", "$lt", "$lte", "$gt", "$gte",
+						     "$contains", "$not_empty" };
+
+	for (size_t i = 0; i < p->o.nwhere; i++) {
+		const struct where *w = &p->o.where[i];
+		json_t *v = w->value ? json_string(w->value) : json_string("");
+		json_array_append_new(filter, json_pack("{s:{s:o}}", w->field, ops[w->op], v));
+	}
+}
+
 /* List replies carry no total (§11 Totals): when a progress line wants one,
  * /<module>/filter/count counts what the scan will read, with its filter
  * and `deleted`, one call; the members' link has its own count.  Not for
@@ -891,12 +914,15 @@ static void count_rows(struct pull *p)
 		buf_adds(&path, "/link/contacts/count");
 	} else if (o != OBJ_USER) {
 		buf_addf(&path, "/%s/filter/count", module(o));
-		if (p->t >= 0) {
+		if (p->t >= 0 || p->o.nwhere) {
 			char tb[TIME_BUFSZ];
-			json_t *f;
+			json_t *f = json_array();
 			char *txt;
-			filter_time(p->t, tb);
-			f = json_pack("[{s:{s:s}}]", "date_modified", "$gte", tb);
+			if (p->t >= 0) {
+				filter_time(p->t, tb);
+				json_array_append_new(f, json_pack("{s:{s:s}}", "date_modified", "$gte", tb));
+			}
+			where_add(p, f);
 			txt = json_dumps(f, JSON_COMPACT);
 			buf_adds(&path, "?filter=");
 			buf_add_urlenc(&path, txt ? txt : "[]");
@@ -904,7 +930,7 @@ static void count_rows(struct pull *p)
 			json_decref(f);
 		}
 		if (p->o.deleted)
-			buf_adds(&path, p->t >= 0 ? "&deleted=true" : "?deleted=true");
+			buf_adds(&path, p->t >= 0 || p->o.nwhere ? "&deleted=true" : "?deleted=true");
 	} else {
 		return;
 	}
@@ -1005,6 +1031,7 @@ static int scan_page(struct pull *p, json_t **page, struct crm_err *err)
 		filter_time(p->t, tb);
 		json_array_append_new(filter, json_pack("{s:{s:s}}", "date_modified", "$gte", tb));
 	}
+	where_add(p, filter);
 	json_object_set_new(body, "filter", filter);
 	json_object_set_new(body, "fields", json_string(c->fieldlist[o]));
 	json_object_set_new(body, "max_num", json_integer(PAGE_MAX));
@@ -1887,6 +1914,8 @@ const struct provider provider_sugarcrm = {
 	.namespace = su_namespace,
 	.status = su_status,
 	.fields = su_fields,
+	.where_can = su_where_can,
+	.where_max = 20,
 	.pull_open = su_pull_open,
 	.pull_next = su_pull_next,
 	.pull_total = su_pull_total,

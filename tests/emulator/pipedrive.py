@@ -412,6 +412,13 @@ def seed(pd, counts, seed_value):
 
 # ================================================================ provider
 
+FILTER_TYPES = {"people": "persons", "org": "organizations", "deals": "deals", "leads": "leads"}
+FILTER_OBJECTS = {"person": "persons", "organization": "organizations", "deal": "deals", "lead": "leads"}
+FILTER_OPERATORS = {"=", "!=", "<", ">", "<=", ">=", "IS NULL", "IS NOT NULL", "LIKE '$%'", "LIKE '%$%'",
+                    "NOT LIKE '$%'"}
+FILTER_MAX_CONDITIONS = 16
+
+
 class Pipedrive:
     name = "pipedrive"
 
@@ -451,6 +458,8 @@ class Pipedrive:
             self.burst_oauth.reset()
             self.search_window.reset()
             self.daily_used, self.daily_day = 0, None
+            self.user_filters = {}      # id -> saved filter made through POST /v1/filters
+            self.next_filter_id = 101
 
     # ------------------------------------------------------------ plumbing
     def err(self, status, message, headers=None, **extra):
@@ -584,6 +593,9 @@ class Pipedrive:
         with self.lock:
             if name == "users":
                 return list(self.data["users"])
+            if name == "filters":
+                return [{k: v for k, v in f.items() if not k.startswith("_")}
+                        for _, f in sorted(self.user_filters.items())]
             if name == "lists":
                 return [dict(l, size=sum(1 for p in self.data["persons"].values()
                                          if not p["is_deleted"] and l["id"] in p["label_ids"]))
@@ -647,6 +659,8 @@ class Pipedrive:
             r.add("GET", v1 + r"/deals/summary", tag(self.deals_summary, ("v1", "list")))
             r.add("GET", v1 + r"/(person|organization|deal|lead)Fields", tag(self.fields_v1, ("v1", "fields")))
             r.add("GET", v1 + r"/filters", tag(self.filters_list, ("v1", "list")))
+            r.add("POST", v1 + r"/filters", tag(self.filter_create, ("v1", "write")))
+            r.add("DELETE", v1 + r"/filters/(\d+)", tag(self.filter_delete, ("v1", "delete")))
             r.add("GET", v1 + r"/recents", tag(self.recents, ("v1", "list")))
         v2 = r"/api/v2"
         for t in ("persons", "organizations", "deals"):
@@ -803,6 +817,9 @@ class Pipedrive:
         statuses = set(req.args("status")) if t == "deals" else set()
         now = self.clock.now_ms()
         filt = self.filter_pred(req.arg("filter_id"), t)
+        if filt is not None:
+            # §2: filter_id overrides the other filter parameters.
+            since = until = None
         rows = []
         for rec in self.data[t].values():
             if t == "deals" and statuses:
@@ -864,12 +881,100 @@ class Pipedrive:
         self.fail(404, "Filter not found")
 
     def filters(self):
-        return [{"id": 1, "name": "Customers (label)", "type": "people", "_t": "persons",
+        made = [f for f in self.user_filters.values() if f["active_flag"]]
+        return made + [{"id": 1, "name": "Customers (label)", "type": "people", "_t": "persons",
                  "_pred": lambda r: 1 in r["label_ids"]},
                 {"id": 2, "name": "Gmail persons", "type": "people", "_t": "persons",
                  "_pred": lambda r: any(e["value"].endswith("@gmail.com") for e in r["emails"])},
                 {"id": 3, "name": "Won deals", "type": "deals", "_t": "deals",
                  "_pred": lambda r: r["status"] == "won"}]
+
+    # Saved filters made through the API (§16 Filters API): the one shape
+    # that works, one AND group and one OR group, at most 16 conditions.
+    def filter_create(self, req):
+        b = self.body(req)
+        name, typ, cond = b.get("name"), b.get("type"), b.get("conditions")
+        if not isinstance(name, str) or not name:
+            self.fail(400, "Validation failed: name: required")
+        if typ not in FILTER_TYPES:
+            self.fail(400, "Validation failed: type: must be one of %s" % ", ".join(sorted(FILTER_TYPES)))
+        groups = cond.get("conditions") if isinstance(cond, dict) and cond.get("glue") == "and" else None
+        if not isinstance(groups, list) or len(groups) != 2 or \
+                not all(isinstance(g, dict) and isinstance(g.get("conditions"), list) for g in groups) or \
+                [g.get("glue") for g in groups] != ["and", "or"]:
+            self.fail(400, "Validation failed: conditions: must hold one \"and\" group and one \"or\" group")
+        if sum(len(g["conditions"]) for g in groups) > FILTER_MAX_CONDITIONS:
+            self.fail(400, "Validation failed: conditions: at most %d conditions" % FILTER_MAX_CONDITIONS)
+        t = FILTER_TYPES[typ]
+        preds = [[self.filter_cond(t, c) for c in g["conditions"]] for g in groups]
+        with self.lock:
+            fid = self.next_filter_id
+            self.next_filter_id += 1
+            now = iso_s(self.clock.now_ms())
+            f = {"id": fid, "name": name, "filter_code": None, "is_editable": True, "active_flag": True,
+                 "type": typ, "temporary_flag": None, "user_id": 12001, "add_time": now, "update_time": now,
+                 "visible_to": "1", "last_used_time": None, "custom_view_id": None, "conditions": cond,
+                 "_t": t, "_pred": lambda r: all(p(r) for p in preds[0]) and
+                 (not preds[1] or any(p(r) for p in preds[1]))}
+            self.user_filters[fid] = f
+        return self.ok({k: v for k, v in f.items() if not k.startswith("_")})
+
+    def filter_cond(self, t, c):
+        if not isinstance(c, dict):
+            self.fail(400, "Validation failed: conditions: each condition must be an object")
+        if FILTER_OBJECTS.get(c.get("object")) != t:
+            self.fail(400, "Validation failed: object: %r is not supported here" % c.get("object"))
+        op = c.get("operator")
+        if op not in FILTER_OPERATORS:
+            self.fail(400, "Validation failed: operator: %r is not a valid operator" % op)
+        fields = FIELDS[t]
+        try:
+            f = fields[int(str(c.get("field_id"))) - 9000]
+        except (ValueError, IndexError):
+            self.fail(400, "Validation failed: field_id: field %s not found" % c.get("field_id"))
+        extra, want = c.get("extra_value"), c.get("value")
+
+        def values(r):
+            if f.code in ("emails", "phones"):
+                vs = [e.get("value") for e in r.get(f.code) or []]
+            else:
+                v = (r.get("custom_fields") or {}).get(f.code) if f.custom else r.get(f.code)
+                if isinstance(v, dict):
+                    v = v.get(extra or "value")
+                vs = v if isinstance(v, list) else [v]
+            return [str(v) for v in vs if v not in (None, "")]
+
+        def cmp(a, b):
+            try:
+                x, y = float(a), float(b)
+            except (TypeError, ValueError):
+                x, y = str(a).lower()[:len(str(b))] if f.type == "date" else str(a).lower(), str(b).lower()
+            return (x > y) - (x < y)
+
+        if op == "IS NULL":
+            return lambda r: not values(r)
+        if op == "IS NOT NULL":
+            return lambda r: bool(values(r))
+        w = str(want if want is not None else "").lower()
+        if op == "LIKE '%$%'":
+            return lambda r: any(w in v.lower() for v in values(r))
+        if op == "LIKE '$%'":
+            return lambda r: any(v.lower().startswith(w) for v in values(r))
+        if op == "NOT LIKE '$%'":
+            return lambda r: not any(v.lower().startswith(w) for v in values(r))
+        if op == "!=":
+            return lambda r: not any(cmp(v, w) == 0 for v in values(r))
+        test = {"=": lambda k: k == 0, "<": lambda k: k < 0, ">": lambda k: k > 0,
+                "<=": lambda k: k <= 0, ">=": lambda k: k >= 0}[op]
+        return lambda r: any(test(cmp(v, w)) for v in values(r))
+
+    def filter_delete(self, req, fid):
+        with self.lock:
+            f = self.user_filters.get(int(fid))
+            if f is None or not f["active_flag"]:
+                self.fail(404, "Filter not found")
+            f["active_flag"] = False   # "marks a filter as deleted"
+        return self.ok({"id": int(fid)})
 
     def filters_list(self, req):
         typ = req.arg("type")
