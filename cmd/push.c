@@ -960,8 +960,11 @@ static int note_one(struct push *p, struct pitem *it, struct crm_err *e)
 	}
 	if (ent < 0 || links_pushed(p->links, ent, &s, dk.provider, dk.ns, outcome, run, e) < 0)
 		return e->status;
-	if (it->claim && it->claim != CLAIM_NONE &&
-	    links_unclaim(p->links, it->entity, dk.object, dk.provider, dk.ns, e) < 0)
+	/* Our claim is done with; so is a stopped run's whose record this
+	 * turned out to be (matched, or found through the link). */
+	if ((it->claim || it->status != SUM_FAILED) &&
+	    links_unclaim(p->links, it->claim && it->claim != CLAIM_NONE ? it->entity : ent, dk.object, dk.provider,
+			  dk.ns, CLAIM_STALE_S, e) < 0)
 		return e->status;
 	return 0;
 }

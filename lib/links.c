@@ -456,6 +456,21 @@ static void bind_claim(sqlite3_stmt *s, long long entity, const char *object, co
 	sqlite3_bind_text(s, 4, dns ? dns : "", -1, SQLITE_STATIC);
 }
 
+/* The claim of a Q_CLAIM_GET row: ours (LINK_CLAIMED), a live run's
+ * (LINK_HELD) or a stopped one's (LINK_STALE).  A claim is live while its
+ * process is (pids are of this host: SQLite's locking does not span hosts
+ * anyway) and young. */
+static int claim_state(sqlite3_stmt *s, long stale_s)
+{
+	long pid = (long)sqlite3_column_int64(s, 0);
+	const char *at = (const char *)sqlite3_column_text(s, 1);
+	long long ms = 0;
+	int dead = kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+	int old = at && time_parse(at, &ms) == 0 && time_now_ms() - ms > stale_s * 1000LL;
+
+	return pid == (long)getpid() ? LINK_CLAIMED : dead || old ? LINK_STALE : LINK_HELD;
+}
+
 int links_claim(struct links *l, long long entity, const char *object, const char *dprov, const char *dns,
 		const char *run_id, long stale_s, struct crm_err *err)
 {
@@ -466,17 +481,8 @@ int links_claim(struct links *l, long long entity, const char *object, const cha
 	if (!s)
 		return err->status;
 	bind_claim(s, entity, object, dprov, dns);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		long pid = (long)sqlite3_column_int64(s, 0);
-		const char *at = (const char *)sqlite3_column_text(s, 1);
-		long long ms = 0;
-		/* A claim is live while its process is (pids are of this host:
-		 * runs on other hosts sharing the file over a network filesystem
-		 * are not supported by SQLite's locking anyway) and young. */
-		int dead = pid != (long)getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
-		int old = at && time_parse(at, &ms) == 0 && time_now_ms() - ms > stale_s * 1000LL;
-		res = pid == (long)getpid() ? LINK_CLAIMED : dead || old ? LINK_STALE : LINK_HELD;
-	}
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		res = claim_state(s, stale_s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_fail(l, CRM_EOUTPUT, err, "cannot read the store");
@@ -495,12 +501,21 @@ int links_claim(struct links *l, long long entity, const char *object, const cha
 }
 
 int links_unclaim(struct links *l, long long entity, const char *object, const char *dprov, const char *dns,
-		  struct crm_err *err)
+		  long stale_s, struct crm_err *err)
 {
-	sqlite3_stmt *s = stmt(l, Q_CLAIM_DEL, err);
+	sqlite3_stmt *s = stmt(l, Q_CLAIM_GET, err);
+	int rc, drop = 0;
 
 	if (!s)
 		return err->status;
+	bind_claim(s, entity, object, dprov, dns);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		drop = claim_state(s, stale_s) != LINK_HELD;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(l, CRM_EOUTPUT, err, "cannot read the store");
+	if (!drop || !(s = stmt(l, Q_CLAIM_DEL, err)))
+		return drop ? err->status : 0;
 	bind_claim(s, entity, object, dprov, dns);
 	return step_done(l, s, err);
 }

@@ -74,7 +74,8 @@ int links_pushed(struct links *l, long long entity, const struct link_key *src, 
 enum { LINK_CLAIMED = 1, LINK_HELD = 2, LINK_STALE = 3 };
 int links_claim(struct links *l, long long entity, const char *object, const char *dprov, const char *dns,
 		const char *run_id, long stale_s, struct crm_err *err);
+/* Drops the claim when it is ours or stale (a live run's stays). */
 int links_unclaim(struct links *l, long long entity, const char *object, const char *dprov, const char *dns,
-		  struct crm_err *err);
+		  long stale_s, struct crm_err *err);
 
 #endif
