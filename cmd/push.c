@@ -1061,11 +1061,15 @@ static void settle_stale(struct push *p, struct pitem **its, size_t k)
  * the first created. */
 static void claim_creates(struct push *p, struct pitem *items, size_t n)
 {
-	struct pitem **stale = calloc(n ? n : 1, sizeof(*stale)), **linked = calloc(n ? n : 1, sizeof(*linked));
+	struct pitem **stale, **linked;
 	struct link_key s;
 	char tmp[64], got[128];
 
-	while (p->links && !p->dry_run && stale && linked && !has_fatal(p) && !sig_stop) {
+	if (!p->links || p->dry_run)
+		return;
+	stale = calloc(n ? n : 1, sizeof(*stale));
+	linked = calloc(n ? n : 1, sizeof(*linked));
+	while (stale && linked && !has_fatal(p) && !sig_stop) {
 		struct crm_err e = CRM_ERR_INIT;
 		size_t ns = 0, nl = 0, waiting = 0, any = 0, i;
 		for (i = 0; i < n; i++)
