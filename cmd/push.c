@@ -18,6 +18,7 @@
 #include "http.h"
 #include "jv.h"
 #include "jx.h"
+#include "links.h"
 #include "map.h"
 #include "options.h"
 #include "provider.h"
@@ -29,7 +30,8 @@
 static const char push_usage[] =
 	"usage: crmsync push OBJECT [--mode upsert|create|update|delete] [--match FIELD]\n"
 	"                           [--conflict overwrite|fill|newer] [--map FILE] [--values FILE]\n"
-	"                           [--id-map FILE]... [--clear-nulls] [--dry-run] [--rejects FILE]\n"
+	"                           [--links FILE] [--id-map FILE]... [--propagate-deletes] [--recreate]\n"
+	"                           [--clear-nulls] [--dry-run] [--rejects FILE]\n"
 	"                           [--batch-size N] [--bulk] [--concurrency N] [--format ndjson|csv]\n"
 	"                           [--summary FILE]\n\n"
 	"Reads one record per line on stdin and writes one result line per input line, in order,\n"
@@ -45,8 +47,15 @@ static const char push_usage[] =
 	"  --values FILE     JSON {\"industry\": {\"Energy\": \"Utilities\"}}: translate option values per\n"
 	"                    unified key before they are matched to the CRM's options (by label, then\n"
 	"                    code); a value with no match is left out with an unknown_option warning\n"
+	"  --links FILE      the links store (SQLite) of which record is which across CRMs: a linked\n"
+	"                    record updates its link, any other is matched or created, then linked;\n"
+	"                    relations translate through it; one FILE serves both directions\n"
 	"  --id-map FILE     earlier push results; translate account/owner/converted_* ids of records\n"
 	"                    from another CRM (repeatable)\n"
+	"  --propagate-deletes  delete the linked record of one deleted in its source (--links);\n"
+	"                    without it such records are skipped (deleted_in_source)\n"
+	"  --recreate        create again a linked record gone from the CRM (--links); without it\n"
+	"                    such records fail (deleted_in_target)\n"
 	"  --clear-nulls     a null clears the field in the CRM (where it can be cleared); without it\n"
 	"                    a null or absent value is left out of the write and erases nothing\n"
 	"  --dry-run         send no write; print the action and the payload per line\n"
@@ -91,6 +100,11 @@ struct pitem {
 	const char *match;    /* match value, emails lowercased (in doc) */
 	int match_fb;         /* match is the value of the fallback key (accounts: name) */
 	enum action action;
+	char linked;          /* remote_id is the store's link (2: to a record deleted there) */
+	char noted;           /* the outcome is in the links store */
+	char claim;           /* LINK_* of the claim taken for its create, or 0 */
+	long long entity;     /* its source's entity in the store, once known */
+	const char *gone_id;  /* the linked record found gone (in doc) */
 	json_t *existing;     /* the CRM's copy (envelope), if read */
 	int status;           /* SUM_*, or PENDING */
 	struct crm_err err;
@@ -125,6 +139,9 @@ struct push {
 	struct summary sum;
 	struct crm_err fatal;       /* the first error that stops the run */
 	int find_busy;              /* provider's find_one_batch: a batch is looking up */
+	struct links *links;        /* --links, or NULL */
+	int propagate;              /* --propagate-deletes */
+	int recreate;               /* --recreate */
 };
 
 static void set_fatal(struct push *p, const struct crm_err *e)
@@ -218,20 +235,43 @@ static void value_warning(void *ctx, const char *code, const char *field, const 
 	json_array_append_new(it->warnings, json_pack("{s:s,s:s,s:s}", "code", code, "field", field, "value", value));
 }
 
-/* Translates a relation of a foreign record through --id-map. */
+static enum obj rel_target(const char *key);
+
+/* The id linked in the store to side (o, from) in this CRM, into out: 1
+ * found (*deleted: that record was deleted), 0 none, or a failure. */
+static int link_lookup(struct push *p, enum obj o, const char *prov, const char *ns, const char *id, char *out,
+		       size_t n, int *deleted, struct crm_err *e)
+{
+	struct link_key k = { obj_plural(o), prov, ns ? ns : "", id };
+	return links_find(p->links, &k, p->c->prov->name, p->ns ? p->ns : "", out, n, deleted, e);
+}
+
+/* Translates a relation of a foreign record through the links store, then
+ * --id-map. */
 static void map_relation(struct push *p, struct pitem *it, const char *key, const char *src_provider)
 {
 	struct jv_doc *d = it->doc;
-	char tmp[64];
+	char tmp[64], linked[128];
 	const char *id = jv_text(d, jv_get(d, it->rec, key), tmp, sizeof(tmp));
 	struct buf k = BUF_INIT;
+	struct crm_err e = CRM_ERR_INIT;
+	int gone = 0, rc;
 
 	if (!id || !*id)
 		return;
+	it->plain = 0; /* the record changes: its line is written from its values */
+	if (p->links && (rc = link_lookup(p, rel_target(key), src_provider, jv_str(d, it->rec, "remote_namespace"),
+					  id, linked, sizeof(linked), &gone, &e)) != 0) {
+		if (rc < 0) {
+			set_fatal(p, &e);
+		} else if (!gone) {
+			jv_set(d, it->rec, key, jv_string(d, linked));
+			return;
+		}
+	}
 	buf_addf(&k, "%s/%s", src_provider, id);
 	json_t *to = json_object_get(p->idmap, k.buf);
 	buf_release(&k);
-	it->plain = 0; /* the record changes: its line is written from its values */
 	if (to) {
 		jv_set(d, it->rec, key, jv_from_json(d, to)); /* the id map lives for the run */
 		return;
@@ -308,6 +348,57 @@ static const char *match_value(struct push *p, struct pitem *it, const char *key
 	if (!mv && remote)
 		mv = jv_text(d, jv_get(d, it->fields, remote), tmp, n);
 	return mv;
+}
+
+/* A foreign record's link in this CRM: its remote_id here, whatever its
+ * match key says (linked 2: the record was deleted here, per the store). */
+static void find_link(struct push *p, struct pitem *it, const char *prov, const char *ns)
+{
+	struct jv_doc *d = it->doc;
+	char tmp[64], linked[128];
+	const char *id = jv_text(d, jv_get(d, it->rec, "remote_id"), tmp, sizeof(tmp));
+	struct crm_err e = CRM_ERR_INIT;
+	int gone = 0, rc;
+
+	if (!id || !*id || (rc = link_lookup(p, p->o, prov, ns, id, linked, sizeof(linked), &gone, &e)) == 0)
+		return;
+	if (rc < 0) {
+		set_fatal(p, &e);
+		item_fail(it, SUM_FAILED, &e);
+		return;
+	}
+	it->linked = gone ? 2 : 1;
+	if (gone)
+		it->gone_id = doc_dup(d, linked, 0);
+	else
+		it->remote_id = doc_dup(d, linked, 0);
+}
+
+/* What --links decides before any lookup: a record deleted in its source
+ * is skipped, or with --propagate-deletes deletes its linked record; one
+ * whose linked record was deleted here fails, or with --recreate is made
+ * again. */
+static void links_decide(struct push *p, struct pitem *it)
+{
+	jv_t del = jv_get(it->doc, it->rec, "remote_deleted");
+
+	if (p->mode != M_DELETE && del && jv_is_true(it->doc, del)) {
+		if (p->propagate && it->remote_id) {
+			it->action = A_DELETE;
+			return;
+		}
+		item_set(it, SUM_SKIPPED, "deleted_in_source",
+			 p->propagate ? "%s" : "the record was deleted in %s (--propagate-deletes deletes its link)",
+			 p->propagate ? "the record was deleted in its source and is linked to no record here"
+				      : jv_str(it->doc, it->source, "provider"));
+		return;
+	}
+	if (it->linked == 2 && p->recreate) {
+		it->action = A_CREATE;
+	} else if (it->linked == 2) {
+		item_set(it, SUM_FAILED, "deleted_in_target",
+			 "the linked record %s was deleted in this CRM (--recreate creates it again)", it->gone_id);
+	}
 }
 
 /* A line of input: an NDJSON line, or a CSV row as the JSON record it makes. */
@@ -387,6 +478,8 @@ static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const st
 		for (int i = 0; rels[i]; i++)
 			if (record_key(p->o, rels[i]))
 				map_relation(p, it, rels[i], prov ? prov : p->c->prov->name);
+		if (p->links)
+			find_link(p, it, prov ? prov : p->c->prov->name, ns_in);
 	} else {
 		const char *id = jv_text(d, jv_get(d, it->rec, "remote_id"), tmp, sizeof(tmp));
 		if (id && *id)
@@ -453,6 +546,8 @@ static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const st
 				 p->match_key ? p->match_key : "(none)");
 		break;
 	}
+	if (it->source && it->status == PENDING)
+		links_decide(p, it);
 }
 
 /* Fields of the item's input that differ from the CRM's copy, after --conflict. */
@@ -578,7 +673,15 @@ static int lookups(struct push *p, struct pitem *items, size_t n)
 		if (it->status != PENDING)
 			continue;
 		if (it->action == A_UPDATE && it->remote_id) {
-			if (!(env = json_object_get(byid, it->remote_id))) {
+			if (!(env = json_object_get(byid, it->remote_id)) && it->linked) {
+				/* The store links it to a record that is gone. */
+				it->gone_id = it->remote_id;
+				it->remote_id = NULL;
+				it->linked = 2;
+				links_decide(p, it);
+				continue;
+			}
+			if (!env) {
 				item_set(it, SUM_FAILED, "not_found", "%s has no such record (or it was deleted)",
 					 c->prov->name);
 				it->err.http_status = 404;
@@ -653,6 +756,7 @@ static size_t confirm_creates(struct push *p, struct pitem **its, size_t n, stru
 #define CREATE_TRIES 4
 
 static int send_group(struct push *p, enum write_op op, struct pitem **its, size_t n, int attempt);
+static void note_links(struct push *p, struct pitem *items, struct pitem **its, size_t n);
 
 /* Sends again the creates confirmed absent, after a short wait; when they
  * keep failing, the run stops as with any server error after retries. */
@@ -787,7 +891,244 @@ static int send_group(struct push *p, enum write_op op, struct pitem **its, size
 			   : op == WR_CREATE || w[i].created ? SUM_CREATED : SUM_UPDATED;
 	}
 	free_writes(w, n);
+	note_links(p, NULL, its, n);
 	return arc;
+}
+
+/* The links store (--links): which record here each foreign record is.
+ * Outcomes are written in one transaction per group, as soon as they are
+ * known and before any result line: a run killed after a create has
+ * either its link or its claim in the store, never neither. */
+
+/* A claim older than this is a stopped run's, whatever its pid says. */
+#define CLAIM_STALE_S 600
+#define CLAIM_NONE 9 /* a create with no source id: nothing to link or claim */
+
+/* The item's source side in the store; 0 when it names none. */
+static int src_key(struct push *p, struct pitem *it, struct link_key *k, char *tmp, size_t n)
+{
+	struct jv_doc *d = it->doc;
+	const char *ns = it->source ? jv_str(d, it->source, "remote_namespace") : NULL;
+
+	k->object = obj_plural(p->o);
+	k->provider = it->source ? jv_str(d, it->source, "provider") : NULL;
+	k->ns = ns ? ns : "";
+	k->id = it->source ? jv_text(d, jv_get(d, it->source, "remote_id"), tmp, n) : NULL;
+	return k->provider && k->id && *k->id;
+}
+
+static int note_one(struct push *p, struct pitem *it, struct crm_err *e)
+{
+	struct link_key s, dk = { obj_plural(p->o), p->c->prov->name, p->ns ? p->ns : "", NULL };
+	const char *run = p->sum.run_id, *outcome = "ok";
+	char tmp[64];
+	long long ent = 0;
+	jv_t del;
+
+	it->noted = 1;
+	if (!src_key(p, it, &s, tmp, sizeof(tmp)))
+		return 0;
+	if (it->gone_id) {
+		dk.id = it->gone_id;
+		if (links_mark_deleted(p->links, &dk, e) < 0)
+			return e->status;
+	}
+	switch (it->status) {
+	case SUM_CREATED:
+	case SUM_UPDATED:
+	case SUM_UNCHANGED:
+		dk.id = it->remote_id;
+		ent = dk.id ? links_link(p->links, &s, &dk, run, e) : links_entity(p->links, &s, 1, run, e);
+		break;
+	case SUM_DELETED:
+		dk.id = it->remote_id;
+		del = jv_get(it->doc, it->rec, "remote_deleted");
+		if ((dk.id && links_mark_deleted(p->links, &dk, e) < 0) ||
+		    (del && jv_is_true(it->doc, del) && links_mark_deleted(p->links, &s, e) < 0))
+			return e->status;
+		ent = links_entity(p->links, &s, 1, run, e);
+		break;
+	case SUM_FAILED:
+		outcome = it->err.code[0] ? it->err.code : "failed";
+		ent = links_entity(p->links, &s, 1, run, e);
+		break;
+	default:
+		/* Skipped: nothing was pushed; a source found deleted is marked so. */
+		if (!strcmp(it->err.code, "deleted_in_source") && links_mark_deleted(p->links, &s, e) < 0)
+			return e->status;
+		return 0;
+	}
+	if (ent < 0 || links_pushed(p->links, ent, &s, dk.provider, dk.ns, outcome, run, e) < 0)
+		return e->status;
+	/* Our claim is done with; so is a stopped run's whose record this
+	 * turned out to be (matched, or found through the link). */
+	if ((it->claim || it->status != SUM_FAILED) &&
+	    links_unclaim(p->links, it->claim && it->claim != CLAIM_NONE ? it->entity : ent, dk.object, dk.provider,
+			  dk.ns, CLAIM_STALE_S, e) < 0)
+		return e->status;
+	return 0;
+}
+
+/* Writes the outcomes of items (or *its) not yet in the store. */
+static void note_links(struct push *p, struct pitem *items, struct pitem **its, size_t n)
+{
+	struct crm_err e = CRM_ERR_INIT;
+	size_t todo = 0, i;
+
+	if (!p->links || p->dry_run)
+		return;
+	for (i = 0; i < n; i++) {
+		struct pitem *it = its ? its[i] : &items[i];
+		todo += it->source && !it->noted && it->status != PENDING;
+	}
+	if (!todo || links_begin(p->links, &e) < 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		struct pitem *it = its ? its[i] : &items[i];
+		if (it->source && !it->noted && it->status != PENDING && note_one(p, it, &e) < 0)
+			break;
+	}
+	if (i < n)
+		links_rollback(p->links);
+	else
+		links_commit(p->links, &e);
+out:
+	if (e.status)
+		set_fatal(p, &e);
+}
+
+/* Reads the CRM's copies of items that turned out linked (another run
+ * created them while this one waited on its claim). */
+static void reread(struct push *p, struct pitem **its, size_t k)
+{
+	struct ctx *c = p->c;
+	json_t *ids = json_array(), *byid = NULL, *env;
+	struct crm_err e = CRM_ERR_INIT;
+
+	for (size_t i = 0; i < k; i++)
+		json_array_append_new(ids, json_string(its[i]->remote_id));
+	if (k && c->prov->read(c->conn, p->o, ids, &byid, &e) < 0)
+		set_fatal(p, &e);
+	for (size_t i = 0; i < k && !e.status; i++) {
+		if ((env = json_object_get(byid, its[i]->remote_id))) {
+			its[i]->existing = json_incref(env);
+			decide_update(p, its[i]);
+		} else {
+			its[i]->gone_id = its[i]->remote_id;
+			its[i]->remote_id = NULL;
+			its[i]->linked = 2;
+			links_decide(p, its[i]);
+		}
+	}
+	json_decref(ids);
+	json_decref(byid);
+}
+
+/* A stopped run's claim: its create may have happened, unlinked.  Look the
+ * record up by its match key (as for a create whose answer was lost): found,
+ * it is this record (and is linked); not found, the create goes ahead.
+ * Without a match key nothing can tell: the line fails and the claim is
+ * dropped, so the next run creates it. */
+static void settle_stale(struct push *p, struct pitem **its, size_t k)
+{
+	json_t *found[2] = { NULL, NULL };
+	struct crm_err e = CRM_ERR_INIT;
+	int looked = find_matches(p, its, k, found, &e) == 0;
+
+	for (size_t i = 0; i < k; i++) {
+		struct pitem *it = its[i];
+		json_t *env = it->match ? json_object_get(found[it->match_fb ? 1 : 0], it->match) : NULL;
+		if (find_count(env) > 1) {
+			fail_ambiguous(p, it, env);
+		} else if (env) {
+			it->existing = json_incref(env);
+			it->remote_id = doc_dup(it->doc, jx_str(env, "id"), 0);
+			decide_update(p, it);
+		} else if (!looked || !it->match) {
+			item_set(it, SUM_FAILED, "outcome_unknown", "%s",
+				 looked ? "a stopped run was creating this record and nothing can tell whether it"
+					  " did (no match key); the next run creates it"
+					: e.message);
+		}
+	}
+	json_decref(found[0]);
+	json_decref(found[1]);
+}
+
+/* Claims the creates of foreign records before they are sent: one run
+ * creates a record, another that pushes the same source meanwhile waits
+ * for the claim to resolve and then updates (or leaves unchanged) what
+ * the first created. */
+static void claim_creates(struct push *p, struct pitem *items, size_t n)
+{
+	struct pitem **stale, **linked;
+	struct link_key s;
+	char tmp[64], got[128];
+
+	if (!p->links || p->dry_run)
+		return;
+	stale = calloc(n ? n : 1, sizeof(*stale));
+	linked = calloc(n ? n : 1, sizeof(*linked));
+	while (stale && linked && !has_fatal(p) && !sig_stop) {
+		struct crm_err e = CRM_ERR_INIT;
+		size_t ns = 0, nl = 0, waiting = 0, any = 0, i;
+		for (i = 0; i < n; i++)
+			any += items[i].status == PENDING && items[i].action == A_CREATE && items[i].source &&
+			       !items[i].claim;
+		if (!any || links_begin(p->links, &e) < 0)
+			break;
+		for (i = 0; i < n; i++) {
+			struct pitem *it = &items[i];
+			int gone = 0, r;
+			if (it->status != PENDING || it->action != A_CREATE || !it->source || it->claim)
+				continue;
+			if (!src_key(p, it, &s, tmp, sizeof(tmp))) {
+				it->claim = CLAIM_NONE;
+				continue;
+			}
+			/* Linked meanwhile by another run: an update, not a create. */
+			if ((r = links_find(p->links, &s, p->c->prov->name, p->ns ? p->ns : "", got, sizeof(got),
+					    &gone, &e)) < 0)
+				break;
+			if (r && !gone) {
+				it->remote_id = doc_dup(it->doc, got, 0);
+				it->linked = 1;
+				it->action = A_UPDATE;
+				linked[nl++] = it;
+				continue;
+			}
+			if ((it->entity = links_entity(p->links, &s, 1, p->sum.run_id, &e)) < 0 ||
+			    (r = links_claim(p->links, it->entity, s.object, p->c->prov->name, p->ns ? p->ns : "",
+					     p->sum.run_id, CLAIM_STALE_S, &e)) < 0)
+				break;
+			if (r == LINK_HELD) {
+				waiting++;
+				continue;
+			}
+			it->claim = (char)r;
+			if (r == LINK_STALE)
+				stale[ns++] = it;
+		}
+		if (i < n) {
+			links_rollback(p->links);
+			set_fatal(p, &e);
+			break;
+		}
+		if (links_commit(p->links, &e) < 0) {
+			set_fatal(p, &e);
+			break;
+		}
+		if (nl)
+			reread(p, linked, nl);
+		if (ns)
+			settle_stale(p, stale, ns);
+		if (!waiting)
+			break;
+		/* Another run is creating some of these: ask again shortly. */
+		fiber_wait(time_mono_ms() + 100);
+	}
+	free(stale);
+	free(linked);
 }
 
 static int writes(struct push *p, struct pitem *items, size_t n)
@@ -980,7 +1321,10 @@ static void work(struct push *p, struct pitem *items, size_t n)
 						: items[i].action == A_DELETE ? SUM_DELETED : SUM_UPDATED;
 		return;
 	}
-	writes(p, items, n);
+	claim_creates(p, items, n);
+	if (!has_fatal(p) && !sig_stop)
+		writes(p, items, n);
+	note_links(p, items, NULL, n);
 }
 
 /* Writes a finished batch's result lines (main thread), in input order. */
@@ -1352,7 +1696,8 @@ const struct option push_options[] = {
 	{ "concurrency", required_argument, NULL, 'j' }, { "summary", required_argument, NULL, 'u' },
 	{ "bulk", no_argument, NULL, 'B' }, { "format", required_argument, NULL, 'F' },
 	{ "values", required_argument, NULL, 'V' }, { "clear-nulls", no_argument, NULL, 'Z' },
-	{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+	{ "links", required_argument, NULL, 'L' }, { "propagate-deletes", no_argument, NULL, 'P' },
+	{ "recreate", no_argument, NULL, 'R' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 };
 
 /* The provider field that match key `key` (a unified key or a provider
@@ -1389,7 +1734,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 {
 	struct push p;
 	struct crm_err err = CRM_ERR_INIT;
-	const char *mapfile = NULL, *rejfile = NULL, *sumfile = NULL, *valfile = NULL;
+	const char *mapfile = NULL, *rejfile = NULL, *sumfile = NULL, *valfile = NULL, *linksfile = NULL;
 	const char *idmaps[16];
 	int nidmaps = 0, ch, rc = 0;
 	long batch = 0, conc = 1;
@@ -1440,6 +1785,9 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 			else if (strcmp(optarg, "ndjson")) { msg(c, "--format takes ndjson or csv, not '%s'", optarg); return 64; }
 			break;
 		case 'Z': p.clear_nulls = 1; break;
+		case 'L': linksfile = optarg; break;
+		case 'P': p.propagate = 1; break;
+		case 'R': p.recreate = 1; break;
 		case 'h': fputs(push_usage, stdout); return 0;
 		default: return bad_option(c, argc, argv);
 		}
@@ -1452,6 +1800,14 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 	if (ctx_object(c, argv[optind], p.mode == M_DELETE ? OC_DELETE : OC_PUSH, &p.o, &err) < 0)
 		return fail_with(c, &err);
 	p.po = c->prov->obj[p.o];
+	if ((p.propagate || p.recreate) && !linksfile) {
+		msg(c, "%s needs --links FILE", p.propagate ? "--propagate-deletes" : "--recreate");
+		return 64;
+	}
+	if (p.propagate && !(p.po->caps & OC_DELETE)) {
+		msg(c, "--propagate-deletes: %s cannot delete %s", c->prov->name, obj_plural(p.o));
+		return 64;
+	}
 	p.batch = batch > 0 && (size_t)batch < c->prov->batch_max ? (size_t)batch : c->prov->batch_max;
 	if (!p.match_key) {
 		/* The defaults, the same in every CRM (DESIGN): the key, then for
@@ -1483,6 +1839,11 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 	}
 	summary_init(&p.sum, "push", obj_plural(p.o), 1);
 	snprintf(p.sum.run_id, sizeof(p.sum.run_id), "%s", c->run_id);
+	/* The store, before any request (a dry run only reads it). */
+	if (linksfile && links_open(&p.links, linksfile, p.dry_run, &err) < 0) {
+		rc = fail_with(c, &err);
+		goto done;
+	}
 	if ((rc = ctx_connect(c, &err)) < 0 || !(p.ns = c->prov->namespace(c->conn, &err)) ||
 	    (rc = map_file_check(c, p.o, p.user_map, &err)) < 0 ||
 	    (rc = c->prov->fields(c->conn, p.o, &fields, &err)) < 0) {
@@ -1767,5 +2128,6 @@ done:
 	json_decref(p.writable);
 	json_decref(p.keep);
 	json_decref(fields);
+	links_close(p.links);
 	return rc;
 }
