@@ -85,7 +85,7 @@ _crmsync()
             COMPREPLY=($(compgen -W "$(_crmsync_profiles "$config")" -- "$cur")); return ;;
         --cacert|--config|--id-map|--links|--map|--rejects|--state|--summary|--values)
             _crmsync_files; return ;;
-        --base-url|--batch-size|--columns|--concurrency|--limit|--since)
+        --base-url|--batch-size|--columns|--concurrency|--limit|--since|--where)
             return ;;
     esac
     if [[ -n $cmd ]]; then
@@ -123,7 +123,7 @@ _crmsync()
     case $cmd in
         fields) opts='--format --help'; args='--format' ;;
         lists) opts='--raw --rejects --help'; args='--rejects' ;;
-        pull) opts='--since --state --deleted --raw --map --limit --bulk --format --columns --summary --help'; args='--since|--state|--map|--limit|--format|--columns|--summary' ;;
+        pull) opts='--since --state --where --deleted --raw --map --limit --bulk --format --columns --summary --help'; args='--since|--state|--where|--map|--limit|--format|--columns|--summary' ;;
         push) opts='--mode --match --conflict --map --values --links --id-map --propagate-deletes --recreate --clear-nulls --dry-run --rejects --format --batch-size --bulk --concurrency --summary --help'; args='--mode|--match|--conflict|--map|--values|--links|--id-map|--rejects|--format|--batch-size|--concurrency|--summary' ;;
         status) opts='--help'; args='' ;;
         *) return ;;

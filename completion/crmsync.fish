@@ -39,6 +39,7 @@ complete -c crmsync -n '__fish_seen_subcommand_from lists' -l rejects -r -F
 complete -c crmsync -n '__fish_seen_subcommand_from lists' -s h -l help -d 'this help'
 complete -c crmsync -n '__fish_seen_subcommand_from pull' -l since -x -d 'only records updated at or after TIME (RFC 3339)'
 complete -c crmsync -n '__fish_seen_subcommand_from pull' -l state -r -F -d 'incremental sync: read the cursor for provider/profile/object from FILE'
+complete -c crmsync -n '__fish_seen_subcommand_from pull' -l where -x -d 'only records where EXPR holds (repeatable: all must hold), sent to the'
 complete -c crmsync -n '__fish_seen_subcommand_from pull' -l deleted -d 'also emit records the CRM reports deleted/archived (remote_deleted: true)'
 complete -c crmsync -n '__fish_seen_subcommand_from pull' -l raw -d 'add the provider\'s payload as remote_raw'
 complete -c crmsync -n '__fish_seen_subcommand_from pull' -l map -r -F -d 'JSON {"out_key": "provider_field"}: put provider fields at the top level'
