@@ -176,6 +176,20 @@ struct provider {
 	int (*pull_read)(struct pull *p, struct jv_doc *d, char *text, size_t n, int tag, jv_t *page,
 			 struct crm_err *err);
 	void (*pull_close)(struct pull *p);
+	/* Optional: reading in parallel (§16 of each CRM's notes).  Asked
+	 * once, after the pull's first page when that page was not the end
+	 * and no --limit cuts the run short: into how many parts, at most
+	 * `want`, what is left of this pull splits (0 or 1: it does not; then
+	 * the pull goes on alone).  *striped = 1: part i of n reads pages i,
+	 * i+n, i+2n... of one random-access listing, so the first part to
+	 * end ends the listing; 0: the parts are disjoint key ranges, each
+	 * read to its own end.  Each part is then opened with pull_part and
+	 * read through the same hooks (pull_next_jv, pull_fetch...) on a
+	 * thread of its own, all on the one rate limiter; this pull is not
+	 * read again.  A part reads the connection only as pull_open left
+	 * it, and this pull's state only while pull_part copies it. */
+	unsigned (*pull_parts)(struct pull *p, unsigned want, int *striped);
+	int (*pull_part)(struct pull *p, unsigned i, unsigned n, struct pull **out, struct crm_err *err);
 	/* Optional: the records this pull is expected to hand out, as far as
 	 * the CRM told (a count, a query's total), or -1 when unknown.  For the
 	 * progress line only: an estimate, never checked against the records.

@@ -854,6 +854,7 @@ struct pull {
 	char *list;         /* members of this Target List */
 	struct pager_guard guard; /* lib/pager */
 	long long total;    /* records expected (pull_total), -1 unknown */
+	char lo[2], hi[2];  /* a part's ids: >= lo, < hi ("": no bound) */
 };
 
 /* "2026-11-22T10:04:05+00:00": an explicit offset, second precision (§4). */
@@ -1032,6 +1033,10 @@ static int scan_page(struct pull *p, json_t **page, struct crm_err *err)
 		json_array_append_new(filter, json_pack("{s:{s:s}}", "date_modified", "$gte", tb));
 	}
 	where_add(p, filter);
+	if (p->lo[0])
+		json_array_append_new(filter, json_pack("{s:{s:s}}", "id", "$gte", p->lo));
+	if (p->hi[0])
+		json_array_append_new(filter, json_pack("{s:{s:s}}", "id", "$lt", p->hi));
 	json_object_set_new(body, "filter", filter);
 	json_object_set_new(body, "fields", json_string(c->fieldlist[o]));
 	json_object_set_new(body, "max_num", json_integer(PAGE_MAX));
@@ -1089,7 +1094,11 @@ static int scan_page(struct pull *p, json_t **page, struct crm_err *err)
 			if (jx_str(r, "id"))
 				json_object_set_new(p->seen, jx_str(r, "id"), json_true());
 	} else {
-		/* Re-anchor on the last second seen; its rows come first next time. */
+		/* Re-anchor on the last second seen; its rows come first next time,
+		 * from offset 0, and those already read are dropped by id.  Not
+		 * skipped by an offset: one of them edited before the next page
+		 * leaves that second, and an offset of all of them would then
+		 * pass over a row not read yet. */
 		if (maxt != p->t)
 			json_object_clear(p->seen);
 		p->t = maxt;
@@ -1099,7 +1108,7 @@ static int scan_page(struct pull *p, json_t **page, struct crm_err *err)
 				json_object_set_new(p->seen, jx_str(r, "id"), json_true());
 			json_decref(env);
 		}
-		p->offset = (long)json_object_size(p->seen);
+		p->offset = 0;
 	}
 	if (!p->done) {
 		char key[96];
@@ -1184,6 +1193,58 @@ static int su_pull_next(struct pull *p, json_t **page, struct crm_err *err)
 		json_decref(*page);
 		*page = NULL;
 	}
+}
+
+/* ---- reading in parallel (§16) ----
+ *
+ * Offsets are random-access, but a record edited between two pages moves
+ * to the end of a date_modified order and shifts every offset after it:
+ * striped offsets would skip a record.  So the rest of a scan splits into
+ * disjoint id ranges (id >= "4" and id < "8": the order of ids is the
+ * server's, whatever it is, so every id, GUID or not, is in exactly one
+ * range), each the same re-anchoring scan as scan_page's with its range
+ * as one more filter: an edit moves a record within its range, where the
+ * scan meets it again later, as the scan alone would. */
+static unsigned su_pull_parts(struct pull *p, unsigned want, int *striped)
+{
+	*striped = 0;
+	/* A list's members page by offset through a link; offset and the
+	 * anchor's rows out of step (never seen) would not split cleanly. */
+	/* Nor in the middle of paging through one second by offset: a split
+	 * waits for a page that ends past its anchor (parts start at offset
+	 * 0 and drop the anchor's rows read, by id). */
+	if (p->list || p->done || p->o.obj == OBJ_USER || p->offset)
+		return 0;
+	return want > 16 ? 16 : want;
+}
+
+static int su_pull_part(struct pull *p, unsigned i, unsigned n, struct pull **out, struct crm_err *err)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct pull *q = calloc(1, sizeof(*q));
+	const char *id;
+	json_t *v;
+
+	(void)err;
+	*q = *p;
+	q->o.since_id = p->o.since_id ? strdup(p->o.since_id) : NULL;
+	q->list = NULL;
+	q->total = -1;
+	pager_guard_init(&q->guard, "SugarCRM");
+	if (i > 0)
+		q->lo[0] = hex[i * 16 / n];
+	if (i + 1 < n)
+		q->hi[0] = hex[(i + 1) * 16 / n];
+	/* The anchor's rows already read, those of this range: dropped when
+	 * they come again (the part starts at offset 0, as scan_page does). */
+	q->seen = json_object();
+	json_object_foreach(p->seen, id, v) {
+		if ((q->lo[0] && strcasecmp(id, q->lo) < 0) || (q->hi[0] && strcasecmp(id, q->hi) >= 0))
+			continue;
+		json_object_set(q->seen, id, v);
+	}
+	*out = q;
+	return 0;
 }
 
 /* ---- reading and matching for push ---- */
@@ -1918,6 +1979,8 @@ const struct provider provider_sugarcrm = {
 	.where_max = 20,
 	.pull_open = su_pull_open,
 	.pull_next = su_pull_next,
+	.pull_parts = su_pull_parts,
+	.pull_part = su_pull_part,
 	.pull_total = su_pull_total,
 	.pull_close = su_pull_close,
 	.pull_fixup = su_fixup,

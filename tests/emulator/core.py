@@ -374,6 +374,9 @@ class Faults:
       "body": TEXT              this answer instead (with "status", default 200,
                                 and "content_type")
       "delay_ms": N             answer late
+      "touch": [OBJECT, BODY]   a server-side change (as POST /_emulator/touch/OBJECT
+                                with BODY) made just before this request is
+                                served: a record edited mid-scan, at a known page
       "drop": true              close the connection, no answer
       "drop_mid_body": true     close it halfway through the answer's body
       "expire_token": true      the provider's "token expired" answer
@@ -479,6 +482,8 @@ class App:
         rule = self.faults.take(req.method, req.path)
         if rule and rule.get("delay_ms"):
             time.sleep(float(rule["delay_ms"]) / 1000.0)
+        if rule and isinstance(rule.get("touch"), list) and len(rule["touch"]) == 2:
+            self.provider.touch(rule["touch"][0], rule["touch"][1] or {})
         if gen != self.generation:
             # A request that was still waiting when the state was reset (its
             # client long gone): it must not touch the new state or its log.
