@@ -480,6 +480,20 @@ static void required(struct ctx *c, enum obj o, struct linked_item *it)
 	}
 }
 
+/* Has rec a value for one of link l's keys? */
+static int has_values(const struct jv_doc *d, jv_t rec, const struct prov_link *l)
+{
+	char k[64];
+
+	for (const char *const *s = l->keys; *s; s++) {
+		split_key(*s, k, sizeof(k));
+		jv_t v = jv_get(d, rec, k);
+		if (v && !jv_is_empty(d, v))
+			return 1;
+	}
+	return 0;
+}
+
 int linked_creates(struct ctx *c, enum obj o, struct linked_item *its, size_t n, int dry_run,
 		   struct crm_err *err)
 {
@@ -490,6 +504,15 @@ int linked_creates(struct ctx *c, enum obj o, struct linked_item *its, size_t n,
 
 	if (!po || (!l && !po->required) || !n)
 		return 0;
+	/* First as if every link with something to find were made: a record
+	 * that fails anyway makes no company or person. */
+	for (size_t i = 0; i < n; i++) {
+		for (int k = 0; l && l[k].remote && k < LINKS_MAX; k++)
+			if (has_values(its[i].doc, its[i].rec, &l[k]))
+				its[i].made |= 1u << k;
+		required(c, o, &its[i]);
+		its[i].made = 0;
+	}
 	acc = calloc(n, sizeof(*acc));
 	/* Links in table order: the company before the person, who joins it. */
 	for (int k = 0; l && l[k].remote && k < LINKS_MAX && rc == 0; k++)
