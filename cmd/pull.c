@@ -15,6 +15,7 @@
 #include "http.h"
 #include "jv.h"
 #include "jx.h"
+#include "linked.h"
 #include "provider.h"
 #include "sig.h"
 #include "singer.h"
@@ -765,7 +766,10 @@ static int pull_main(struct ctx *c, int argc, char **argv, struct where *wh)
 		if (rc < 0)
 			goto fail;
 	}
-	reader_init(&pg, c, p, limit < 0);
+	/* Linked records (lead persons) are read on this thread, after each
+	 * page: no page is fetched ahead (nor in parts) while they are. */
+	int linked = c->prov->obj[o]->links != NULL;
+	reader_init(&pg, c, p, limit < 0 && !linked);
 	paging = 1;
 	int said_path = 0;
 	while (limit < 0 || sum.records < limit) {
@@ -793,12 +797,20 @@ static int pull_main(struct ctx *c, int argc, char **argv, struct where *wh)
 		}
 		time_format(time_now_ms(), now);
 		struct jv_doc *d = &cur_pg->d;
+		struct linked_page lp;
+		if (linked && (rc = linked_page_read(c, o, d, cur_pg->arr, &lp, &err)) < 0) {
+			linked_page_release(&lp);
+			reader_give_back(&pg, cur_pg);
+			goto fail;
+		}
 		for (uint32_t m = jv_items(d, cur_pg->arr); m; m = jv_next(d, m)) {
 			jv_t env = jv_val(d, m);
 			struct jv_mark mk = jv_mark(d);
 			if (limit >= 0 && sum.records >= limit)
 				break;
 			jv_t rec = record_build(c, o, d, env, user_map, raw, ns, now);
+			if (linked)
+				rec = linked_apply(c, o, d, env, rec, &lp);
 			if (singer) {
 				jv_t w = jv_obj(d);
 				singer_fit(stypes, d, rec);
@@ -816,12 +828,16 @@ static int pull_main(struct ctx *c, int argc, char **argv, struct where *wh)
 				rc = ndjson_write_jv(&c->out, d, rec, &err);
 			jv_rewind(d, &mk);
 			if (rc < 0) {
+				if (linked)
+					linked_page_release(&lp);
 				reader_give_back(&pg, cur_pg);
 				goto fail;
 			}
 			track(&cur, d, env);
 			sum.records++;
 		}
+		if (linked)
+			linked_page_release(&lp);
 		/* The total as known after this page; --limit caps it. */
 		sum.total = cur_pg->total;
 		if (limit >= 0 && sum.total > limit)

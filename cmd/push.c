@@ -18,6 +18,7 @@
 #include "http.h"
 #include "jv.h"
 #include "jx.h"
+#include "linked.h"
 #include "links.h"
 #include "map.h"
 #include "options.h"
@@ -218,7 +219,10 @@ struct item_ctx {
 
 static void not_stored_warning(void *ctx, const char *key)
 {
-	add_warning(((struct item_ctx *)ctx)->it, "not_stored", key);
+	struct item_ctx *ic = ctx;
+	if (linked_key(ic->p->c, ic->p->o, key))
+		return; /* kept on the linked record (cmd/linked) */
+	add_warning(ic->it, "not_stored", key);
 }
 
 static int is_writable_item(void *ctx, const char *name)
@@ -1295,6 +1299,32 @@ static int emit(struct push *p, struct pitem *it)
 	return rc;
 }
 
+/* The batch's creates: their linked records found or made, the fields
+ * the CRM requires checked (cmd/linked). */
+static int create_links(struct push *p, struct pitem *items, size_t n)
+{
+	struct linked_item *li;
+	struct crm_err e = CRM_ERR_INIT;
+	size_t k = 0;
+	int rc;
+
+	if (!p->po->links && !p->po->required)
+		return 0;
+	li = calloc(n ? n : 1, sizeof(*li));
+	for (size_t i = 0; i < n; i++)
+		if (items[i].status == PENDING && items[i].action == A_CREATE)
+			li[k++] = (struct linked_item){ items[i].doc, items[i].rec, items[i].fields, CRM_ERR_INIT, 0 };
+	rc = linked_creates(p->c, p->o, li, k, p->dry_run, &e);
+	k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (items[i].status == PENDING && items[i].action == A_CREATE && li[k++].err.status)
+			item_fail(&items[i], SUM_FAILED, &li[k - 1].err);
+	free(li);
+	if (rc < 0)
+		set_fatal(p, &e);
+	return rc;
+}
+
 /* The network part of a batch: lookups, then writes (in a fiber). */
 static void work(struct push *p, struct pitem *items, size_t n)
 {
@@ -1312,7 +1342,7 @@ static void work(struct push *p, struct pitem *items, size_t n)
 	rc = lookups(p, items, n);
 	if (one)
 		p->find_busy = 0;
-	if (rc < 0)
+	if (rc < 0 || create_links(p, items, n) < 0)
 		return;
 	if (p->dry_run) {
 		for (size_t i = 0; i < n; i++)

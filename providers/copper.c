@@ -146,14 +146,21 @@ static const struct map_entry user_map[] = {
 };
 
 /* Deletes are hard (§5): nothing for pull --deleted to see, so no OC_DELETED. */
-static const struct prov_object o_account = { "companies", OC_PULL | OC_PUSH | OC_DELETE, company_map, "domain", .match_fallback = "name" };
+/* Required on create (§6): a name; a lead's the writer joins from first
+ * and last name, else takes the email. */
+static const struct prov_required named_required[] = { { "name", "name", NULL }, { NULL, NULL, NULL } };
+static const struct prov_required lead_required[] = {
+	{ "first_name|last_name|email.email", "last_name", NULL }, { NULL, NULL, NULL }
+};
+static const struct prov_object o_account = { "companies", OC_PULL | OC_PUSH | OC_DELETE, company_map, "domain", .match_fallback = "name",
+					       .required = named_required };
 static const struct prov_object o_contact = { "people", OC_PULL | OC_PUSH | OC_DELETE, person_map, "email" };
 static const struct prov_object o_user = { "users", OC_PULL, user_map, "email" };
 /* No OC_UPSERT: PUT /leads/upsert (§6) would update one of several leads
  * sharing an email; push looks up first (ambiguous_match), then creates
  * through it (idempotent: sent again safely after a lost answer). */
-static const struct prov_object o_lead = { "leads", OC_PULL | OC_PUSH | OC_DELETE, lead_map, "email" };
-static const struct prov_object o_deal = { "opportunities", OC_PULL | OC_PUSH | OC_DELETE, deal_map, NULL };
+static const struct prov_object o_lead = { "leads", OC_PULL | OC_PUSH | OC_DELETE, lead_map, "email", .required = lead_required };
+static const struct prov_object o_deal = { "opportunities", OC_PULL | OC_PUSH | OC_DELETE, deal_map, NULL, .required = named_required };
 
 static const struct map_entry *table(enum obj o)
 {

@@ -80,14 +80,43 @@ static const struct map_entry deal_map[] = {
 	{ NULL, NULL, 0, NULL, NULL, 0 }
 };
 
-/* HubSpot leads hold a name, a stage and an owner; the person's details live
- * on the associated contact ("@contact", in remote_fields). */
+/* HubSpot leads hold a name, a stage and an owner; the person and the
+ * company live on the associated contact and company ("@contact",
+ * "@company", in remote_fields), which carry the lead's first_name ...
+ * company (links below).  Those are the lead's own person, not a
+ * conversion: HubSpot's API records no lead conversion (a lead is worked
+ * through its stages), so converted_* have no field here.  Nor has source:
+ * leads have no source property (hubspot.md §3 lists hs_lead_name, _type,
+ * _label, hs_pipeline, _stage, owner), so it is reported not_stored rather
+ * than sent to a property that does not exist. */
 static const struct map_entry lead_map[] = {
 	{ "status", "hs_pipeline_stage", MK_STR, NULL, NULL, MF_OPTION },
-	{ "source", "hs_lead_source", MK_STR, NULL, NULL, MF_OPTION },
 	{ "owner", "hubspot_owner_id", MK_REL, NULL, NULL, 0 },
-	{ "converted_account", "@company", MK_REL, NULL, NULL, 0 },
 	{ NULL, NULL, 0, NULL, NULL, 0 }
+};
+
+static const char *const lead_person_keys[] = { "first_name", "last_name", "title", "email_addresses", "phone_numbers", NULL };
+static const char *const lead_company_keys[] = { "company=name", NULL };
+/* The company first: a contact made for a lead joins it. */
+static const struct prov_link lead_links[] = {
+	{ "@company", OBJ_ACCOUNT, lead_company_keys },
+	{ "@contact", OBJ_CONTACT, lead_person_keys },
+	{ NULL, 0, NULL }
+};
+
+/* Required on create (hubspot.md §5): a lead needs its name and a contact. */
+static const struct prov_required lead_required[] = {
+	{ "hs_lead_name", "last_name", "first_name+last_name,company" },
+	{ "@contact", "email_addresses", NULL },
+	{ NULL, NULL, NULL }
+};
+static const struct prov_required contact_required[] = {
+	{ "email|firstname|lastname", "email_addresses", NULL },
+	{ NULL, NULL, NULL }
+};
+static const struct prov_required deal_required[] = {
+	{ "dealname", "name", NULL },
+	{ NULL, NULL, NULL }
 };
 
 /* Owners (§4): read-only; is_active = !archived. */
@@ -102,10 +131,13 @@ static const struct map_entry owner_map[] = {
 static const struct prov_object o_account = { "companies", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, company_map, "domain", .match_fallback = "name" };
 /* OC_UPSERT: HubSpot keeps contact emails unique, so the batch upsert by
  * email can never pick one of several. */
-static const struct prov_object o_contact = { "contacts", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED | OC_UPSERT, contact_map, "email" };
+static const struct prov_object o_contact = { "contacts", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED | OC_UPSERT, contact_map, "email",
+					       .required = contact_required };
 static const struct prov_object o_user = { "owners", OC_PULL | OC_DELETED, owner_map, "email" };
-static const struct prov_object o_lead = { "leads", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, lead_map, NULL };
-static const struct prov_object o_deal = { "deals", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, deal_map, NULL };
+static const struct prov_object o_lead = { "leads", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, lead_map, NULL,
+					    .links = lead_links, .required = lead_required };
+static const struct prov_object o_deal = { "deals", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, deal_map, NULL,
+					    .required = deal_required };
 
 /* Property used for incremental search, per object (§2.4, pitfall 2). */
 static const char *lastmod_prop(enum obj o)

@@ -95,9 +95,12 @@ static const struct map_entry deal_map[] = {
 	{ NULL, NULL, 0, NULL, NULL, 0 }
 };
 
-/* A lead is a title linked to a person and/or an organization (§3); the
- * links travel as converted_contact / converted_account, as HubSpot's lead
- * company does, so --id-map translates them in a migration.  Leads have no
+/* A lead is a title linked to a person and/or an organization (§3): the
+ * lead's first_name ... company come from them (links below), and
+ * person_id / organization_id stay in remote_fields.  They are the lead's
+ * own person, not a conversion: Pipedrive converts a lead into a deal
+ * (the deal's source_lead_id), never into a person or an organization, so
+ * converted_contact / converted_account have no field here.  Leads have no
  * status field: their labels (/v1/leadLabels) are the nearest thing (§15),
  * so status is the first label, an option: label_id, a pseudo-field the
  * envelope reads from label_ids and the writer puts back at its head. */
@@ -105,9 +108,34 @@ static const struct map_entry lead_map[] = {
 	{ "status", "label_id", MK_STR, NULL, NULL, MF_OPTION },
 	{ "source", "source_name", MK_STR, NULL, NULL, MF_RO },
 	{ "owner", "owner_id", MK_REL, NULL, NULL, 0 },
-	{ "converted_contact", "person_id", MK_REL, NULL, NULL, 0 },
-	{ "converted_account", "organization_id", MK_REL, NULL, NULL, 0 },
 	{ NULL, NULL, 0, NULL, NULL, 0 }
+};
+
+static const char *const lead_person_keys[] = { "first_name", "last_name", "title", "email_addresses", "phone_numbers", NULL };
+static const char *const lead_company_keys[] = { "company=name", NULL };
+/* The organization first: a person made for a lead joins it. */
+static const struct prov_link lead_links[] = {
+	{ "organization_id", OBJ_ACCOUNT, lead_company_keys },
+	{ "person_id", OBJ_CONTACT, lead_person_keys },
+	{ NULL, 0, NULL }
+};
+
+/* Required on create (pipedrive.md §17): a lead's title, which is the
+ * lead's name (its company's, else its person's: the same meaning), and a
+ * person or an organization; an organization's name, a deal's title (a
+ * person's name the writer makes from first and last name or email). */
+static const struct prov_required lead_required[] = {
+	{ "title", "company", "company,first_name+last_name" },
+	{ "person_id|organization_id", "company", NULL },
+	{ NULL, NULL, NULL }
+};
+static const struct prov_required org_required[] = {
+	{ "name", "name", NULL },
+	{ NULL, NULL, NULL }
+};
+static const struct prov_required deal_required[] = {
+	{ "title", "name", NULL },
+	{ NULL, NULL, NULL }
 };
 
 /* Users (§4): read-only; is_active = active_flag. */
@@ -118,11 +146,14 @@ static const struct map_entry user_map[] = {
 	{ NULL, NULL, 0, NULL, NULL, 0 }
 };
 
-static const struct prov_object o_account = { "organizations", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, org_map, "domain", .match_fallback = "name" };
+static const struct prov_object o_account = { "organizations", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, org_map, "domain", .match_fallback = "name",
+					       .required = org_required };
 static const struct prov_object o_contact = { "persons", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, person_map, "email" };
 static const struct prov_object o_user = { "users", OC_PULL | OC_DELETED, user_map, "email" };
-static const struct prov_object o_lead = { "leads", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, lead_map, NULL, ID_UUID };
-static const struct prov_object o_deal = { "deals", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, deal_map, NULL };
+static const struct prov_object o_lead = { "leads", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, lead_map, NULL, ID_UUID,
+					    .links = lead_links, .required = lead_required };
+static const struct prov_object o_deal = { "deals", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, deal_map, NULL,
+					    .required = deal_required };
 
 static const char *v2_name(enum obj o)
 {

@@ -41,6 +41,29 @@ struct pull;
 #define OC_UPSERT  16u  /* write(WR_CREATE) upserts on the default match key:
 			   idempotent, so push may skip the lookup */
 
+/* A part of an object that the CRM keeps on a linked record (HubSpot and
+ * Pipedrive leads point at a contact and a company): pull fills the
+ * object's unified keys from the linked record (one read per page, not per
+ * record); push finds the linked record by its object's usual match key, or
+ * creates it, and writes its id to `remote` (cmd/linked.c). */
+struct prov_link {
+	const char *remote;            /* the object's field holding the linked id ("@contact") */
+	enum obj obj;                  /* the linked record's object */
+	const char *const *keys;       /* unified keys carried, "key" or "key=linked_key"
+					  ("company=name"); NULL-terminated */
+};
+
+/* A field the CRM requires when a record is created: a create that lacks
+ * it after mapping fails before any request with code required_field,
+ * naming `key` (cmd/linked.c). */
+struct prov_required {
+	const char *remote;            /* the provider field; "a|b": any one of them */
+	const char *key;               /* the unified key named in the failure */
+	const char *from;              /* or NULL: unified keys of the same meaning that fill
+					  it when absent, choices in order split by ',', keys
+					  joined with a space by '+' ("company,first_name+last_name") */
+};
+
 struct prov_object {
 	const char *remote;            /* the CRM's name for it ("companies") */
 	unsigned caps;                 /* OC_* */
@@ -50,6 +73,8 @@ struct prov_object {
 	enum id_syntax id_syntax;      /* its ids, where not the provider's (ID_DEFAULT) */
 	const char *match_fallback;    /* default key for records with no value for match_key
 					  (accounts: "name"), looked up apart; cmd/push does it */
+	const struct prov_link *links; /* or NULL; ends with remote NULL */
+	const struct prov_required *required; /* or NULL; ends with remote NULL */
 };
 
 /* What a provider gets when it opens a connection. */

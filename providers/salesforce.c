@@ -146,11 +146,21 @@ static const struct map_entry deal_map[] = {
 
 /* No OC_UPSERT: the default match keys (Email, domain, Name) are not
  * external ids, so a create cannot upsert on them (§6). */
-static const struct prov_object o_account = { "Account", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, account_map, "domain", .match_fallback = "name" };
-static const struct prov_object o_contact = { "Contact", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, contact_map, "email" };
+/* Required on create (the emulator's and Salesforce's nillable = false). */
+static const struct prov_required account_required[] = { { "Name", "name", NULL }, { NULL, NULL, NULL } };
+static const struct prov_required contact_required[] = { { "LastName", "last_name", NULL }, { NULL, NULL, NULL } };
+static const struct prov_required lead_required[] = {
+	{ "LastName", "last_name", NULL }, { "Company", "company", NULL }, { NULL, NULL, NULL }
+};
+static const struct prov_required deal_required[] = {
+	{ "Name", "name", NULL }, { "StageName", "stage", NULL }, { "CloseDate", "close_date", NULL }, { NULL, NULL, NULL }
+};
+static const struct prov_object o_account = { "Account", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, account_map, "domain", .match_fallback = "name",
+					       .required = account_required };
+static const struct prov_object o_contact = { "Contact", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, contact_map, "email", .required = contact_required };
 static const struct prov_object o_user = { "User", OC_PULL | OC_DELETED, user_map, "email" };
-static const struct prov_object o_lead = { "Lead", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, lead_map, "email" };
-static const struct prov_object o_deal = { "Opportunity", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, deal_map, NULL };
+static const struct prov_object o_lead = { "Lead", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, lead_map, "email", .required = lead_required };
+static const struct prov_object o_deal = { "Opportunity", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, deal_map, NULL, .required = deal_required };
 
 static const struct map_entry *const maps[OBJ_COUNT] = {
 	[OBJ_ACCOUNT] = account_map, [OBJ_CONTACT] = contact_map, [OBJ_USER] = user_map,

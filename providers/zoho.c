@@ -135,11 +135,21 @@ static const struct map_entry user_map[] = {
 /* No OC_UPSERT: Zoho's upsert (duplicate_check_fields) updates one of
  * several records that share the key, where push must fail ambiguous_match;
  * so push looks up first, and only then upserts a create on Email (§6). */
-static const struct prov_object o_account = { "Accounts", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, account_map, "domain", .match_fallback = "name" };
-static const struct prov_object o_contact = { "Contacts", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, contact_map, "email" };
+/* Required on create (the modules' system_mandatory fields). */
+static const struct prov_required account_required[] = { { "Account_Name", "name", NULL }, { NULL, NULL, NULL } };
+static const struct prov_required contact_required[] = { { "Last_Name", "last_name", NULL }, { NULL, NULL, NULL } };
+static const struct prov_required lead_required[] = {
+	{ "Last_Name", "last_name", NULL }, { "Company", "company", NULL }, { NULL, NULL, NULL }
+};
+static const struct prov_required deal_required[] = {
+	{ "Deal_Name", "name", NULL }, { "Stage", "stage", NULL }, { NULL, NULL, NULL }
+};
+static const struct prov_object o_account = { "Accounts", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, account_map, "domain", .match_fallback = "name",
+					       .required = account_required };
+static const struct prov_object o_contact = { "Contacts", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, contact_map, "email", .required = contact_required };
 static const struct prov_object o_user = { "users", OC_PULL, user_map, "email" };
-static const struct prov_object o_lead = { "Leads", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, lead_map, "email" };
-static const struct prov_object o_deal = { "Deals", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, deal_map, NULL };
+static const struct prov_object o_lead = { "Leads", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, lead_map, "email", .required = lead_required };
+static const struct prov_object o_deal = { "Deals", OC_PULL | OC_PUSH | OC_DELETE | OC_DELETED, deal_map, NULL, .required = deal_required };
 
 static const char *const module_of[OBJ_COUNT] = {
 	[OBJ_ACCOUNT] = "Accounts", [OBJ_CONTACT] = "Contacts", [OBJ_USER] = "users",

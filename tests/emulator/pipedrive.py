@@ -1344,6 +1344,13 @@ class Pipedrive:
             self.fail(400, "Validation failed: title: Parameter 'title' is required")
         if b.get("person_id") is None and b.get("organization_id") is None:
             self.fail(400, "Validation failed: A lead must be linked to a person or an organization")
+        # pipedrive.md §17: the person or organization must exist (wording unverified).
+        for key, table in (("person_id", "persons"), ("organization_id", "organizations")):
+            ref = b.get(key)
+            if ref is not None:
+                rec = self.data[table].get(ref)
+                if rec is None or rec.get("is_deleted"):
+                    self.fail(400, "Validation failed: %s: %s %s not found" % (key, table[:-1], ref))
         now = iso_s(self.clock.now_ms())
         lid = new_uuid()
         lead = {"id": lid, "title": None, "owner_id": self.data["users"][0]["id"] if self.data["users"] else None,
