@@ -90,6 +90,8 @@ struct pitem {
 	size_t csvrowlen;
 	const char *match;    /* match value, emails lowercased (in doc) */
 	int match_fb;         /* match is the value of the fallback key (accounts: name) */
+	int upsert;           /* a real run sends it to the CRM's upsert unread (a dry-run
+				 only looks it up, to tell created from updated) */
 	enum action action;
 	json_t *existing;     /* the CRM's copy (envelope), if read */
 	int status;           /* SUM_*, or PENDING */
@@ -112,6 +114,7 @@ struct push {
 				      with no value for match_key, or NULL (--match given) */
 	const char *fb_remote;     /* provider field the fallback uses */
 	int fast_upsert;           /* one call per batch: the CRM's own upsert on the match key */
+	int dry_upsert;            /* --dry-run of a run that would upsert so */
 	const char *ns;
 	json_t *user_map;
 	json_t *values;            /* --values: {"key": {"from": "to"}}, or NULL */
@@ -440,7 +443,10 @@ static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const st
 			it->action = A_UPDATE;
 		else if (it->match && !it->match_fb && p->fast_upsert && !prov)
 			it->action = A_CREATE; /* the CRM upserts on the key itself */
-		else if (it->match)
+		else if (it->match && !it->match_fb && p->dry_upsert && !prov) {
+			it->action = A_FIND;
+			it->upsert = 1;
+		} else if (it->match)
 			it->action = A_FIND;
 		else if (p->mode == M_UPSERT)
 			it->action = A_CREATE;
@@ -593,7 +599,12 @@ static int lookups(struct push *p, struct pitem *items, size_t n)
 			} else if (env) {
 				it->existing = json_incref(env);
 				it->remote_id = doc_dup(it->doc, jx_str(env, "id"), 0);
-				decide_update(p, it);
+				if (it->upsert) {
+					/* The real run's upsert writes it all, unread. */
+					it->send = it->fields;
+					it->action = A_UPDATE;
+				} else
+					decide_update(p, it);
 			} else if (p->mode == M_UPSERT) {
 				it->action = A_CREATE;
 			} else {
@@ -1532,7 +1543,11 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 	/* Upsert in one call when the CRM can (and nothing needs the CRM's copy
 	 * first): such records report created or updated, never unchanged. */
 	p.fast_upsert = (p.po->caps & OC_UPSERT) && p.mode == M_UPSERT && p.conflict == C_OVERWRITE &&
-			!p.dry_run && p.match_key && p.po->match_key && !strcmp(p.match_key, p.po->match_key);
+			p.match_key && p.po->match_key && !strcmp(p.match_key, p.po->match_key);
+	/* A dry-run sends nothing, so it looks the records up to tell
+	 * created from updated, and predicts what the upsert reports. */
+	p.dry_upsert = p.fast_upsert && p.dry_run;
+	p.fast_upsert &= !p.dry_run;
 	/* ...but only for plain imports: records pulled from a CRM (they name their
 	 * provider) are compared first, so two-way sync pipes do not echo. */
 	if (rejfile) {
