@@ -473,6 +473,11 @@ static jv_t diff(struct push *p, struct pitem *it)
 		jv_t ev = jv_get(d, have, m.key);
 		if (p->conflict == C_FILL && !jv_is_empty(d, ev))
 			continue;
+		/* A field the CRM's metadata does not have (Salesforce's
+		 * CurrencyIsoCode in a single-currency org) is never written:
+		 * no difference there makes an update. */
+		if (m.key[0] != '@' && !is_writable(p, m.key) && map_find_remote(p->po->map, m.key))
+			continue;
 		if (!map_value_equal(p->po->map, m.key, d, m.val, ev))
 			jv_add_key(d, out, m.key, m.klen, m.plain, m.val);
 	}
