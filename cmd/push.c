@@ -478,7 +478,8 @@ static jv_t diff(struct push *p, struct pitem *it)
 		 * no difference there makes an update. */
 		if (m.key[0] != '@' && !is_writable(p, m.key) && map_find_remote(p->po->map, m.key))
 			continue;
-		if (!map_value_equal(p->po->map, m.key, d, m.val, ev))
+		if (!map_value_equal(p->po->map, m.key, d, m.val, ev) &&
+		    !map_value_held(p->po->map, m.key, d, m.val, have))
 			jv_add_key(d, out, m.key, m.klen, m.plain, m.val);
 	}
 	return out;

@@ -443,6 +443,38 @@ jv_t map_push(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
 	return out;
 }
 
+/* Phone numbers as dialled: the same digits (and the same leading '+'),
+ * whatever spaces, dots, dashes and brackets a CRM formats them with
+ * ("+1 (264) 555-5101" and "+1 264-555-5101").  Letters or an extension
+ * make a number compared as written. */
+static int phone_digits(const char *s, char *out, size_t n)
+{
+	size_t k = 0;
+
+	for (; *s; s++) {
+		if (*s >= '0' && *s <= '9') {
+			if (k + 1 >= n)
+				return -1;
+			out[k++] = *s;
+		} else if (*s == '+' && k == 0) {
+			out[k++] = '+';
+		} else if (!strchr(" .-()/\t", *s)) {
+			return -1;
+		}
+	}
+	out[k] = '\0';
+	return 0;
+}
+
+static int phone_equal(const char *a, const char *b)
+{
+	char x[64], y[64];
+
+	if (phone_digits(a, x, sizeof(x)) < 0 || phone_digits(b, y, sizeof(y)) < 0)
+		return strcmp(a, b) == 0;
+	return strcmp(x, y) == 0;
+}
+
 int map_value_equal(const struct map_entry *m, const char *remote, const struct jv_doc *d,
 		    jv_t a, jv_t b)
 {
@@ -473,11 +505,28 @@ int map_value_equal(const struct map_entry *m, const char *remote, const struct 
 		}
 		case MK_EMAIL:
 			return strcasecmp(sa, sb) == 0;
+		case MK_PHONE:
+			return phone_equal(sa, sb);
 		default:
 			break;
 		}
 	}
 	return jv_text_equal(d, a, b);
+}
+
+int map_value_held(const struct map_entry *m, const char *remote, const struct jv_doc *d, jv_t v,
+		   jv_t have)
+{
+	const struct map_entry *e = map_find_remote(m, remote);
+
+	if (!e || (e->kind != MK_EMAIL && e->kind != MK_PHONE) || (e->flags & MF_PRIMARY) ||
+	    !jv_is_empty(d, jv_get(d, have, remote)))
+		return 0;
+	for (const struct map_entry *f = m; f->key; f++)
+		if (f != e && f->kind == e->kind && !strcmp(f->key, e->key) &&
+		    map_value_equal(m, f->remote, d, v, jv_get(d, have, f->remote)))
+			return 1;
+	return 0;
 }
 
 void map_not_stored(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,

@@ -94,4 +94,13 @@ void map_not_stored(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_
 int map_value_equal(const struct map_entry *m, const char *remote, const struct jv_doc *d,
 		    jv_t a, jv_t b);
 
+/* Is v, the value a record gives one slot of a list (an email address or
+ * phone number of one type), already held by another slot of the same
+ * list in the CRM's copy `have` (provider fields), while the copy's own
+ * slot is empty?  Then writing it would only move or repeat it: the type
+ * is what another CRM could not keep (Copper's personal email comes back
+ * from Zoho as a work one), not an edit. */
+int map_value_held(const struct map_entry *m, const char *remote, const struct jv_doc *d, jv_t v,
+		   jv_t have);
+
 #endif
