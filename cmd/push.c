@@ -467,6 +467,7 @@ static jv_t diff(struct push *p, struct pitem *it)
 	struct jv_doc *d = it->doc;
 	/* The copy's strings are borrowed from it->existing, kept until the item is released. */
 	jv_t have = jv_from_json(d, json_object_get(it->existing, "fields")), out = jv_obj(d);
+	int name_same = map_name_same(p->po->map, d, it->fields, have);
 
 	for (uint32_t c = jv_members(d, it->fields); c; c = jv_next(d, c)) {
 		const struct jv_mem m = d->m[c];
@@ -477,6 +478,9 @@ static jv_t diff(struct push *p, struct pitem *it)
 		 * CurrencyIsoCode in a single-currency org) is never written:
 		 * no difference there makes an update. */
 		if (m.key[0] != '@' && !is_writable(p, m.key) && map_find_remote(p->po->map, m.key))
+			continue;
+		if (name_same && map_find_remote(p->po->map, m.key) &&
+		    (map_find_remote(p->po->map, m.key)->flags & MF_NAMEPART))
 			continue;
 		if (!map_value_equal(p->po->map, m.key, d, m.val, ev) &&
 		    !map_value_held(p->po->map, m.key, d, m.val, have))

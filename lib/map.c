@@ -514,6 +514,42 @@ int map_value_equal(const struct map_entry *m, const char *remote, const struct 
 	return jv_text_equal(d, a, b);
 }
 
+/* Appends the name part `remote` of fields (else of have) to b, words
+ * separated by one space. */
+static size_t name_part(const struct jv_doc *d, jv_t fields, jv_t have, const char *remote, char *b, size_t k,
+			size_t n)
+{
+	jv_t v = jv_get(d, fields, remote);
+	const char *s = jv_str(d, v ? fields : have, remote);
+
+	for (; s && *s; s++) {
+		int sp = *s == ' ' || *s == '\t' || *s == '\n';
+		if (sp && (k == 0 || b[k - 1] == ' '))
+			continue;
+		if (k + 2 >= n)
+			return n;
+		b[k++] = sp ? ' ' : *s;
+	}
+	if (k && b[k - 1] != ' ' && k + 2 < n)
+		b[k++] = ' ';
+	return k;
+}
+
+int map_name_same(const struct map_entry *m, const struct jv_doc *d, jv_t fields, jv_t have)
+{
+	char a[512], b[512];
+	size_t ka = 0, kb = 0;
+
+	for (const struct map_entry *e = m; e && e->key; e++)
+		if (e->flags & MF_NAMEPART) {
+			ka = name_part(d, fields, have, e->remote, a, ka, sizeof(a));
+			kb = name_part(d, JV_NONE, have, e->remote, b, kb, sizeof(b));
+			if (ka >= sizeof(a) || kb >= sizeof(b))
+				return 0;
+		}
+	return ka == kb && !memcmp(a, b, ka);
+}
+
 int map_value_held(const struct map_entry *m, const char *remote, const struct jv_doc *d, jv_t v,
 		   jv_t have)
 {
