@@ -12,7 +12,8 @@ Each folder tests/cases/NAME/ is one case:
 Cases run once with the normal binary and once with the ASan+UBSan one.
 Other checks: headers compile alone, the emulator's self-test, the C unit
 tests, valgrind on a pull and a push, the README's examples
-(tests/readme.py), the cross-CRM migration matrix (tests/xcrm/run.py),
+(tests/readme.py), the cross-CRM migration matrix (tests/xcrm/run.py), its
+round trips (tests/xcrm/roundtrip.py),
 and the shared contract floor.
 The last line is `N passed, N failed`.
 
@@ -269,6 +270,10 @@ def main():
             # fail more records or lose more values than its baseline.
             background.append(start_suite("xcrm", ["xcrm", "run.py"], r"(ok  |FAIL) (xcrm \S+)(: (.*))?$",
                                           binary, 900))
+            # A -> B -> A then a cycle with no edits: nothing written, and
+            # every --dry-run predicts its real run (tests/xcrm/roundtrip.json).
+            background.append(start_suite("roundtrip", ["xcrm", "roundtrip.py"],
+                                          r"(ok  |FAIL) (roundtrip \S+)(: (.*))?$", binary, 900))
         jobs = [(n, binary, "case") for n in names]
         if a.asan_bin and not a.quick:
             jobs += [(n, os.path.abspath(a.asan_bin), "asan") for n in names]

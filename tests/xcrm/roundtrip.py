@@ -7,11 +7,12 @@ must write nothing: every result `unchanged`, no write request reaching
 either emulator.  Before each push a --dry-run of the same input must
 predict, line for line, the sync_status the real push reports.
 
-A record is pushed back onto its original as a user would without a
-links store: it names the target CRM (`provider`) and the target's id
-(`remote_id`, from the first leg's results), its relations translated
-the same way; what belongs to the other CRM (remote_fields, namespace)
-is left out.
+A record goes back as a user would without a links store: accounts and
+contacts through a plain pipe (`pull B | push A --id-map`, matched on
+their key); a deal, which has no key, names the target CRM (`provider`)
+and the target's id (`remote_id`, from the first leg's results), its
+relations translated the same way, and leaves out what belongs to the
+other CRM (remote_fields, namespace).
 
 For each pair it prints one line:
   ok   roundtrip A->B: writes 0, updated 0, dry-run mismatches 0 (back: 3 updated)
@@ -30,6 +31,9 @@ sys.path.insert(0, HERE)
 import run as xcrm  # noqa: E402  (the migration matrix: its emulators and helpers)
 
 OBJECTS = ["accounts", "contacts", "deals"]
+# Objects with a match key go back through a plain pipe (pull A | push B),
+# matched on their key; deals (no key) are sent to the record's id.
+KEYED = ["accounts", "contacts"]
 RELATIONS = ["account", "converted_contact", "converted_account"]
 # Keys the pull sets that belong to the CRM it came from.
 FOREIGN = ["remote_namespace", "remote_fields", "remote_created_at", "remote_updated_at", "remote_deleted",
@@ -117,15 +121,24 @@ def pair(binary, a, b, tmp):
                 ba[str(r["remote_id"])] = str(s["remote_id"])
 
     def leg(src, dst, ids, what, count):
+        idmap = os.path.join(tmp, f"{src.provider}-{dst.provider}.map")
+        with open(idmap, "w") as f:
+            f.writelines(json.dumps({"source": {"provider": src.provider, "remote_id": k}, "remote_id": v}) + "\n"
+                         for k, v in ids.items())
         for obj in OBJECTS:
             got = xcrm.crm(binary, src, ["pull", obj])
             if got.returncode:
                 continue
-            recs = retarget(xcrm.lines(got.stdout), dst.provider, ids, ids)
+            recs, args = xcrm.lines(got.stdout), []
+            if obj in KEYED:  # a pipe, as the contract's two-way sync: matched by key
+                recs = [r for r in recs if str(r.get("remote_id")) in ids]
+                args = ["--id-map", idmap]
+            else:
+                recs = retarget(recs, dst.provider, ids, ids)
             if not recs:
                 continue
             before = len(log(dst))
-            res = push(binary, dst, obj, recs, [], st, what)
+            res = push(binary, dst, obj, recs, args, st, what)
             n = sum(r.get("sync_status") == "updated" for r in res)
             if count:
                 st["updated"] += n
