@@ -100,6 +100,8 @@ struct pitem {
 	size_t csvrowlen;
 	const char *match;    /* match value, emails lowercased (in doc) */
 	int match_fb;         /* match is the value of the fallback key (accounts: name) */
+	int upsert;           /* a real run sends it to the CRM's upsert unread (a dry-run
+				 only looks it up, to tell created from updated) */
 	enum action action;
 	char linked;          /* remote_id is the store's link (2: to a record deleted there) */
 	char noted;           /* the outcome is in the links store */
@@ -127,6 +129,7 @@ struct push {
 				      with no value for match_key, or NULL (--match given) */
 	const char *fb_remote;     /* provider field the fallback uses */
 	int fast_upsert;           /* one call per batch: the CRM's own upsert on the match key */
+	int dry_upsert;            /* --dry-run of a run that would upsert so */
 	const char *ns;
 	json_t *user_map;
 	json_t *values;            /* --values: {"key": {"from": "to"}}, or NULL */
@@ -537,7 +540,10 @@ static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const st
 			it->action = A_UPDATE;
 		else if (it->match && !it->match_fb && p->fast_upsert && !prov)
 			it->action = A_CREATE; /* the CRM upserts on the key itself */
-		else if (it->match)
+		else if (it->match && !it->match_fb && p->dry_upsert && !prov) {
+			it->action = A_FIND;
+			it->upsert = 1;
+		} else if (it->match)
 			it->action = A_FIND;
 		else if (p->mode == M_UPSERT)
 			it->action = A_CREATE;
@@ -560,13 +566,23 @@ static jv_t diff(struct push *p, struct pitem *it)
 	struct jv_doc *d = it->doc;
 	/* The copy's strings are borrowed from it->existing, kept until the item is released. */
 	jv_t have = jv_from_json(d, json_object_get(it->existing, "fields")), out = jv_obj(d);
+	int name_same = map_name_same(p->po->map, d, it->fields, have);
 
 	for (uint32_t c = jv_members(d, it->fields); c; c = jv_next(d, c)) {
 		const struct jv_mem m = d->m[c];
 		jv_t ev = jv_get(d, have, m.key);
 		if (p->conflict == C_FILL && !jv_is_empty(d, ev))
 			continue;
-		if (!map_value_equal(p->po->map, m.key, d, m.val, ev))
+		/* A field the CRM's metadata does not have (Salesforce's
+		 * CurrencyIsoCode in a single-currency org) is never written:
+		 * no difference there makes an update. */
+		if (m.key[0] != '@' && !is_writable(p, m.key) && map_find_remote(p->po->map, m.key))
+			continue;
+		if (name_same && map_find_remote(p->po->map, m.key) &&
+		    (map_find_remote(p->po->map, m.key)->flags & MF_NAMEPART))
+			continue;
+		if (!map_value_equal(p->po->map, m.key, d, m.val, ev) &&
+		    !map_value_held(p->po->map, m.key, d, m.val, have))
 			jv_add_key(d, out, m.key, m.klen, m.plain, m.val);
 	}
 	return out;
@@ -700,7 +716,12 @@ static int lookups(struct push *p, struct pitem *items, size_t n)
 			} else if (env) {
 				it->existing = json_incref(env);
 				it->remote_id = doc_dup(it->doc, jx_str(env, "id"), 0);
-				decide_update(p, it);
+				if (it->upsert) {
+					/* The real run's upsert writes it all, unread. */
+					it->send = it->fields;
+					it->action = A_UPDATE;
+				} else
+					decide_update(p, it);
 			} else if (p->mode == M_UPSERT) {
 				it->action = A_CREATE;
 			} else {
@@ -1923,7 +1944,11 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 	/* Upsert in one call when the CRM can (and nothing needs the CRM's copy
 	 * first): such records report created or updated, never unchanged. */
 	p.fast_upsert = (p.po->caps & OC_UPSERT) && p.mode == M_UPSERT && p.conflict == C_OVERWRITE &&
-			!p.dry_run && p.match_key && p.po->match_key && !strcmp(p.match_key, p.po->match_key);
+			p.match_key && p.po->match_key && !strcmp(p.match_key, p.po->match_key);
+	/* A dry-run sends nothing, so it looks the records up to tell
+	 * created from updated, and predicts what the upsert reports. */
+	p.dry_upsert = p.fast_upsert && p.dry_run;
+	p.fast_upsert &= !p.dry_run;
 	/* ...but only for plain imports: records pulled from a CRM (they name their
 	 * provider) are compared first, so two-way sync pipes do not echo. */
 	if (rejfile) {

@@ -443,6 +443,38 @@ jv_t map_push(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
 	return out;
 }
 
+/* Phone numbers as dialled: the same digits (and the same leading '+'),
+ * whatever spaces, dots, dashes and brackets a CRM formats them with
+ * ("+1 (264) 555-5101" and "+1 264-555-5101").  Letters or an extension
+ * make a number compared as written. */
+static int phone_digits(const char *s, char *out, size_t n)
+{
+	size_t k = 0;
+
+	for (; *s; s++) {
+		if (*s >= '0' && *s <= '9') {
+			if (k + 1 >= n)
+				return -1;
+			out[k++] = *s;
+		} else if (*s == '+' && k == 0) {
+			out[k++] = '+';
+		} else if (!strchr(" .-()/\t", *s)) {
+			return -1;
+		}
+	}
+	out[k] = '\0';
+	return 0;
+}
+
+static int phone_equal(const char *a, const char *b)
+{
+	char x[64], y[64];
+
+	if (phone_digits(a, x, sizeof(x)) < 0 || phone_digits(b, y, sizeof(y)) < 0)
+		return strcmp(a, b) == 0;
+	return strcmp(x, y) == 0;
+}
+
 int map_value_equal(const struct map_entry *m, const char *remote, const struct jv_doc *d,
 		    jv_t a, jv_t b)
 {
@@ -473,11 +505,64 @@ int map_value_equal(const struct map_entry *m, const char *remote, const struct 
 		}
 		case MK_EMAIL:
 			return strcasecmp(sa, sb) == 0;
+		case MK_PHONE:
+			return phone_equal(sa, sb);
 		default:
 			break;
 		}
 	}
 	return jv_text_equal(d, a, b);
+}
+
+/* Appends the name part `remote` of fields (else of have) to b, words
+ * separated by one space. */
+static size_t name_part(const struct jv_doc *d, jv_t fields, jv_t have, const char *remote, char *b, size_t k,
+			size_t n)
+{
+	jv_t v = jv_get(d, fields, remote);
+	const char *s = jv_str(d, v ? fields : have, remote);
+
+	for (; s && *s; s++) {
+		int sp = *s == ' ' || *s == '\t' || *s == '\n';
+		if (sp && (k == 0 || b[k - 1] == ' '))
+			continue;
+		if (k + 2 >= n)
+			return n;
+		b[k++] = sp ? ' ' : *s;
+	}
+	if (k && b[k - 1] != ' ' && k + 2 < n)
+		b[k++] = ' ';
+	return k;
+}
+
+int map_name_same(const struct map_entry *m, const struct jv_doc *d, jv_t fields, jv_t have)
+{
+	char a[512], b[512];
+	size_t ka = 0, kb = 0;
+
+	for (const struct map_entry *e = m; e && e->key; e++)
+		if (e->flags & MF_NAMEPART) {
+			ka = name_part(d, fields, have, e->remote, a, ka, sizeof(a));
+			kb = name_part(d, JV_NONE, have, e->remote, b, kb, sizeof(b));
+			if (ka >= sizeof(a) || kb >= sizeof(b))
+				return 0;
+		}
+	return ka == kb && !memcmp(a, b, ka);
+}
+
+int map_value_held(const struct map_entry *m, const char *remote, const struct jv_doc *d, jv_t v,
+		   jv_t have)
+{
+	const struct map_entry *e = map_find_remote(m, remote);
+
+	if (!e || (e->kind != MK_EMAIL && e->kind != MK_PHONE) || (e->flags & MF_PRIMARY) ||
+	    !jv_is_empty(d, jv_get(d, have, remote)))
+		return 0;
+	for (const struct map_entry *f = m; f->key; f++)
+		if (f != e && f->kind == e->kind && !strcmp(f->key, e->key) &&
+		    map_value_equal(m, f->remote, d, v, jv_get(d, have, f->remote)))
+			return 1;
+	return 0;
 }
 
 void map_not_stored(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,

@@ -35,6 +35,10 @@ enum map_kind {
 #define MF_OPTION   0x100u /* a picklist: industry, lead status and source, ... */
 #define MF_STAGE    0x200u /* a deal's stage (an option within its pipeline) */
 #define MF_PIPELINE 0x400u /* a deal's pipeline (an option) */
+/* first_name / last_name are parts of one name the CRM keeps whole and
+ * splits its own way on read (Copper: at the first space): the parts
+ * compare as the name they join into. */
+#define MF_NAMEPART 0x800u
 
 struct map_entry {
 	const char *key;     /* unified key: "first_name", "email_addresses", ... */
@@ -93,5 +97,19 @@ void map_not_stored(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_
  * (numbers, times and empty values compared by meaning, not spelling)? */
 int map_value_equal(const struct map_entry *m, const char *remote, const struct jv_doc *d,
 		    jv_t a, jv_t b);
+
+/* Is v, the value a record gives one slot of a list (an email address or
+ * phone number of one type), already held by another slot of the same
+ * list in the CRM's copy `have` (provider fields), while the copy's own
+ * slot is empty?  Then writing it would only move or repeat it: the type
+ * is what another CRM could not keep (Copper's personal email comes back
+ * from Zoho as a work one), not an edit. */
+/* With MF_NAMEPART entries: does the name that the fields to write join
+ * into (a part not written keeps the copy's) equal the copy's name?  Then
+ * the parts are no difference, however either side splits it. */
+int map_name_same(const struct map_entry *m, const struct jv_doc *d, jv_t fields, jv_t have);
+
+int map_value_held(const struct map_entry *m, const char *remote, const struct jv_doc *d, jv_t v,
+		   jv_t have);
 
 #endif

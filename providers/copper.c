@@ -36,10 +36,11 @@
 /* ---- the tables: unified <-> Copper fields (§2.2) ---- */
 
 /* first_name / last_name are `name` split at the first space (see
- * split_name); the writer joins them back into `name`. */
+ * split_name); the writer joins them back into `name`, so they compare
+ * as the name they join into (MF_NAMEPART). */
 static const struct map_entry person_map[] = {
-	{ "first_name", "first_name", MK_STR, NULL, NULL, 0 },
-	{ "last_name", "last_name", MK_STR, NULL, NULL, 0 },
+	{ "first_name", "first_name", MK_STR, NULL, NULL, MF_NAMEPART },
+	{ "last_name", "last_name", MK_STR, NULL, NULL, MF_NAMEPART },
 	{ "title", "title", MK_STR, NULL, NULL, 0 },
 	{ "email_addresses", "emails.primary", MK_EMAIL, NULL, NULL, MF_PRIMARY },
 	{ "email_addresses", "emails.work", MK_EMAIL, "WORK", NULL, 0 },
@@ -114,8 +115,8 @@ static const struct map_entry deal_map[] = {
  * /customer_sources; §15: write status as status_id), options that
  * lib/options turns into names and back. */
 static const struct map_entry lead_map[] = {
-	{ "first_name", "first_name", MK_STR, NULL, NULL, 0 },
-	{ "last_name", "last_name", MK_STR, NULL, NULL, 0 },
+	{ "first_name", "first_name", MK_STR, NULL, NULL, MF_NAMEPART },
+	{ "last_name", "last_name", MK_STR, NULL, NULL, MF_NAMEPART },
 	{ "title", "title", MK_STR, NULL, NULL, 0 },
 	{ "company", "company_name", MK_STR, NULL, NULL, 0 },
 	{ "email_addresses", "email.email", MK_EMAIL, NULL, NULL, MF_PRIMARY },

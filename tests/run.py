@@ -12,8 +12,9 @@ Each folder tests/cases/NAME/ is one case:
 Cases run once with the normal binary and once with the ASan+UBSan one.
 Other checks: headers compile alone, the emulator's self-test, the C unit
 tests, valgrind on a pull and a push, the README's examples
-(tests/readme.py), the cross-CRM migration matrix (tests/xcrm/run.py),
-make check-live's scenario against each emulator (tests/live/scenario.py)
+(tests/readme.py), the cross-CRM migration matrix (tests/xcrm/run.py), its
+round trips (tests/xcrm/roundtrip.py), make check-live's scenario against
+each emulator (tests/live/scenario.py)
 and the shared contract floor.
 The last line is `N passed, N failed`.
 
@@ -274,6 +275,10 @@ def main():
             background.append(start_suite("live scenario", ["live", "scenario.py"],
                                           r"(ok  |FAIL) (live scenario \S+):( (.*))?$", binary, 600,
                                           ["--emulators"]))
+            # A -> B -> A then a cycle with no edits: nothing written, and
+            # every --dry-run predicts its real run (tests/xcrm/roundtrip.json).
+            background.append(start_suite("roundtrip", ["xcrm", "roundtrip.py"],
+                                          r"(ok  |FAIL) (roundtrip \S+)(: (.*))?$", binary, 900))
         jobs = [(n, binary, "case") for n in names]
         if a.asan_bin and not a.quick:
             jobs += [(n, os.path.abspath(a.asan_bin), "asan") for n in names]
