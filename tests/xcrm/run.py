@@ -2,8 +2,9 @@
 """The cross-CRM migration matrix: every ordered pair of the six CRMs
 migrates accounts, then contacts, deals and leads with their relations
 (the README's migration, --id-map of the earlier results), and every
-source value is checked in the target: equal, named by a warning on its
-result line, or lost.
+source value is checked in the target: equal (an option value: the
+same label, or the target's label of the option whose code the value
+is, as push matches it), named by a warning on its result line, or lost.
 
 For each pair it prints one line:
   ok   xcrm A->B: failed 0, values 180 kept, 12 warned, 0 lost
@@ -106,6 +107,16 @@ def pair(binary, a, b, tmp, report):
                 if s.get("remote_id") and r.get("remote_id"):
                     idmap[str(s["remote_id"])] = str(r["remote_id"])
         target = {str(r.get("remote_id")): r for r in lines(crm(binary, b, ["pull", obj]).stdout)}
+        # The target's option fields: a value that is no label of the
+        # target but one of its codes is written by that code (CONTRACT,
+        # push), and comes back under the target's label for it (an org
+        # that relabelled "Negotiation/Review" as "Negotiation").
+        labels, by_code = {}, {}
+        for f in lines(crm(binary, b, ["fields", obj]).stdout):
+            if f.get("unified") and f.get("options"):
+                for op in f["options"]:
+                    labels.setdefault(f["unified"], set()).add(norm(op.get("label")))
+                    by_code.setdefault(f["unified"], {}).setdefault(norm(str(op.get("value"))), norm(op.get("label")))
         for src_rec, out in zip(recs, results):
             if out.get("sync_status") == "failed":
                 failed += 1
@@ -120,7 +131,10 @@ def pair(binary, a, b, tmp, report):
                 v = src_rec.get(k)
                 if v is None or v == "" or v == []:
                     continue
-                checks.append((k, norm(v) == norm(got.get(k))))
+                same = norm(v) == norm(got.get(k))
+                if not same and norm(v) not in labels.get(k, ()):
+                    same = by_code.get(k, {}).get(norm(v), object()) == norm(got.get(k))
+                checks.append((k, same))
             for k in RELATIONS.get(obj, []):
                 v = src_rec.get(k)
                 if v:
