@@ -503,7 +503,7 @@ static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const st
 	 * dropped silently (a record of this CRM holds only what it stores). */
 	if (!native) {
 		struct item_ctx ic = { p, it };
-		map_not_stored(p->o, p->po->map, d, it->rec, is_writable_item, not_stored_warning, &ic);
+		map_not_stored(p->o, p->po->map, d, it->rec, it->fields, is_writable_item, not_stored_warning, &ic);
 	}
 
 	/* The match value: the key's, else the fallback key's (accounts

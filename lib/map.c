@@ -565,7 +565,30 @@ int map_value_held(const struct map_entry *m, const char *remote, const struct j
 	return 0;
 }
 
-void map_not_stored(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
+/* Is every address (number) of list key `key` of rec in a field of out
+ * that a table entry of kind `kind` writes?  An element map_push had no
+ * slot for (a third email where the CRM has two) is not. */
+static int list_stored(const struct map_entry *m, struct jv_doc *d, jv_t rec, jv_t out, const char *key,
+		       enum map_kind kind, const char *sub)
+{
+	jv_t list = jv_get(d, rec, key);
+
+	for (uint32_t c = jv_items(d, list); c; c = jv_next(d, c)) {
+		const char *a = jv_str(d, jv_val(d, c), sub);
+		int found = 0;
+		if (!a || !*a)
+			continue;
+		for (const struct map_entry *e = m; e->key && !found; e++) {
+			const char *w = e->kind == kind && !(e->flags & MF_RO) ? jv_str(d, out, e->remote) : NULL;
+			found = w && (kind == MK_EMAIL ? !strcasecmp(w, a) : !strcmp(w, a));
+		}
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+void map_not_stored(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec, jv_t out,
 		    int (*writable)(void *ctx, const char *name), void (*warn)(void *ctx, const char *key),
 		    void *ctx)
 {
@@ -575,15 +598,32 @@ void map_not_stored(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_
 		stage |= (e->flags & MF_STAGE) != 0;
 	for (const struct ukey *u = record_keys(o); u->name; u++) {
 		int stored = 0;
-		if (u->type == UT_REL || (stage && !strcmp(u->name, "status")))
+		/* A conversion (converted_*) is made by the CRM's convert
+		 * action, never by a write: a read-only one is not stored. */
+		int conv = !strncmp(u->name, "converted_", 10);
+		if (stage && !strcmp(u->name, "status"))
 			continue;
 		if (jv_is_empty(d, jv_get(d, rec, u->name)))
 			continue;
-		/* A read-only entry: the CRM keeps its own value of it (an
-		 * activity time it computes), which no write could set. */
-		for (const struct map_entry *e = m; e && e->key && !stored; e++)
-			stored = !strcmp(e->key, u->name) && ((e->flags & MF_RO) || e->remote[0] == '@' ||
-							      !writable || writable(ctx, e->remote));
+		/* A read-only entry: the CRM keeps its own value of a time it
+		 * computes (last activity), which no write could set, and a
+		 * derived entry ("@domain" from the website) is stored by the
+		 * field it comes from; any other read-only value (Pipedrive's
+		 * lead source) is lost.  A relation here is this CRM's id
+		 * (map_relation dropped the foreign ones it could not
+		 * translate): stored where the table writes it. */
+		for (const struct map_entry *e = m; e && e->key && !stored; e++) {
+			if (strcmp(e->key, u->name))
+				continue;
+			if (e->flags & MF_RO)
+				stored = !conv && u->type != UT_REL && (u->type == UT_TIME || e->remote[0] == '@');
+			else
+				stored = e->remote[0] == '@' || u->type == UT_REL || !writable || writable(ctx, e->remote);
+		}
+		if (stored && u->type == UT_EMAILS)
+			stored = list_stored(m, d, rec, out, u->name, MK_EMAIL, "email_address");
+		else if (stored && u->type == UT_PHONES)
+			stored = list_stored(m, d, rec, out, u->name, MK_PHONE, "phone_number");
 		if (!stored)
 			warn(ctx, u->name);
 	}

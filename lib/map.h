@@ -86,10 +86,15 @@ jv_t map_push(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
  * store (no entry, or fields the CRM's metadata does not let write:
  * writable(ctx, remote), NULL = all; "@" pseudo-fields are the provider's
  * own and count as stored).  A read-only entry counts as stored: the CRM
- * keeps its own value of it (last_activity_at).  Relations are not named here
- * (they have their own warnings), nor a deal's status where the table has
- * a stage (the status picks the stage: lib/options). */
-void map_not_stored(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
+ * keeps its own value of it (last_activity_at); but not a read-only
+ * relation or conversion (converted_*: only the CRM's convert action sets
+ * them).  An email address or phone number counts as stored only when
+ * out, the fields map_push made of rec, holds it (a second address where
+ * the CRM has one field is not).  A foreign relation with no --id-map
+ * entry has its own warning (it is gone from rec by then), and a deal's
+ * status is not named where the table has a stage (the status picks the
+ * stage: lib/options). */
+void map_not_stored(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec, jv_t out,
 		    int (*writable)(void *ctx, const char *name), void (*warn)(void *ctx, const char *key),
 		    void *ctx);
 

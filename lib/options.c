@@ -299,6 +299,19 @@ void options_push(const struct options *o, const json_t *values, struct jv_doc *
 				  : !strcmp(st, "OPEN") && !existing ? 'O' : 0;
 			if (want)
 				x = stage_by_status(f, pl, want);
+		} else if (f == o->stage && x->status) {
+			/* A stage whose status is not the deal's (a CRM that keeps
+			 * status apart: lost at "Contract Sent"): here the status
+			 * follows from the stage, so one of them cannot be stored.
+			 * The status wins, a lost deal never shows as open; the
+			 * stage given is said to be left out. */
+			const char *st = jv_str(d, rec, "status");
+			char want = !st ? 0 : !strcmp(st, "WON") ? 'W' : !strcmp(st, "LOST") ? 'L' : !strcmp(st, "OPEN") ? 'O' : 0;
+			const struct opt *y = want && want != x->status ? stage_by_status(f, pl ? pl : x->pipeline, want) : NULL;
+			if (y) {
+				warn(ctx, "not_stored", e->key, v);
+				x = y;
+			}
 		}
 		if (x) {
 			jv_set(d, out, e->remote, jv_string_ref(d, x->code));

@@ -12,8 +12,10 @@
  *  - push: a value is matched to the target's options by label (exactly,
  *    then with case, accents, spaces and punctuation ignored), then by
  *    code, after the user's --values translation; a deal's stage is looked
- *    up within its pipeline, and when none matches its status picks one.
- *    A value with no match is left out of the write and reported. */
+ *    up within its pipeline, and when none matches its status picks one;
+ *    a stage whose status is not the deal's gives way to the pipeline's
+ *    stage of that status.  A value with no match is left out of the
+ *    write and reported. */
 #ifndef CRM_OPTIONS_H
 #define CRM_OPTIONS_H
 
@@ -39,7 +41,9 @@ void options_pull(const struct options *o, struct jv_doc *d, jv_t fields, jv_t r
  * the record names a record of this CRM (a new deal gets an open stage,
  * an existing one keeps its own).  A value with no match is left out of
  * out, and warn is called: code "unknown_option", the unified key, the
- * value.  rec is not changed (its result line shows what was given). */
+ * value; a stage replaced by the one of the deal's status: code
+ * "not_stored", "stage", the stage given.  rec is not changed (its result
+ * line shows what was given). */
 void options_push(const struct options *o, const json_t *values, struct jv_doc *d, jv_t rec, jv_t out,
 		  int existing, void (*warn)(void *ctx, const char *code, const char *field, const char *value),
 		  void *ctx);

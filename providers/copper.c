@@ -875,6 +875,20 @@ static void split_name(const char *name, char **first, char **last)
 	}
 }
 
+/* A person's or lead's first and last name: its name split at the first
+ * space, unless Copper's own parts say the name is a last name only (one
+ * word would otherwise come back as a first name). */
+static void name_parts(const json_t *raw, char **first, char **last)
+{
+	const char *name = jx_str(raw, "name"), *rf = jx_str(raw, "first_name"), *rl = jx_str(raw, "last_name");
+
+	split_name(name, first, last);
+	if ((!rf || !*rf) && rl && *first && !*last && !strcmp(rl, name)) {
+		*last = *first;
+		*first = NULL;
+	}
+}
+
 static const char *email_slot(const char *cat)
 {
 	return cat && !strcmp(cat, "personal") ? "personal" : cat && !strcmp(cat, "other") ? "other" : "work";
@@ -970,7 +984,7 @@ static json_t *envelope(struct conn *c, enum obj o, json_t *raw, const json_t *a
 	}
 	if (o == OBJ_CONTACT || o == OBJ_LEAD) {
 		char *f, *l;
-		split_name(jx_str(raw, "name"), &f, &l);
+		name_parts(raw, &f, &l);
 		json_object_set_new(fields, "first_name", jx_str_new(f));
 		json_object_set_new(fields, "last_name", jx_str_new(l));
 		free(f);
@@ -1750,7 +1764,7 @@ static json_t *build_body(struct conn *c, enum obj o, const json_t *fields, cons
 	if ((o == OBJ_CONTACT || o == OBJ_LEAD) && (has_first || has_last || !current)) {
 		char *cf = NULL, *cl = NULL;
 		struct buf b = BUF_INIT;
-		split_name(jx_str(current, "name"), &cf, &cl);
+		name_parts(current, &cf, &cl);
 		const char *f = has_first ? first : cf, *l = has_last ? last : cl;
 		if (f && !*f)
 			f = NULL;
@@ -1765,6 +1779,14 @@ static json_t *build_body(struct conn *c, enum obj o, const json_t *fields, cons
 		}
 		if (b.len && !jx_str(body, "name"))
 			json_object_set_new(body, "name", json_string(b.buf));
+		/* A last name alone would be split back as a first name: the
+		 * parts are named, as Copper's own record holds them (§2.2
+		 * reads first_name / last_name; that a write may set them is
+		 * assumed, copper.md leaves it unverified). */
+		if (!f && l && jx_str(body, "name") && !strcmp(jx_str(body, "name"), l)) {
+			json_object_set_new(body, "first_name", json_null());
+			json_object_set_new(body, "last_name", json_string(l));
+		}
 		buf_release(&b);
 		free(cf);
 		free(cl);
