@@ -9,7 +9,7 @@ COMPDIR   ?= $(PREFIX)/share/bash-completion/completions
 ZSHDIR    ?= $(PREFIX)/share/zsh/site-functions
 FISHDIR   ?= $(PREFIX)/share/fish/vendor_completions.d
 CC        ?= cc
-PKGS      := libcurl jansson inih
+PKGS      := libcurl jansson inih sqlite3
 WARN      := -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS    ?= -O2 -g
 CPPFLAGS  += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Ilib -Iproviders -Icmd
@@ -29,8 +29,8 @@ ASAN_OBJ := $(SRC:%.c=build-asan/%.o)
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DCRM_SELFCHECK
 
 # Debian packages the build and the test suite need (pkg-config name : package).
-APT_BUILD := pkg-config libcurl4-openssl-dev libjansson-dev libinih-dev libcsv-dev
-APT_TEST  := python3 jq valgrind curl iproute2
+APT_BUILD := pkg-config libcurl4-openssl-dev libjansson-dev libinih-dev libcsv-dev libsqlite3-dev
+APT_TEST  := python3 jq valgrind curl iproute2 sqlite3
 
 # make check builds two at a time (the machine CI runs on has two cores;
 # .ci/run calls make check with no -j).
