@@ -83,7 +83,7 @@ _crmsync()
             COMPREPLY=($(compgen -W "$providers" -- "$cur")); return ;;
         --profile)
             COMPREPLY=($(compgen -W "$(_crmsync_profiles "$config")" -- "$cur")); return ;;
-        --cacert|--config|--id-map|--map|--rejects|--state|--summary|--values)
+        --cacert|--config|--id-map|--links|--map|--rejects|--state|--summary|--values)
             _crmsync_files; return ;;
         --base-url|--batch-size|--columns|--concurrency|--limit|--since)
             return ;;
@@ -122,10 +122,10 @@ _crmsync()
     local opts args npos=0
     case $cmd in
         fields) opts='--format --help'; args='--format' ;;
-        lists) opts='--raw --rejects --help'; args='--rejects' ;;
+        lists) opts='--summary --raw --rejects --help'; args='--summary|--rejects' ;;
         pull) opts='--since --state --deleted --raw --map --limit --bulk --format --columns --summary --help'; args='--since|--state|--map|--limit|--format|--columns|--summary' ;;
         push) opts='--mode --match --conflict --map --values --id-map --clear-nulls --dry-run --rejects --format --batch-size --bulk --concurrency --summary --help'; args='--mode|--match|--conflict|--map|--values|--id-map|--rejects|--format|--batch-size|--concurrency|--summary' ;;
-        status) opts='--help'; args='' ;;
+        status) opts='--links --help'; args='--links' ;;
         *) return ;;
     esac
     args="$args|$global_args"
