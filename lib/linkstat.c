@@ -26,11 +26,14 @@ static const char q_failures[] =
 
 /* Both sides live, and no failed push this way.  The source side is found
  * through the primary key (object, provider, namespace), the target side
- * through links_entity, the failure through the pushes key: no full scan. */
+ * through links_entity, the failure through the pushes key: no full scan.
+ * The unary + keeps SQLite (with no ANALYZE statistics) from searching the
+ * target side by the primary key's prefix too, a scan of the whole side
+ * per source row: minutes instead of a second at 200,000 links. */
 static const char q_linked[] =
 	"SELECT count(DISTINCT s.entity) FROM links s"
-	" JOIN links t ON t.entity = s.entity AND t.object = s.object"
-	" AND t.provider = ?3 AND t.namespace = ?4 AND t.deleted_at IS NULL"
+	" JOIN links t ON t.entity = s.entity AND +t.object = s.object"
+	" AND +t.provider = ?3 AND +t.namespace = ?4 AND t.deleted_at IS NULL"
 	" WHERE s.object = ?5 AND s.provider = ?1 AND s.namespace = ?2 AND s.deleted_at IS NULL"
 	" AND NOT EXISTS (SELECT 1 FROM pushes p WHERE p.entity = s.entity"
 	" AND p.src_provider = ?1 AND p.src_namespace = ?2 AND p.dst_provider = ?3"
