@@ -14,37 +14,66 @@
 #include "banned.h"
 
 static const char lists_usage[] =
-	"usage: crmsync lists\n"
-	"       crmsync lists members LIST [--raw]\n"
-	"       crmsync lists add LIST [--rejects FILE]\n"
-	"       crmsync lists remove LIST [--rejects FILE]\n\n"
+	"usage: crmsync lists [--summary FILE]\n"
+	"       crmsync lists members LIST [--raw] [--summary FILE]\n"
+	"       crmsync lists add LIST [--rejects FILE] [--summary FILE]\n"
+	"       crmsync lists remove LIST [--rejects FILE] [--summary FILE]\n\n"
 	"lists            one line per list: {\"object\": \"list\", \"remote_id\", \"name\", \"size\", \"dynamic\"}\n"
 	"lists members    the member contacts of LIST, as pull prints them\n"
 	"lists add        adds the contacts read on stdin (records with remote_id, or bare ids,\n"
 	"                 one per line) to LIST; one result line per input line\n"
 	"lists remove     removes them from LIST\n"
-	"Dynamic lists (members from filters) cannot be changed: exit 64.\n";
+	"Dynamic lists (members from filters) cannot be changed: exit 64.\n\n"
+	"  --summary FILE   append the run summary to FILE as one JSON line (the run history)\n";
 
-static int list_all(struct ctx *c)
+/* The run's --summary line, for every lists command; the counts and the
+ * records are the command's.  A run that could not write its output has
+ * no history line to add (pull does the same). */
+static void sum_start(struct ctx *c, struct summary *s, const char *command, const char *object, const char *list)
+{
+	summary_init(s, command, object, 1);
+	snprintf(s->run_id, sizeof(s->run_id), "%s", c->run_id);
+	s->provider = c->prov->name;
+	s->profile = c->profile;
+	s->list = list;
+}
+
+static int sum_end(struct ctx *c, const struct summary *s, const char *sumfile, int rc, const struct crm_err *fatal)
+{
+	struct crm_err e2 = CRM_ERR_INIT;
+
+	if (!sumfile || fatal->status == CRM_EOUTPUT || fatal->status == CRM_EPIPE)
+		return rc;
+	if (summary_write_json(s, c->http ? http_stats(c->http) : NULL, sumfile, &e2) < 0 && (rc == 0 || rc == 1))
+		return fail_with(c, &e2);
+	return rc;
+}
+
+static int list_all(struct ctx *c, const char *sumfile)
 {
 	struct crm_err err = CRM_ERR_INIT;
+	struct summary sum;
 	json_t *arr = NULL, *l;
 	size_t i;
 
+	sum_start(c, &sum, "lists", "lists", NULL);
 	if (ctx_connect(c, &err) < 0 || c->prov->lists(c->conn, &arr, &err) < 0)
-		return fail_with(c, &err);
-	json_array_foreach(arr, i, l)
+		return sum_end(c, &sum, sumfile, fail_with(c, &err), &err);
+	json_array_foreach(arr, i, l) {
 		if (ndjson_write(&c->out, l, &err) < 0)
 			break;
+		sum.records++;
+	}
 	json_decref(arr);
 	if (err.status || ctx_finish_stdout(c, &err) < 0)
-		return fail_with(c, &err);
-	return 0;
+		return sum_end(c, &sum, sumfile, fail_with(c, &err), &err);
+	return sum_end(c, &sum, sumfile, 0, &err);
 }
 
-static int members(struct ctx *c, const char *list, int raw)
+static int members(struct ctx *c, const char *list, int raw, const char *sumfile)
 {
 	struct crm_err err = CRM_ERR_INIT;
+	struct summary sum;
 	struct pull_opts po;
 	struct pull *p = NULL;
 	json_t *page = NULL;
@@ -53,6 +82,7 @@ static int members(struct ctx *c, const char *list, int raw)
 	int rc = 0;
 
 	jv_init(&d);
+	sum_start(c, &sum, "lists members", "contacts", list);
 	memset(&po, 0, sizeof(po));
 	po.obj = OBJ_CONTACT;
 	po.since_ms = -1;
@@ -69,7 +99,8 @@ static int members(struct ctx *c, const char *list, int raw)
 		jv_t envs = jv_from_json(&d, page);
 		for (uint32_t m = jv_items(&d, envs); m && rc >= 0; m = jv_next(&d, m)) {
 			jv_t rec = record_build(c, OBJ_CONTACT, &d, jv_val(&d, m), NULL, raw, ns, now);
-			rc = ndjson_write_jv(&c->out, &d, rec, &err);
+			if ((rc = ndjson_write_jv(&c->out, &d, rec, &err)) == 0)
+				sum.records++;
 		}
 		json_decref(page);
 		page = NULL;
@@ -84,7 +115,7 @@ done:
 	jv_release(&d);
 	if (!err.status && rc < 0)
 		err.status = rc;
-	return err.status ? fail_with(c, &err) : 0;
+	return sum_end(c, &sum, sumfile, err.status ? fail_with(c, &err) : 0, &err);
 }
 
 struct litem {
@@ -100,7 +131,7 @@ struct litem {
 
 static const char *const status_names[] = { "created", "updated", "unchanged", "skipped", "failed", "deleted" };
 
-static int change(struct ctx *c, const char *list, int add, const char *rejfile)
+static int change(struct ctx *c, const char *list, int add, const char *rejfile, const char *sumfile)
 {
 	struct crm_err err = CRM_ERR_INIT, fatal = CRM_ERR_INIT;
 	struct ndjson_reader r;
@@ -127,8 +158,7 @@ static int change(struct ctx *c, const char *list, int add, const char *rejfile)
 		}
 		ndjson_writer_init(&rej, fileno(rf), "the --rejects file");
 	}
-	summary_init(&sum, add ? "lists add" : "lists remove", list, 1);
-	snprintf(sum.run_id, sizeof(sum.run_id), "%s", c->run_id);
+	sum_start(c, &sum, add ? "lists add" : "lists remove", list, list);
 	if ((rc = ctx_connect(c, &err)) < 0) {
 		fatal = err;
 		goto done;
@@ -234,6 +264,8 @@ static int change(struct ctx *c, const char *list, int add, const char *rejfile)
 			}
 			json_object_set_new(out, "sync_line", json_integer(it->line));
 			sum.counts[it->status]++;
+			if (it->status == SUM_FAILED)
+				summary_fail(&sum, it->err.code);
 			if (ndjson_write(&c->out, out, &err) < 0 && !fatal.status)
 				fatal = err;
 			if (it->status == SUM_FAILED && rf && ndjson_write_raw(&rej, it->raw, it->rawlen, &err) < 0 && !fatal.status)
@@ -264,21 +296,24 @@ done:
 	free(w);
 	if (sig_stop)
 		return 128 + sig_stop;
+	/* The stderr line names the list; the history line says what its
+	 * records are and keeps the list apart. */
+	sum.object = "contacts";
 	if (fatal.status)
-		return fail_with(c, &fatal);
-	return sum.counts[SUM_FAILED] ? 1 : 0;
+		return sum_end(c, &sum, sumfile, fail_with(c, &fatal), &fatal);
+	return sum_end(c, &sum, sumfile, sum.counts[SUM_FAILED] ? 1 : 0, &fatal);
 }
 
 /* The options of lists (also read by main, which takes the global options given
  * after the command out of argv first). */
 const struct option lists_options[] = {
 	{ "raw", no_argument, NULL, 'r' }, { "rejects", required_argument, NULL, 'j' },
-	{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+	{ "summary", required_argument, NULL, 'u' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 };
 
 int cmd_lists(struct ctx *c, int argc, char **argv)
 {
-	const char *rejfile = NULL;
+	const char *rejfile = NULL, *sumfile = NULL;
 	int raw = 0, ch;
 
 	optind = 0;
@@ -287,6 +322,7 @@ int cmd_lists(struct ctx *c, int argc, char **argv)
 		switch (ch) {
 		case 'r': raw = 1; break;
 		case 'j': rejfile = optarg; break;
+		case 'u': sumfile = optarg; break;
 		case 'h': fputs(lists_usage, stdout); return 0;
 		default: return bad_option(c, argc, argv);
 		}
@@ -295,8 +331,12 @@ int cmd_lists(struct ctx *c, int argc, char **argv)
 		msg(c, "%s has no lists", c->prov->name);
 		return 64;
 	}
+	/* Before any request: a history that cannot take the line is refused now. */
+	struct crm_err serr = CRM_ERR_INIT;
+	if (sumfile && summary_check(sumfile, &serr) < 0)
+		return fail_with(c, &serr);
 	if (optind == argc)
-		return list_all(c);
+		return list_all(c, sumfile);
 	const char *sub = argv[optind];
 	if (optind + 2 != argc) {
 		msg(c, "%s", !strcmp(sub, "members") || !strcmp(sub, "add") || !strcmp(sub, "remove")
@@ -312,10 +352,10 @@ int cmd_lists(struct ctx *c, int argc, char **argv)
 		return 64;
 	}
 	if (!strcmp(sub, "members"))
-		return members(c, argv[optind + 1], raw);
+		return members(c, argv[optind + 1], raw, sumfile);
 	if (!strcmp(sub, "add") || !strcmp(sub, "remove")) {
 		c->cmd = !strcmp(sub, "add") ? "lists add" : "lists remove";
-		return change(c, argv[optind + 1], !strcmp(sub, "add"), rejfile);
+		return change(c, argv[optind + 1], !strcmp(sub, "add"), rejfile, sumfile);
 	}
 	msg(c, "unknown lists subcommand '%s' (members, add, remove)", sub);
 	return 64;

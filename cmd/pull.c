@@ -53,7 +53,7 @@ static const char pull_usage[] =
 	"                   then remote_fields.NAME; further emails, numbers and addresses are not\n"
 	"                   in CSV\n"
 	"  --columns LIST   csv: the columns, comma-separated, in this order\n"
-	"  --summary FILE   write the run summary as JSON to FILE\n";
+	"  --summary FILE   append the run summary to FILE as one JSON line (the run history)\n";
 
 struct pull_cursor {
 	long long ms;
@@ -696,6 +696,11 @@ static int pull_main(struct ctx *c, int argc, char **argv, struct where *wh)
 	}
 	summary_init(&sum, "pull", obj_plural(o), 0);
 	snprintf(sum.run_id, sizeof(sum.run_id), "%s", c->run_id);
+	sum.provider = c->prov->name;
+	sum.profile = c->profile;
+	/* Before any request, like the state below. */
+	if (sumfile && (rc = summary_check(sumfile, &err)) < 0)
+		goto fail;
 	if (state) {
 		buf_addf(&key, "%s/%s/%s", c->prov->name, c->profile ? c->profile : "default", obj_plural(o));
 		/* One entry per filter: a filtered pull's cursor says nothing of the

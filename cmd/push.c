@@ -71,7 +71,7 @@ static const char push_usage[] =
 	"  --concurrency N   batches in flight at once (default: what the CRM's rate limit can use\n"
 	"                    at the latency measured, up to the CRM's default); results still\n"
 	"                    come out in input order\n"
-	"  --summary FILE    write the run summary as JSON to FILE\n";
+	"  --summary FILE    append the run summary to FILE as one JSON line (the run history)\n";
 
 enum mode { M_UPSERT, M_CREATE, M_UPDATE, M_DELETE };
 enum conflict { C_OVERWRITE, C_FILL, C_NEWER };
@@ -1292,6 +1292,8 @@ static int emit(struct push *p, struct pitem *it)
 	};
 	const size_t nout = sizeof(outcome) / sizeof(outcome[0]);
 	p->sum.counts[it->status]++;
+	if (it->status == SUM_FAILED)
+		summary_fail(&p->sum, it->err.code);
 	rc = 1;
 	if (it->plain && it->rec && !d->failed && !c->out.status) {
 		/* The input line, whitespace aside, and the outcome's keys. */
@@ -1888,6 +1890,12 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		rc = fail_with(c, &err);
 		goto done;
 	}
+	/* Before any request: a history that cannot take the run's line is
+	 * refused now, not after every record is written. */
+	if (sumfile && summary_check(sumfile, &err) < 0) {
+		rc = fail_with(c, &err);
+		goto done;
+	}
 	summary_init(&p.sum, "push", obj_plural(p.o), 1);
 	snprintf(p.sum.run_id, sizeof(p.sum.run_id), "%s", c->run_id);
 	/* The store, before any request (a dry run only reads it). */
@@ -1895,6 +1903,8 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 		rc = fail_with(c, &err);
 		goto done;
 	}
+	p.sum.provider = c->prov->name;
+	p.sum.profile = c->profile;
 	if ((rc = ctx_connect(c, &err)) < 0 || !(p.ns = c->prov->namespace(c->conn, &err)) ||
 	    (rc = map_file_check(c, p.o, p.user_map, &err)) < 0 ||
 	    (rc = c->prov->fields(c->conn, p.o, &fields, &err)) < 0) {

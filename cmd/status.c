@@ -6,19 +6,24 @@
 #include "common.h"
 #include "config.h"
 #include "jx.h"
+#include "linkstat.h"
 #include "provider.h"
 #include "sig.h"
 #include "timeutil.h"
 #include "banned.h"
 
 static const char status_usage[] =
-	"usage: crmsync status\n\n"
+	"usage: crmsync status [--links FILE]\n\n"
 	"Checks the connection and prints one JSON line:\n"
 	"{\"provider\", \"profile\", \"connected\", \"namespace\", \"message\", \"latency_ms\", \"rate_limit\",\n"
 	" \"sandbox\"} (sandbox: true for a sandbox or test account, null where the API cannot tell).\n"
 	"Exit 0 when connected, else the failure's exit code (69, 75, 77, 78).\n"
 	"With no provider given (no -p, no --profile, no CRMSYNC_PROVIDER), checks every\n"
-	"profile of the config file, one line each.\n";
+	"profile of the config file, one line each.\n\n"
+	"  --links FILE     sync health from a push --links store instead (no connection):\n"
+	"                   one line per source, target and object that a push went through:\n"
+	"                   {\"source\": {\"provider\", \"namespace\"}, \"target\": {...}, \"object\",\n"
+	"                   \"linked\", \"failing\", \"failures\": {CODE: N}, \"last_push_at\"}\n";
 
 /* Checks one connection; returns its exit code. */
 static int check_one(struct ctx *c)
@@ -63,27 +68,49 @@ static int check_one(struct ctx *c)
 	return code;
 }
 
+static int links_line(json_t *line, void *arg, struct crm_err *err)
+{
+	struct ctx *c = arg;
+	return ndjson_write(&c->out, line, err);
+}
+
+/* status --links FILE: the store's health lines; no provider, no
+ * credentials, no request. */
+static int links_health(struct ctx *c, const char *path)
+{
+	struct crm_err err = CRM_ERR_INIT;
+
+	if (linkstat_report(path, links_line, c, &err) < 0 || ctx_finish_stdout(c, &err) < 0)
+		return fail_with(c, &err);
+	return 0;
+}
+
 /* The options of status (also read by main, which takes the global options given
  * after the command out of argv first). */
-const struct option status_options[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+const struct option status_options[] = {
+	{ "links", required_argument, NULL, 'L' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+};
 
 int cmd_status(struct ctx *c, int argc, char **argv)
 {
+	const char *links = NULL;
 	int ch, worst = 0;
 
 	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "h", status_options, NULL)) != -1) {
-		if (ch == 'h') {
-			fputs(status_usage, stdout);
-			return 0;
+		switch (ch) {
+		case 'L': links = optarg; break;
+		case 'h': fputs(status_usage, stdout); return 0;
+		default: return bad_option(c, argc, argv);
 		}
-		return bad_option(c, argc, argv);
 	}
 	if (optind != argc) {
 		msg(c, "status takes no arguments");
 		return 64;
 	}
+	if (links)
+		return links_health(c, links);
 	if (c->prov)
 		return check_one(c);
 	/* No provider: every profile of the config file. */

@@ -122,10 +122,10 @@ _crmsync()
     local opts args npos=0
     case $cmd in
         fields) opts='--format --help'; args='--format' ;;
-        lists) opts='--raw --rejects --help'; args='--rejects' ;;
+        lists) opts='--summary --raw --rejects --help'; args='--summary|--rejects' ;;
         pull) opts='--since --state --where --deleted --raw --map --limit --bulk --format --columns --summary --help'; args='--since|--state|--where|--map|--limit|--format|--columns|--summary' ;;
         push) opts='--mode --match --conflict --map --values --links --id-map --propagate-deletes --recreate --clear-nulls --dry-run --rejects --format --batch-size --bulk --concurrency --summary --help'; args='--mode|--match|--conflict|--map|--values|--links|--id-map|--rejects|--format|--batch-size|--concurrency|--summary' ;;
-        status) opts='--help'; args='' ;;
+        status) opts='--links --help'; args='--links' ;;
         *) return ;;
     esac
     args="$args|$global_args"

@@ -34,6 +34,7 @@ complete -c crmsync -n 'not __fish_seen_subcommand_from fields lists pull push s
 complete -c crmsync -n '__fish_seen_subcommand_from fields' -l format -x -a 'ndjson singer' -d 'singer  print the stream\'s Singer catalog instead: {"streams": [{"tap_stream_id"'
 complete -c crmsync -n '__fish_seen_subcommand_from fields' -s h -l help -d 'this help'
 complete -c crmsync -n '__fish_seen_subcommand_from fields; and not __fish_seen_subcommand_from accounts contacts users leads deals account contact user lead deal' -a 'accounts contacts users leads deals'
+complete -c crmsync -n '__fish_seen_subcommand_from lists' -l summary -r -F -d 'append the run summary to FILE as one JSON line (the run history)'
 complete -c crmsync -n '__fish_seen_subcommand_from lists' -l raw
 complete -c crmsync -n '__fish_seen_subcommand_from lists' -l rejects -r -F
 complete -c crmsync -n '__fish_seen_subcommand_from lists' -s h -l help -d 'this help'
@@ -47,7 +48,7 @@ complete -c crmsync -n '__fish_seen_subcommand_from pull' -l limit -x -d 'stop a
 complete -c crmsync -n '__fish_seen_subcommand_from pull' -l bulk -d 'use the CRM\'s bulk API whatever the size (Salesforce; others ignore it)'
 complete -c crmsync -n '__fish_seen_subcommand_from pull' -l format -x -a 'ndjson csv singer' -d 'ndjson (default), singer (SCHEMA, RECORD and STATE messages) or csv'
 complete -c crmsync -n '__fish_seen_subcommand_from pull' -l columns -x -d 'csv: the columns, comma-separated, in this order'
-complete -c crmsync -n '__fish_seen_subcommand_from pull' -l summary -r -F -d 'write the run summary as JSON to FILE'
+complete -c crmsync -n '__fish_seen_subcommand_from pull' -l summary -r -F -d 'append the run summary to FILE as one JSON line (the run history)'
 complete -c crmsync -n '__fish_seen_subcommand_from pull' -s h -l help -d 'this help'
 complete -c crmsync -n '__fish_seen_subcommand_from pull; and not __fish_seen_subcommand_from accounts contacts users leads deals account contact user lead deal' -a 'accounts contacts users leads deals'
 complete -c crmsync -n '__fish_seen_subcommand_from push' -l mode -x -a 'upsert create update delete' -d 'upsert (default): update by remote_id, else by --match, else create'
@@ -66,8 +67,9 @@ complete -c crmsync -n '__fish_seen_subcommand_from push' -l format -x -a 'ndjso
 complete -c crmsync -n '__fish_seen_subcommand_from push' -l batch-size -x -d 'records per write call (default and maximum: the CRM\'s batch limit)'
 complete -c crmsync -n '__fish_seen_subcommand_from push' -l bulk -d 'use the CRM\'s bulk API whatever the size (Salesforce; others ignore it)'
 complete -c crmsync -n '__fish_seen_subcommand_from push' -l concurrency -x -d 'batches in flight at once (default: what the CRM\'s rate limit can use'
-complete -c crmsync -n '__fish_seen_subcommand_from push' -l summary -r -F -d 'write the run summary as JSON to FILE'
+complete -c crmsync -n '__fish_seen_subcommand_from push' -l summary -r -F -d 'append the run summary to FILE as one JSON line (the run history)'
 complete -c crmsync -n '__fish_seen_subcommand_from push' -s h -l help -d 'this help'
 complete -c crmsync -n '__fish_seen_subcommand_from push; and not __fish_seen_subcommand_from accounts contacts users leads deals account contact user lead deal' -a 'accounts contacts users leads deals'
+complete -c crmsync -n '__fish_seen_subcommand_from status' -l links -r -F -d 'sync health from a push --links store instead (no connection)'
 complete -c crmsync -n '__fish_seen_subcommand_from status' -s h -l help -d 'this help'
 complete -c crmsync -n '__fish_seen_subcommand_from lists; and not __fish_seen_subcommand_from members add remove' -a 'members add remove'

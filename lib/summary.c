@@ -1,9 +1,11 @@
 #include "summary.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -69,23 +71,92 @@ void summary_line(const struct summary *s, struct buf *b)
 	buf_addf(b, " in %.1fs (%.0f/s)", t, t > 0 ? (double)s->records / t : 0.0);
 }
 
+void summary_fail(struct summary *s, const char *code)
+{
+	int i;
+
+	if (!code || !*code)
+		code = "error";
+	for (i = 0; i < s->nfails; i++)
+		if (!strcmp(s->fails[i].code, code))
+			break;
+	if (i == s->nfails) {
+		if (s->nfails == SUM_NFAILS)
+			i = SUM_NFAILS - 1, code = "other";
+		else
+			s->nfails++;
+		snprintf(s->fails[i].code, sizeof(s->fails[i].code), "%s", code);
+	}
+	s->fails[i].n++;
+}
+
+/* Opens the history file for appending.  O_NOFOLLOW: a link is refused,
+ * not followed (one planted where a cron job writes could point at any
+ * file the job may write).  O_NONBLOCK: a FIFO with no reader fails now
+ * instead of hanging the run; a device, a FIFO or a folder is refused:
+ * a history is a file that grows. */
+static int open_append(const char *path, struct crm_err *err)
+{
+	struct stat st;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0666);
+
+	if (fd < 0 && errno == ELOOP)
+		return err_set(err, CRM_EOUTPUT, "output_error",
+			       "summary file %s is a symbolic link; refusing it (give the file itself)", path);
+	if (fd < 0 && errno != ENXIO && errno != EISDIR)
+		return err_set(err, CRM_EOUTPUT, "output_error", "cannot write summary file %s: %s", path,
+			       strerror(errno));
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		return err_set(err, CRM_EOUTPUT, "output_error",
+			       "summary file %s is not a regular file; refusing it (the runs are appended to it)", path);
+	}
+	return fd;
+}
+
+int summary_check(const char *path, struct crm_err *err)
+{
+	int fd = open_append(path, err);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
+static json_t *failures(const struct summary *s)
+{
+	json_t *f = json_object();
+
+	for (int i = 0; i < s->nfails; i++)
+		json_object_set_new(f, s->fails[i].code, json_integer(s->fails[i].n));
+	return f;
+}
+
 int summary_write_json(const struct summary *s, const struct http_stats *hs, const char *path,
 		       struct crm_err *err)
 {
 	char a[TIME_BUFSZ], b[TIME_BUFSZ];
 	json_t *o = json_object(), *c = json_object();
-	struct buf tmp = BUF_INIT;
-	int rc = 0;
-	FILE *f;
+	char *text = NULL;
+	size_t len;
+	ssize_t w;
+	int rc = 0, fd;
 
 	time_format(s->started_ms, a);
 	time_format(time_now_ms(), b);
 	json_object_set_new(o, "command", json_string(s->command));
+	json_object_set_new(o, "provider", s->provider ? json_string(s->provider) : json_null());
+	json_object_set_new(o, "profile", s->profile ? json_string(s->profile) : json_null());
 	json_object_set_new(o, "object", json_string(s->object));
+	if (s->list)
+		json_object_set_new(o, "list", json_string(s->list));
 	json_object_set_new(o, "records", json_integer(s->records));
 	for (int i = 0; i < SUM_NCOUNTS; i++)
 		json_object_set_new(c, names[i], json_integer(s->counts[i]));
 	json_object_set_new(o, "counts", c);
+	json_object_set_new(o, "failures", failures(s));
 	json_object_set_new(o, "started_at", json_string(a));
 	json_object_set_new(o, "finished_at", json_string(b));
 	json_object_set_new(o, "duration_s", seconds(time_mono_ms() - s->started_mono));
@@ -93,18 +164,28 @@ int summary_write_json(const struct summary *s, const struct http_stats *hs, con
 	json_object_set_new(o, "requests", json_integer(hs ? hs->requests : 0));
 	json_object_set_new(o, "retries", json_integer(hs ? hs->retries : 0));
 	json_object_set_new(o, "rate_limited_s", seconds(hs ? hs->rate_limited_ms : 0));
-	/* Written in place (not renamed): the path may be a device or a pipe. */
-	errno = 0;
-	f = fopen(path, "w");
-	if (!f || json_dumpf(o, f, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) < 0 || fputc('\n', f) == EOF || fflush(f) ||
-	    ferror(f)) {
-		rc = err_set(err, CRM_EOUTPUT, "output_error", "cannot write summary file %s: %s", path,
-			     strerror(errno ? errno : EIO));
-	}
-	if (f && fclose(f) && !rc)
-		rc = err_set(err, CRM_EOUTPUT, "output_error", "cannot write summary file %s: %s", path, strerror(errno));
-	buf_release(&tmp);
+	text = json_dumps(o, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15) | JSON_COMPACT);
 	json_decref(o);
+	if (!text)
+		return err_set(err, CRM_EOUTPUT, "output_error", "cannot write summary file %s: out of memory", path);
+	if ((fd = open_append(path, err)) < 0) {
+		free(text);
+		return fd;
+	}
+	/* The line and its newline in one write(): appends to a regular file
+	 * are not interleaved.  A short write (disk full) is reported, never
+	 * completed by a second write that another run's line could split. */
+	len = strlen(text);
+	text[len++] = '\n'; /* over the terminating NUL: the length is known */
+	do
+		w = write(fd, text, len);
+	while (w < 0 && errno == EINTR);
+	if (w < 0 || (size_t)w != len)
+		rc = err_set(err, CRM_EOUTPUT, "output_error", "cannot write summary file %s: %s", path,
+			     strerror(w < 0 ? errno : ENOSPC));
+	if (close(fd) < 0 && !rc)
+		rc = err_set(err, CRM_EOUTPUT, "output_error", "cannot write summary file %s: %s", path, strerror(errno));
+	free(text);
 	return rc;
 }
 
