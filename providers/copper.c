@@ -1167,10 +1167,12 @@ static int where_body(const struct pull_opts *o, json_t **out, struct crm_err *e
 				break;
 			v = json_pack("[I]", (json_int_t)n);
 			break;
-		case F_RANGE:
-			if (strtod(w->value, &end), !*end && end != w->value)
-				v = json_real(strtod(w->value, NULL));
+		case F_RANGE: {
+			double d = strtod(w->value, &end);
+			if (!*end && end != w->value)
+				v = json_real(d);
 			break;
+		}
 		case F_RANGE_TIME:
 			if (time_parse(w->value, &n) == 0)
 				v = json_integer(n / 1000); /* unix seconds (§2.1) */
