@@ -1053,6 +1053,143 @@ static void cu_fixup(struct conn *c, enum obj o, struct jv_doc *d, jv_t env, jv_
 	}
 }
 
+/* ---- pull --where: the search's own body fields (§3, §16) ----
+ *
+ * Copper's search has no operators: each filter is a body key, keys AND
+ * together, an array inside one key matches any of its values, and there
+ * is no negation (§16).  So a condition is one key, at most one per key;
+ * `name` is a partial match (~), phone_number exact (=) or partial (~),
+ * ranges have inclusive minimum_/maximum_ keys (>= <=).  String custom
+ * fields cannot be searched at all (§16), and the search takes no
+ * date_modified condition apart from the cursor's own. */
+
+enum { F_STR, F_STRARR, F_IDS, F_PHONE, F_EMAIL, F_RANGE, F_RANGE_TIME };
+
+#define OB(o) (1u << (o))
+#define O_ALL4 (OB(OBJ_ACCOUNT) | OB(OBJ_CONTACT) | OB(OBJ_LEAD) | OB(OBJ_DEAL))
+#define O_ADDR (OB(OBJ_ACCOUNT) | OB(OBJ_CONTACT) | OB(OBJ_LEAD))
+
+static const struct cu_filter {
+	const char *field;      /* the provider field; "x.*": any field under x. */
+	unsigned objs, ops;
+	const char *key;        /* the search body key (ranges: after minimum_/maximum_) */
+	int how;
+} cu_filters[] = {
+	{ "name", O_ALL4, W_BIT(W_CONTAINS), "name", F_STR },
+	{ "emails.*", OB(OBJ_CONTACT), W_BIT(W_EQ), "emails", F_EMAIL },
+	{ "email.email", OB(OBJ_LEAD), W_BIT(W_EQ), "emails", F_EMAIL },
+	{ "phone_numbers.*", O_ADDR, W_BIT(W_EQ) | W_BIT(W_CONTAINS), "phone_number", F_PHONE },
+	{ "address.city", O_ADDR, W_BIT(W_EQ), "city", F_STR },
+	{ "address.state", O_ADDR, W_BIT(W_EQ), "state", F_STR },
+	{ "address.postal_code", O_ADDR, W_BIT(W_EQ), "postal_code", F_STR },
+	{ "address.country", O_ADDR, W_BIT(W_EQ), "country", F_STR },
+	{ "tags", O_ALL4, W_BIT(W_EQ), "tags", F_STRARR },
+	{ "assignee_id", O_ALL4, W_BIT(W_EQ), "assignee_ids", F_IDS },
+	{ "company_id", OB(OBJ_CONTACT) | OB(OBJ_DEAL), W_BIT(W_EQ), "company_ids", F_IDS },
+	{ "contact_type_id", OB(OBJ_CONTACT) | OB(OBJ_ACCOUNT), W_BIT(W_EQ), "contact_type_ids", F_IDS },
+	{ "status_id", OB(OBJ_LEAD), W_BIT(W_EQ), "status_ids", F_IDS },
+	{ "customer_source_id", OB(OBJ_LEAD) | OB(OBJ_DEAL), W_BIT(W_EQ), "customer_source_ids", F_IDS },
+	{ "pipeline_id", OB(OBJ_DEAL), W_BIT(W_EQ), "pipeline_ids", F_IDS },
+	{ "pipeline_stage_id", OB(OBJ_DEAL), W_BIT(W_EQ), "pipeline_stage_ids", F_IDS },
+	{ "primary_contact_id", OB(OBJ_DEAL), W_BIT(W_EQ), "primary_contact_ids", F_IDS },
+	{ "loss_reason_id", OB(OBJ_DEAL), W_BIT(W_EQ), "loss_reason_ids", F_IDS },
+	{ "monetary_value", OB(OBJ_DEAL), W_BIT(W_GE) | W_BIT(W_LE), "monetary_value", F_RANGE },
+	{ "interaction_count", O_ALL4, W_BIT(W_GE) | W_BIT(W_LE), "interaction_count", F_RANGE },
+	{ "date_created", O_ALL4, W_BIT(W_GE) | W_BIT(W_LE), "created_date", F_RANGE_TIME },
+	{ NULL, 0, 0, NULL, 0 }
+};
+
+static const struct cu_filter *cu_filter_of(enum obj o, const char *field)
+{
+	for (const struct cu_filter *f = cu_filters; f->field; f++) {
+		size_t n = strlen(f->field);
+		int hit = f->field[n - 1] == '*' ? !strncmp(field, f->field, n - 1) : !strcmp(field, f->field);
+		if (hit && (f->objs & OB(o)))
+			return f;
+	}
+	return NULL;
+}
+
+static int cu_where_can(enum obj o, const struct where *w, const char **can)
+{
+	static const char *const text[OBJ_COUNT] = {
+		[OBJ_ACCOUNT] = "name ~, phone = ~, city state postal_code country =, tags =, owner =, "
+				"contact_type_id =, interaction_count >= <=, date_created >= <=",
+		[OBJ_CONTACT] = "name ~, email =, phone = ~, city state postal_code country =, tags =, owner =, "
+				"account =, contact_type_id =, interaction_count >= <=, date_created >= <=",
+		[OBJ_LEAD] = "name ~, email =, phone = ~, city state postal_code country =, tags =, owner =, status =, "
+			     "source =, interaction_count >= <=, date_created >= <=",
+		[OBJ_DEAL] = "name ~, tags =, owner =, account =, stage =, pipeline =, primary_contact_id =, "
+			     "customer_source_id =, loss_reason_id =, amount >= <=, interaction_count >= <=, "
+			     "date_created >= <=",
+		[OBJ_USER] = "nothing of users (their search has no filter)",
+	};
+	const struct cu_filter *f = cu_filter_of(o, w->field);
+
+	*can = text[o];
+	return f && (f->ops & W_BIT(w->op));
+}
+
+/* The --where conditions as search body keys, in *out: a key given twice
+ * (Copper ANDs keys, ORs the values of one) or an id that is not a number
+ * is CRM_EUSAGE. */
+static int where_body(const struct pull_opts *o, json_t **out, struct crm_err *err)
+{
+	json_t *b = json_object();
+
+	for (size_t i = 0; i < o->nwhere; i++) {
+		const struct where *w = &o->where[i];
+		const struct cu_filter *f = cu_filter_of(o->obj, w->field);
+		char key[64];
+		json_t *v = NULL;
+		long long n;
+		char *end;
+		if (!f)
+			continue; /* where_can refused it already */
+		snprintf(key, sizeof(key), "%s%s", f->how == F_RANGE || f->how == F_RANGE_TIME ?
+			 (w->op == W_GE ? "minimum_" : "maximum_") : "", f->key);
+		if (json_object_get(b, key) || (!strcmp(key, "tags") && o->list)) {
+			json_decref(b);
+			return err_set(err, CRM_EUSAGE, "usage", "--where: Copper takes one condition on %s (its search "
+				       "matches any of several values, never all)", w->given);
+		}
+		switch (f->how) {
+		case F_STR: v = json_string(w->value); break;
+		case F_STRARR: v = json_pack("[s]", w->value); break;
+		case F_EMAIL: v = o->obj == OBJ_LEAD ? json_string(w->value) : json_pack("[s]", w->value); break;
+		case F_PHONE:
+			v = w->op == W_CONTAINS ? json_pack("{s:s,s:s}", "value", w->value, "match", "partial")
+						: json_string(w->value);
+			break;
+		case F_IDS:
+			n = strtoll(w->value, &end, 10);
+			if (*end || end == w->value || n <= 0)
+				break;
+			v = json_pack("[I]", (json_int_t)n);
+			break;
+		case F_RANGE: {
+			double d = strtod(w->value, &end);
+			if (!*end && end != w->value)
+				v = json_real(d);
+			break;
+		}
+		case F_RANGE_TIME:
+			if (time_parse(w->value, &n) == 0)
+				v = json_integer(n / 1000); /* unix seconds (§2.1) */
+			break;
+		}
+		if (!v) {
+			json_decref(b);
+			return err_set(err, CRM_EUSAGE, "usage", "--where: %s takes %s in Copper, not '%s'", w->given,
+				       f->how == F_IDS ? "an id (a number)" : f->how == F_RANGE ? "a number"
+				       : "an RFC 3339 time", w->value);
+		}
+		json_object_set_new(b, key, v);
+	}
+	*out = b;
+	return 0;
+}
+
 /* ---- pull (§3, §4) ---- */
 
 struct pull {
@@ -1071,6 +1208,7 @@ struct pull {
 	int done;
 	long pass;              /* verify passes so far: each reads its second anew */
 	struct pager_guard guard; /* lib/pager */
+	json_t *where;          /* --where as search body keys (where_body) */
 };
 
 enum { M_SLICE, M_SECOND, M_VERIFY };
@@ -1107,7 +1245,11 @@ static int cu_pull_open(struct conn *c, const struct pull_opts *o, struct pull *
 		return rc;
 	if (o->list && (rc = check_tag(c, o->list, err)) < 0)
 		return rc;
+	json_t *wb = NULL;
+	if (o->nwhere && (rc = where_body(o, &wb, err)) < 0)
+		return rc;
 	p = calloc(1, sizeof(*p));
+	p->where = wb;
 	pager_guard_init(&p->guard, "Copper");
 	p->c = c;
 	p->o = *o;
@@ -1133,6 +1275,7 @@ static void cu_pull_close(struct pull *p)
 	if (!p)
 		return;
 	json_decref(p->alias);
+	json_decref(p->where);
 	json_decref(p->seen);
 	json_decref(p->next_seen);
 	pager_guard_release(&p->guard);
@@ -1222,6 +1365,8 @@ static int scan_page(struct pull *p, json_t **page, struct crm_err *err)
 		json_object_set_new(body, "maximum_modified_date", json_integer(p->t));
 	if (p->o.list)
 		json_object_set_new(body, "tags", json_pack("[s]", p->o.list));
+	if (p->where)
+		json_object_update(body, p->where);
 	snprintf(path, sizeof(path), "/%s/search", entity(o));
 	rc = call_total(c, "POST", path, body, HTTP_IDEMPOTENT, &ans, &total, err);
 	json_decref(body);
@@ -2278,6 +2423,8 @@ const struct provider provider_copper = {
 	.namespace = cu_namespace,
 	.status = cu_status,
 	.fields = cu_fields,
+	.where_can = cu_where_can,
+	.where_max = 16, /* one condition per search key (where_body) */
 	.pull_open = cu_pull_open,
 	.pull_next = cu_pull_next,
 	.pull_close = cu_pull_close,

@@ -676,6 +676,46 @@ class Copper:
         if "pipeline_ids" in b:
             want = {int(x) for x in b["pipeline_ids"]}
             where(lambda r: r.get("pipeline_id") in want)
+        if "phone_number" in b:
+            # §3: a string (the digits, exact) or {"value", "match": "partial"|"fuzzy"}.
+            want, match = b["phone_number"], "exact"
+            if isinstance(want, dict):
+                want, match = want.get("value"), want.get("match") or "exact"
+                if match not in ("exact", "partial", "fuzzy"):
+                    raise Invalid("phone_number", "match is not included in the list")
+            if not isinstance(want, str):
+                raise Invalid("phone_number", "must be a string")
+            digits = re.sub(r"\D", "", want)
+
+            def phone_hit(r):
+                for ph in r.get("phone_numbers") or []:
+                    have = re.sub(r"\D", "", ph.get("number") or "")
+                    if have == digits or (match != "exact" and digits and digits in have):
+                        return True
+                return False
+            where(phone_hit)
+        for k in ("city", "state", "postal_code", "country"):
+            if b.get(k) is not None:
+                want = str(b[k]).lower()
+                where(lambda r, k=k, want=want: ((r.get("address") or {}).get(k) or "").lower() == want)
+        for k, field in (("contact_type_ids", "contact_type_id"), ("pipeline_stage_ids", "pipeline_stage_id"),
+                         ("customer_source_ids", "customer_source_id"), ("primary_contact_ids", "primary_contact_id"),
+                         ("loss_reason_ids", "loss_reason_id")):
+            if k in b:
+                if not isinstance(b[k], list):
+                    raise Invalid(k, "must be an array")
+                want = {int(x) for x in b[k]}
+                # -2 is "none" (§16).
+                where(lambda r, field=field, want=want: (r.get(field) if r.get(field) is not None else -2) in want)
+        for k, field in (("monetary_value", "monetary_value"), ("interaction_count", "interaction_count")):
+            lo, hi = b.get("minimum_" + k), b.get("maximum_" + k)
+            for bound, ge in ((lo, True), (hi, False)):
+                if bound is None:
+                    continue
+                if isinstance(bound, bool) or not isinstance(bound, (int, float)):
+                    raise Invalid(("minimum_" if ge else "maximum_") + k, "must be a number")
+                where(lambda r, field=field, bound=bound, ge=ge: r.get(field) is not None and
+                      (r[field] >= bound if ge else r[field] <= bound))
         # §4: the date bounds read as "on or after" / "on or before" (exact
         # inclusivity unverified; inclusive here, as the client assumes).
         for k, field in (("minimum_modified_date", "date_modified"), ("minimum_created_date", "date_created")):

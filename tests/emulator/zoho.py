@@ -893,6 +893,7 @@ class Zoho:
         r.add("GET", v + r"/settings/related_lists", self.related_lists)
         r.add("GET", v + r"/([A-Za-z_]+)/deleted", self.deleted_list)
         r.add("GET", v + r"/([A-Za-z_]+)/search", self.search)
+        r.add("POST", v + r"/coql", self.coql)
         r.add("GET", v + r"/([A-Za-z_]+)/actions/count", self.count)
         r.add("POST", v + r"/([A-Za-z_]+)/upsert", self.upsert)
         r.add("GET", v + r"/([A-Za-z_]+)", self.list_records)
@@ -1287,6 +1288,66 @@ class Zoho:
             fail(400, "INVALID_QUERY", "invalid query formed", {"api_name": api})
         return r.get(api)
 
+
+    # ================================================================ COQL (§4, §16)
+    def coql(self, req):
+        """POST /crm/v8/coql {"select_query"}: select, from, where, order by, limit (§4)."""
+        body = self.body(req)
+        q = body.get("select_query") if isinstance(body, dict) else None
+        if not isinstance(q, str) or not q.strip():
+            fail(400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", {"param": "select_query"})
+        c = Coql(q)
+        module = c.module
+        if module not in FIELD_BY:
+            fail(400, "INVALID_QUERY", "invalid module given", {"module": module})
+        for col in c.columns:
+            if col != "id" and col not in FIELD_BY[module] and col not in ("Created_Time", "Modified_Time"):
+                fail(400, "INVALID_QUERY", "column given seems to be invalid", {"column_name": col})
+        if len(c.columns) > FIELDS_MAX:
+            fail(400, "LIMIT_EXCEEDED", "the number of columns exceeds the limit", {"limit": FIELDS_MAX})
+        if c.count > COQL_CRITERIA:
+            fail(400, "LIMIT_EXCEEDED", "the number of criteria exceeds the limit", {"limit": COQL_CRITERIA})
+        if c.limit > COQL_LIMIT or c.offset + c.limit > COQL_OFFSET_MAX:
+            fail(400, "LIMIT_EXCEEDED", "limit exceeded", {"limit": COQL_LIMIT, "offset": COQL_OFFSET_MAX})
+        rows = [r for r in self.stores[module].values() if r["_deleted"] is None]
+        if c.where:
+            rows = [r for r in rows if c.where(lambda api, r=r: self.coql_value(module, r, api))]
+        for col, desc in reversed(c.order or [("id", False)]):
+            rows.sort(key=lambda r, col=col: (self.coql_value(module, r, col) is None,
+                                              self.coql_value(module, r, col)), reverse=desc)
+        chunk = rows[c.offset: c.offset + c.limit]
+        if not chunk:
+            return empty_response(204)
+        # COQL answers a lookup as its id only, and the id of every row.
+        out = []
+        for r in chunk:
+            d = {"id": r["id"]}
+            for col in c.columns:
+                f = FIELD_BY[module].get(col)
+                v = self.value(module, r, col)
+                if f is not None and f.type in ("lookup", "ownerlookup") and isinstance(v, dict):
+                    v = {"id": v["id"]}
+                d[col] = v
+            out.append(d)
+        return json_response(200, {"data": out, "info": {"count": len(out),
+                                                         "more_records": c.offset + c.limit < len(rows)}})
+
+    def coql_value(self, module, r, api):
+        """(kind, value) as a COQL criterion compares it; INVALID_QUERY for an unknown column."""
+        if api == "id":
+            return r["id"].zfill(24)
+        if api in ("Created_Time", "Modified_Time"):
+            return sec(r["_created" if api == "Created_Time" else "_modified"])
+        f = FIELD_BY[module].get(api)
+        if f is None:
+            fail(400, "INVALID_QUERY", "column given seems to be invalid", {"column_name": api})
+        if api == "Full_Name":
+            return self.display_name(module, r)
+        v = r.get(api)
+        if f.type == "datetime" and isinstance(v, int):
+            return sec(v)
+        return v
+
     # ================================================================ writes (§6)
     def coerce(self, module, f, v, i):
         """Input value -> stored value, or raises _RecErr."""
@@ -1650,6 +1711,210 @@ class _RecErr(Exception):
     def __init__(self, body):
         super().__init__(body["code"])
         self.body = body
+
+
+COQL_LIMIT = 2000
+COQL_OFFSET_MAX = 100000
+COQL_CRITERIA = 25
+COQL_TOKEN_RX = re.compile(r"\s*(?:(?P<str>'(?:\\.|[^'\\])*')|(?P<num>-?\d+(?:\.\d+)?)(?![\w])|"
+                           r"(?P<op><=|>=|!=|=|<|>|\(|\)|,)|(?P<word>[A-Za-z_$][\w$.]*))")
+
+
+class Coql:
+    """The COQL this emulator reads: select COLS from MODULE [where COND] [order by COL [asc|desc], ...]
+    [limit [OFFSET,] N | limit N offset M].  Criteria are bracketed pairwise (§4): one level holds at most
+    one `and`/`or`.  Operators = != < <= > >= like, not like, is [not] null, [not] in (...)."""
+
+    def __init__(self, text):
+        self.toks = []
+        pos = 0
+        text = text.strip()
+        while pos < len(text):
+            m = COQL_TOKEN_RX.match(text, pos)
+            if not m or m.end() == pos:
+                self.syntax(pos)
+            pos = m.end()
+            kind = m.lastgroup
+            self.toks.append((kind, m.group(kind), m.start(kind)))
+        self.i = 0
+        self.count = 0
+        self.word("select")
+        self.columns = [self.name()]
+        while self.peek_op(","):
+            self.i += 1
+            self.columns.append(self.name())
+        self.word("from")
+        self.module = self.name()
+        self.where = None
+        self.order = []
+        self.offset, self.limit = 0, 200
+        if self.peek_word("where"):
+            self.i += 1
+            self.where = self.cond()
+        if self.peek_word("order"):
+            self.i += 1
+            self.word("by")
+            while True:
+                col = self.name()
+                desc = False
+                if self.peek_word("asc") or self.peek_word("desc"):
+                    desc = self.toks[self.i][1].lower() == "desc"
+                    self.i += 1
+                self.order.append((col, desc))
+                if not self.peek_op(","):
+                    break
+                self.i += 1
+        if self.peek_word("limit"):
+            self.i += 1
+            a = self.integer()
+            if self.peek_op(","):
+                self.i += 1
+                self.offset, self.limit = a, self.integer()
+            elif self.peek_word("offset"):
+                self.i += 1
+                self.limit, self.offset = a, self.integer()
+            else:
+                self.limit = a
+        if self.i != len(self.toks):
+            self.syntax(self.toks[self.i][2])
+
+    def syntax(self, at):
+        fail(400, "SYNTAX_ERROR", "error occured while parsing the query", {"column": at})
+
+    def tok(self):
+        if self.i >= len(self.toks):
+            self.syntax(-1)
+        t = self.toks[self.i]
+        self.i += 1
+        return t
+
+    def peek_op(self, op):
+        return self.i < len(self.toks) and self.toks[self.i][0] == "op" and self.toks[self.i][1] == op
+
+    def peek_word(self, w):
+        return self.i < len(self.toks) and self.toks[self.i][0] == "word" and self.toks[self.i][1].lower() == w
+
+    def word(self, w):
+        t = self.tok()
+        if t[0] != "word" or t[1].lower() != w:
+            self.syntax(t[2])
+
+    def name(self):
+        t = self.tok()
+        if t[0] != "word":
+            self.syntax(t[2])
+        return t[1]
+
+    def integer(self):
+        t = self.tok()
+        if t[0] != "num" or not t[1].isdigit():
+            self.syntax(t[2])
+        return int(t[1])
+
+    def literal(self):
+        t = self.tok()
+        if t[0] == "str":
+            return re.sub(r"\\(.)", r"\1", t[1][1:-1]), True
+        if t[0] == "num":
+            return t[1], False
+        if t[0] == "word" and t[1].lower() in ("true", "false"):
+            return t[1].lower(), False
+        self.syntax(t[2])
+
+    def cond(self):
+        a = self.term()
+        if self.peek_word("and") or self.peek_word("or"):
+            conj = self.tok()[1].lower()
+            b = self.term()
+            if self.peek_word("and") or self.peek_word("or"):
+                self.syntax(self.toks[self.i][2])   # three criteria on one level: not bracketed pairwise
+            return (lambda g: a(g) and b(g)) if conj == "and" else (lambda g: a(g) or b(g))
+        return a
+
+    def term(self):
+        if self.peek_op("("):
+            self.i += 1
+            p = self.cond()
+            t = self.tok()
+            if t[1] != ")":
+                self.syntax(t[2])
+            return p
+        return self.comparison()
+
+    def comparison(self):
+        col = self.name()
+        self.count += 1
+        if self.peek_word("is"):
+            self.i += 1
+            neg = self.peek_word("not")
+            if neg:
+                self.i += 1
+            self.word("null")
+            return lambda g: (g(col) not in (None, "", [])) == neg
+        neg = self.peek_word("not")
+        if neg:
+            self.i += 1
+        if self.peek_word("like"):
+            self.i += 1
+            v, _ = self.literal()
+            rx = re.compile("^" + ".*".join(re.escape(x) for x in v.split("%")) + "$", re.I | re.S)
+
+            def like(g):
+                x = g(col)
+                if x is not None and not isinstance(x, str):
+                    fail(400, "INVALID_QUERY", "data type not supported for the operator",
+                         {"column_name": col, "operator": "like"})
+                return x is not None and bool(rx.match(x)) != neg
+            return like
+        if self.peek_word("in"):
+            self.i += 1
+            t = self.tok()
+            if t[1] != "(":
+                self.syntax(t[2])
+            vals = [self.literal()]
+            while self.peek_op(","):
+                self.i += 1
+                vals.append(self.literal())
+            self.tok()
+            return lambda g: any(coql_cmp(col, g(col), "=", v) for v in vals) != neg
+        if neg:
+            self.syntax(self.toks[self.i][2] if self.i < len(self.toks) else -1)
+        t = self.tok()
+        if t[0] != "op" or t[1] not in ("=", "!=", "<", "<=", ">", ">="):
+            self.syntax(t[2])
+        op, v = t[1], self.literal()
+        return lambda g: coql_cmp(col, g(col), op, v)
+
+
+def coql_cmp(col, x, op, lit):
+    """x (the stored value) OP the literal (text, quoted), typed by x."""
+    v, quoted = lit
+    if isinstance(x, dict):
+        x = x.get("id")
+    if isinstance(x, list):
+        return any(coql_cmp(col, e, op, lit) for e in x) if op != "!=" else all(
+            coql_cmp(col, e, op, lit) for e in x)
+    if x is None:
+        return op == "!="
+    if isinstance(x, bool):
+        if v not in ("true", "false"):
+            fail(400, "INVALID_QUERY", "value given seems to be invalid for the column",
+                 {"column_name": col, "data_type": "boolean"})
+        y = v == "true"
+        if op not in ("=", "!="):
+            fail(400, "INVALID_QUERY", "data type not supported for the operator", {"column_name": col, "operator": op})
+    elif isinstance(x, (int, float)):
+        if DATETIME_RX.match(v) and quoted:
+            y = sec(parse_time(v))
+        elif NUMBER_RX.match(v):
+            y = float(v)
+        else:
+            fail(400, "INVALID_QUERY", "value given seems to be invalid for the column", {"column_name": col})
+    else:
+        x, y = str(x).lower(), v.lower()
+        if col == "id":
+            y = v.zfill(24)
+    return {"=": x == y, "!=": x != y, "<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]
 
 
 # ================================================================ criteria (§4)
