@@ -6,6 +6,7 @@ Rows (issue 5):
   2. CPU per record, pull and push: crmsync / the official HubSpot Node SDK
   3. peak RSS of pull and push at 10k, 100k (and 1M with --big)
   4. push 20k contacts at HubSpot's real limits (190 calls / 10 s) with 100 ms latency
+  5. push --links: a 10k push against a store of 1M links, beside the same push with no store
 Figures go to stdout as a table and to bench/results.json.
 """
 import argparse, json, os, re, shutil, subprocess, sys, tempfile, time, urllib.request
@@ -81,18 +82,69 @@ def where_row(rows, res):
                  f"(ceil(matches/200) = {floor})", "calls <= pages + 1"))
 
 
+def links_store(path, n):
+    """A links store of n linked pairs (Salesforce contact <-> HubSpot
+    contact), none of them the pushed records': the schema from crmsync
+    itself, the rows in one transaction."""
+    import sqlite3
+    emu = Emu("contacts=1,accounts=1,deals=1,leads=1,users=1", "--rate-limits", "off")
+    subprocess.run(crm(emu, "push", "contacts", "--links", path), env=emu.env, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, check=True)
+    emu.stop()
+    db = sqlite3.connect(path)
+    t = "2026-01-01T00:00:00Z"
+    with db:
+        db.executemany("INSERT INTO links (entity, object, provider, namespace, remote_id, linked_at, run_id)"
+                       " VALUES (?, 'contacts', ?, ?, ?, ?, 'bench')",
+                       ((e, prov, ns, f"{pre}{e}", t) for e in range(1, n + 1)
+                        for prov, ns, pre in (("salesforce", "00DX", "003S"), ("hubspot", "4242", "9"))))
+    db.close()
+
+
+def links_row(rows, res, tmp):
+    """push --links: looked up, never loaded: the store's size changes
+    neither the peak RSS nor (much) the time of a push."""
+    n, links = 10000, 1000000
+    store, small = os.path.join(tmp, "links.db"), os.path.join(tmp, "links1k.db")
+    t0 = time.time()
+    links_store(store, links)
+    built = time.time() - t0
+    links_store(small, 1000)
+    path = os.path.join(tmp, "foreign10k")
+    with open(path, "w") as f:
+        for i in range(n):
+            f.write(json.dumps({"object": "contact", "provider": "salesforce", "remote_namespace": "00DX",
+                                "remote_id": f"003B{i}", "first_name": "Bench", "last_name": f"Link {i}",
+                                "email_addresses": [{"email_address": f"link{i}@bench.example", "primary": True}]}) + "\n")
+    out = {}
+    for what, extra in (("no_store", []), ("store_1k", ["--links", small]), ("store_1m", ["--links", store])):
+        emu = Emu("contacts=10,accounts=2,deals=1,leads=1,users=2", "--rate-limits", "off")
+        emu.env["CRMSYNC_RATE_LIMITS"] = "off"
+        r = measure(crm(emu, "push", "contacts", *extra), emu.env, stdin=path)
+        emu.stop()
+        out[what] = {"exit": r[0], "wall_s": r[1], "cpu_s": r[2], "rss_kib": r[3]}
+    res["links_push_10k"] = dict(out, links=links, store_build_s=built)
+    a, k, b = out["no_store"], out["store_1k"], out["store_1m"]
+    rows.append(("push 10k --links: RSS 1M links, 1k links, no store",
+                 f"{b['rss_kib'] / 1024:.1f} MB, {k['rss_kib'] / 1024:.1f} MB, {a['rss_kib'] / 1024:.1f} MB",
+                 "<= 16 MB, 1M ~ 1k"))
+    rows.append(("  time", f"{b['wall_s']:.2f}s, {k['wall_s']:.2f}s, {a['wall_s']:.2f}s "
+                 f"(exit {b['exit']}, {k['exit']}, {a['exit']})", "(indicative)"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--big", action="store_true", default=os.environ.get("BENCH_QUICK") != "1",
                     help="also 1M records (minutes); BENCH_QUICK=1 stops at 100k")
     ap.add_argument("--no-node", action="store_true")
-    ap.add_argument("--only", choices=["where"], help="run one row: where = a filtered pull's calls")
+    ap.add_argument("--only", choices=["where", "links"],
+                    help="run one row: where = a filtered pull's calls, links = a push against 1M links")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="crmsync-bench-")
     res = {}
     rows = []
     try:
-        if a.only != "where":
+        if not a.only:
             # 1. pull 100k vs the raw loop (rate limits off).
             emu = Emu("contacts=100000,accounts=10,deals=1,leads=1,users=2", "--rate-limits", "off")
             # The emulator does not limit, so neither does crmsync's pacing: this
@@ -213,7 +265,10 @@ def main():
             rows.append(("push 20k at 190/10s + 100 ms: records/s", f"{rate:.0f}/s = {rate / 1900 * 100:.1f}% of 1900", ">= 95%"))
             rows.append(("  failed records, 429 share", f"{failed}, {n429}/{len(reqs)} = {n429 / max(1, len(reqs)) * 100:.2f}%", "0, <= 1%"))
             emu.stop()
-        where_row(rows, res)
+        if a.only in (None, "where"):
+            where_row(rows, res)
+        if a.only in (None, "links"):
+            links_row(rows, res, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if not a.only:

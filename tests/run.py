@@ -13,8 +13,8 @@ Cases run once with the normal binary and once with the ASan+UBSan one.
 Other checks: headers compile alone, the emulator's self-test, the C unit
 tests, valgrind on a pull and a push, the README's examples
 (tests/readme.py), the cross-CRM migration matrix (tests/xcrm/run.py), its
-round trips (tests/xcrm/roundtrip.py), make check-live's scenario against
-each emulator (tests/live/scenario.py)
+round trips (tests/xcrm/roundtrip.py), two-way sync (tests/xcrm/twoway.py),
+make check-live's scenario against each emulator (tests/live/scenario.py)
 and the shared contract floor.
 The last line is `N passed, N failed`.
 
@@ -279,6 +279,10 @@ def main():
             # every --dry-run predicts its real run (tests/xcrm/roundtrip.json).
             background.append(start_suite("roundtrip", ["xcrm", "roundtrip.py"],
                                           r"(ok  |FAIL) (roundtrip \S+)(: (.*))?$", binary, 900))
+            # Two-way sync as the contract's two cron lines, three pairs side
+            # by side (tests/xcrm/twoway.json).
+            background.append(start_suite("twoway", ["xcrm", "twoway.py"],
+                                          r"(ok  |FAIL) (twoway \S+)(: (.*))?$", binary, 600))
         jobs = [(n, binary, "case") for n in names]
         if a.asan_bin and not a.quick:
             jobs += [(n, os.path.abspath(a.asan_bin), "asan") for n in names]
