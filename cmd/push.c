@@ -405,6 +405,7 @@ static void links_decide(struct push *p, struct pitem *it)
 	} else if (it->linked == 2) {
 		item_set(it, SUM_FAILED, "deleted_in_target",
 			 "the linked record %s was deleted in this CRM (--recreate creates it again)", it->gone_id);
+		it->remote_id = it->gone_id; /* the result line names the record that was gone */
 	}
 }
 
@@ -817,6 +818,22 @@ static void free_writes(struct write_item *w, size_t n)
 	free(w);
 }
 
+/* Whether an update's failure says the record is not there (any more).
+ * Each CRM says it its own way (api/NAME.md): a 404, HubSpot's batch
+ * OBJECT_NOT_FOUND, Salesforce's ENTITY_IS_DELETED or NOT_FOUND, the
+ * providers' own not_found. */
+static int gone_answer(const struct crm_err *e)
+{
+	static const char *const codes[] = { "not_found", "OBJECT_NOT_FOUND", "NOT_FOUND", "ENTITY_IS_DELETED", NULL };
+
+	if (e->status == CRM_ENOTFOUND || e->http_status == 404)
+		return 1;
+	for (int i = 0; codes[i]; i++)
+		if (!strcmp(e->code, codes[i]))
+			return 1;
+	return 0;
+}
+
 /* Sends one group of writes; splits a batch refused as a whole. */
 static int send_group(struct push *p, enum write_op op, struct pitem **its, size_t n, int attempt)
 {
@@ -905,6 +922,16 @@ static int send_group(struct push *p, enum write_op op, struct pitem **its, size
 			json_array_extend(it->warnings, w[i].warnings);
 			json_decref(w[i].warnings);
 			w[i].warnings = NULL;
+		}
+		if (w[i].err.status && op == WR_UPDATE && it->linked == 1 && gone_answer(&w[i].err)) {
+			/* Deleted between our read and the update: as if the read
+			 * had missed it (writes() sends a --recreate's create). */
+			it->gone_id = it->remote_id;
+			it->remote_id = NULL;
+			it->linked = 2;
+			it->action = A_CREATE;
+			links_decide(p, it);
+			continue;
 		}
 		if (w[i].err.status) {
 			item_fail(it, SUM_FAILED, &w[i].err);
@@ -1348,6 +1375,14 @@ static int create_links(struct push *p, struct pitem *items, size_t n)
 	return rc;
 }
 
+static size_t pending_creates(const struct pitem *items, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += items[i].status == PENDING && items[i].action == A_CREATE;
+	return k;
+}
+
 /* The network part of a batch: lookups, then writes (in a fiber). */
 static void work(struct push *p, struct pitem *items, size_t n)
 {
@@ -1377,6 +1412,14 @@ static void work(struct push *p, struct pitem *items, size_t n)
 	claim_creates(p, items, n);
 	if (!has_fatal(p) && !sig_stop)
 		writes(p, items, n);
+	/* Updates of linked records found gone meanwhile, made again
+	 * (--recreate): pending creates now. */
+	if (p->recreate && !has_fatal(p) && !sig_stop && pending_creates(items, n) &&
+	    create_links(p, items, n) == 0) {
+		claim_creates(p, items, n);
+		if (!has_fatal(p) && !sig_stop)
+			writes(p, items, n);
+	}
 	note_links(p, items, NULL, n);
 }
 
