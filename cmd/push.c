@@ -108,6 +108,8 @@ struct pitem {
 	char claim;           /* LINK_* of the claim taken for its create, or 0 */
 	long long entity;     /* its source's entity in the store, once known */
 	const char *gone_id;  /* the linked record found gone (in doc) */
+	const char *mapped[4][2]; /* relations translated by --id-map: [foreign id, id here]
+				     (in doc), by rels[] index: written into the store */
 	json_t *existing;     /* the CRM's copy (envelope), if read */
 	int status;           /* SUM_*, or PENDING */
 	struct crm_err err;
@@ -244,6 +246,9 @@ static void value_warning(void *ctx, const char *code, const char *field, const 
 
 static enum obj rel_target(const char *key);
 
+/* The relation keys a foreign record's ids are translated in. */
+static const char *const rels[] = { "account", "owner", "converted_contact", "converted_account", NULL };
+
 /* The id linked in the store to side (o, from) in this CRM, into out: 1
  * found (*deleted: that record was deleted), 0 none, or a failure. */
 static int link_lookup(struct push *p, enum obj o, const char *prov, const char *ns, const char *id, char *out,
@@ -255,7 +260,7 @@ static int link_lookup(struct push *p, enum obj o, const char *prov, const char 
 
 /* Translates a relation of a foreign record through the links store, then
  * --id-map. */
-static void map_relation(struct push *p, struct pitem *it, const char *key, const char *src_provider)
+static void map_relation(struct push *p, struct pitem *it, int r, const char *key, const char *src_provider)
 {
 	struct jv_doc *d = it->doc;
 	char tmp[64], linked[128];
@@ -280,6 +285,11 @@ static void map_relation(struct push *p, struct pitem *it, const char *key, cons
 	json_t *to = json_object_get(p->idmap, k.buf);
 	buf_release(&k);
 	if (to) {
+		if (p->links) {
+			/* The store learns it: later runs need no map. */
+			it->mapped[r][0] = doc_dup(d, id, 0);
+			it->mapped[r][1] = json_string_value(to);
+		}
 		jv_set(d, it->rec, key, jv_from_json(d, to)); /* the id map lives for the run */
 		return;
 	}
@@ -482,10 +492,9 @@ static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const st
 		jv_add_key(d, it->source, JV_LIT("provider"), jv_string_ref(d, prov ? prov : p->c->prov->name));
 		jv_add_key(d, it->source, JV_LIT("remote_id"), rid ? rid : JV_NULL);
 		jv_add_key(d, it->source, JV_LIT("remote_namespace"), rns ? rns : JV_NULL);
-		static const char *const rels[] = { "account", "owner", "converted_contact", "converted_account", NULL };
 		for (int i = 0; rels[i]; i++)
 			if (record_key(p->o, rels[i]))
-				map_relation(p, it, rels[i], prov ? prov : p->c->prov->name);
+				map_relation(p, it, i, rels[i], prov ? prov : p->c->prov->name);
 		if (p->links)
 			find_link(p, it, prov ? prov : p->c->prov->name, ns_in);
 	} else {
@@ -969,6 +978,25 @@ static int src_key(struct push *p, struct pitem *it, struct link_key *k, char *t
 	return k->provider && k->id && *k->id;
 }
 
+/* Links the relations the item's --id-map translated (the map says they
+ * are the same record: whatever became of the item). */
+static int note_mapped(struct push *p, struct pitem *it, struct crm_err *e)
+{
+	const char *prov = it->source ? jv_str(it->doc, it->source, "provider") : NULL;
+	const char *ns = it->source ? jv_str(it->doc, it->source, "remote_namespace") : NULL;
+
+	for (int i = 0; rels[i] && prov; i++) {
+		if (!it->mapped[i][0] || !it->mapped[i][1])
+			continue;
+		const char *obj = obj_plural(rel_target(rels[i]));
+		struct link_key a = { obj, prov, ns ? ns : "", it->mapped[i][0] };
+		struct link_key b = { obj, p->c->prov->name, p->ns ? p->ns : "", it->mapped[i][1] };
+		if (links_link(p->links, &a, &b, p->sum.run_id, e) < 0)
+			return e->status;
+	}
+	return 0;
+}
+
 static int note_one(struct push *p, struct pitem *it, struct crm_err *e)
 {
 	struct link_key s, dk = { obj_plural(p->o), p->c->prov->name, p->ns ? p->ns : "", NULL };
@@ -978,6 +1006,8 @@ static int note_one(struct push *p, struct pitem *it, struct crm_err *e)
 	jv_t del;
 
 	it->noted = 1;
+	if (note_mapped(p, it, e) < 0)
+		return e->status;
 	if (!src_key(p, it, &s, tmp, sizeof(tmp)))
 		return 0;
 	if (it->gone_id) {
