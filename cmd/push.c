@@ -75,7 +75,9 @@ static const char push_usage[] =
 
 enum mode { M_UPSERT, M_CREATE, M_UPDATE, M_DELETE };
 enum conflict { C_OVERWRITE, C_FILL, C_NEWER };
-enum action { A_NONE, A_CREATE, A_UPDATE, A_FIND, A_DELETE };
+/* A_WAIT: a create whose source another line of the batch is creating
+ * (--links); it goes again once that one is written. */
+enum action { A_NONE, A_CREATE, A_UPDATE, A_FIND, A_DELETE, A_WAIT };
 
 #define PENDING (-1)
 
@@ -148,6 +150,11 @@ struct push {
 	struct links *links;        /* --links, or NULL */
 	int propagate;              /* --propagate-deletes */
 	int recreate;               /* --recreate */
+	/* Entities whose create this run has claimed and not yet written:
+	 * the store's claim is the process's, so its batches (fibers) tell
+	 * theirs apart here. */
+	long long *busy;
+	size_t nbusy, capbusy;
 };
 
 static void set_fatal(struct push *p, const struct crm_err *e)
@@ -956,6 +963,36 @@ static int send_group(struct push *p, enum write_op op, struct pitem **its, size
 	return arc;
 }
 
+static int busy_has(const struct push *p, long long e)
+{
+	for (size_t i = 0; i < p->nbusy; i++)
+		if (p->busy[i] == e)
+			return 1;
+	return 0;
+}
+
+static void busy_add(struct push *p, long long e)
+{
+	if (p->nbusy == p->capbusy) {
+		size_t cap = p->capbusy ? p->capbusy * 2 : 64;
+		long long *b = realloc(p->busy, cap * sizeof(*b));
+		if (!b)
+			return; /* unrecorded: only this run's own twins could then race */
+		p->busy = b;
+		p->capbusy = cap;
+	}
+	p->busy[p->nbusy++] = e;
+}
+
+static void busy_del(struct push *p, long long e)
+{
+	for (size_t i = 0; i < p->nbusy; i++)
+		if (p->busy[i] == e) {
+			p->busy[i] = p->busy[--p->nbusy];
+			return;
+		}
+}
+
 /* The links store (--links): which record here each foreign record is.
  * Outcomes are written in one transaction per group, as soon as they are
  * known and before any result line: a run killed after a create has
@@ -1044,6 +1081,8 @@ static int note_one(struct push *p, struct pitem *it, struct crm_err *e)
 		return e->status;
 	/* Our claim is done with; so is a stopped run's whose record this
 	 * turned out to be (matched, or found through the link). */
+	if (it->claim == LINK_CLAIMED || it->claim == LINK_STALE)
+		busy_del(p, it->entity);
 	if ((it->claim || it->status != SUM_FAILED) &&
 	    links_unclaim(p->links, it->claim && it->claim != CLAIM_NONE ? it->entity : ent, dk.object, dk.provider,
 			  dk.ns, CLAIM_STALE_S, e) < 0)
@@ -1137,6 +1176,16 @@ static void settle_stale(struct push *p, struct pitem **its, size_t k)
 	json_decref(found[1]);
 }
 
+/* Whether an item of the batch holds the claim of entity e. */
+static int claimed_here(const struct pitem *items, size_t n, long long e)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((items[i].claim == LINK_CLAIMED || items[i].claim == LINK_STALE) && items[i].entity == e &&
+		    items[i].status == PENDING)
+			return 1;
+	return 0;
+}
+
 /* Claims the creates of foreign records before they are sent: one run
  * creates a record, another that pushes the same source meanwhile waits
  * for the claim to resolve and then updates (or leaves unchanged) what
@@ -1179,8 +1228,19 @@ static void claim_creates(struct push *p, struct pitem *items, size_t n)
 				linked[nl++] = it;
 				continue;
 			}
-			if ((it->entity = links_entity(p->links, &s, 1, p->sum.run_id, &e)) < 0 ||
-			    (r = links_claim(p->links, it->entity, s.object, p->c->prov->name, p->ns ? p->ns : "",
+			if ((it->entity = links_entity(p->links, &s, 1, p->sum.run_id, &e)) < 0)
+				break;
+			if (busy_has(p, it->entity)) {
+				/* This run creates it already: in this batch (the line
+				 * goes again after the batch's writes), or in another
+				 * (wait for it, as for another run's claim). */
+				if (claimed_here(items, n, it->entity))
+					it->action = A_WAIT;
+				else
+					waiting++;
+				continue;
+			}
+			if ((r = links_claim(p->links, it->entity, s.object, p->c->prov->name, p->ns ? p->ns : "",
 					     p->sum.run_id, CLAIM_STALE_S, &e)) < 0)
 				break;
 			if (r == LINK_HELD) {
@@ -1188,6 +1248,7 @@ static void claim_creates(struct push *p, struct pitem *items, size_t n)
 				continue;
 			}
 			it->claim = (char)r;
+			busy_add(p, it->entity);
 			if (r == LINK_STALE)
 				stale[ns++] = it;
 		}
@@ -1442,10 +1503,22 @@ static void work(struct push *p, struct pitem *items, size_t n)
 	claim_creates(p, items, n);
 	if (!has_fatal(p) && !sig_stop)
 		writes(p, items, n);
-	/* Updates of linked records found gone meanwhile, made again
-	 * (--recreate): pending creates now. */
-	if (p->recreate && !has_fatal(p) && !sig_stop && pending_creates(items, n) &&
-	    create_links(p, items, n) == 0) {
+	/* Lines still to write: updates of linked records found gone
+	 * meanwhile, to make again (--recreate), and creates that waited for
+	 * another line of the batch with their source (now linked: updates,
+	 * or creates if that one failed).  Each round writes one line of each
+	 * source at least. */
+	for (size_t round = 0; round < n && !has_fatal(p) && !sig_stop; round++) {
+		size_t waits = 0;
+		if (pending_creates(items, n) && create_links(p, items, n) < 0)
+			break;
+		for (size_t i = 0; i < n; i++)
+			if (items[i].status == PENDING && items[i].action == A_WAIT) {
+				items[i].action = A_CREATE;
+				waits++;
+			}
+		if (!waits && !pending_creates(items, n))
+			break;
 		claim_creates(p, items, n);
 		if (!has_fatal(p) && !sig_stop)
 			writes(p, items, n);
@@ -2267,5 +2340,6 @@ done:
 	json_decref(p.keep);
 	json_decref(fields);
 	links_close(p.links);
+	free(p.busy);
 	return rc;
 }
