@@ -109,6 +109,8 @@ struct pitem {
 	char noted;           /* the outcome is in the links store */
 	char claim;           /* LINK_* of the claim taken for its create, or 0 */
 	long long entity;     /* its source's entity in the store, once known */
+	long long claim_ms;   /* a stale claim's: when it was taken */
+	char by_values;       /* a stale claim settled by the record's values */
 	const char *gone_id;  /* the linked record found gone (in doc) */
 	const char *mapped[4][2]; /* relations translated by --id-map: [foreign id, id here]
 				     (in doc), by rels[] index: written into the store */
@@ -1145,20 +1147,112 @@ static void reread(struct push *p, struct pitem **its, size_t k)
 	json_decref(byid);
 }
 
+/* The provider field of the object's name (deals: their name), or NULL. */
+static const char *name_field(struct push *p)
+{
+	for (const struct map_entry *m = p->po->map; m->key; m++)
+		if (!strcmp(m->key, "name") && m->kind != MK_ADDR && m->kind != MK_PHONE)
+			return m->remote;
+	return NULL;
+}
+
+/* Whether the CRM's record env holds every value the item would write
+ * (what an unchanged update finds). */
+static int same_values(struct push *p, struct pitem *it, json_t *env)
+{
+	struct jv_doc *d = it->doc;
+	jv_t have = jv_from_json(d, json_object_get(env, "fields"));
+
+	for (uint32_t c = jv_members(d, it->fields); c; c = jv_next(d, c)) {
+		const struct jv_mem m = d->m[c];
+		if (m.key[0] == '@' || (!is_writable(p, m.key) && map_find_remote(p->po->map, m.key)))
+			continue;
+		if (!map_value_equal(p->po->map, m.key, d, m.val, jv_get(d, have, m.key)) &&
+		    !map_value_held(p->po->map, m.key, d, m.val, have))
+			return 0;
+	}
+	return 1;
+}
+
+/* A CRM's clock and ours may disagree this much (both NTP-synced: well
+ * under a second; the claim's time is whole seconds, rounded down). */
+#define CLOCK_SKEW_MS (5 * 1000LL)
+
+/* The record a stopped run may have created for an item with no match key:
+ * those named like it, created since the claim was taken (give or take the
+ * clocks' skew), holding all of its values.  Exactly one is taken for it;
+ * none, the create goes ahead; more, the line fails (outcome_unknown).  The
+ * record's values stand in for a key: a deal made meanwhile by someone else
+ * with the very same name, amount, close date... would be taken for it. */
+static int settle_by_values(struct push *p, struct pitem **its, size_t k, struct crm_err *e)
+{
+	struct ctx *c = p->c;
+	const char *field = name_field(p);
+	json_t *vals = json_array(), *found = NULL;
+	char tmp[64];
+	int rc = 0;
+
+	for (size_t i = 0; i < k; i++) {
+		struct jv_doc *d = its[i]->doc;
+		const char *v = its[i]->match || !field ? NULL : jv_text(d, jv_get(d, its[i]->fields, field), tmp, sizeof(tmp));
+		if (v && *v)
+			json_array_append_new(vals, json_string(v));
+	}
+	if (!field || !json_array_size(vals) || (rc = c->prov->find(c->conn, p->o, field, vals, &found, e)) < 0)
+		goto done;
+	for (size_t i = 0; i < k; i++) {
+		struct pitem *it = its[i];
+		const char *v = it->match ? NULL : jv_text(it->doc, jv_get(it->doc, it->fields, field), tmp, sizeof(tmp));
+		json_t *hits = v ? json_object_get(found, v) : NULL, *env, *one = NULL;
+		size_t nh = json_is_array(hits) ? json_array_size(hits) : hits ? 1 : 0, same = 0;
+		if (!v || !*v)
+			continue;
+		for (size_t j = 0; j < nh; j++) {
+			long long at;
+			env = json_is_array(hits) ? json_array_get(hits, j) : hits;
+			const char *created = jx_str(env, "created_at");
+			if (it->claim_ms && (!created || time_parse(created, &at) < 0 || at < it->claim_ms - CLOCK_SKEW_MS))
+				continue;
+			if (same_values(p, it, env)) {
+				one = env;
+				same++;
+			}
+		}
+		if (same == 1) {
+			it->existing = json_incref(one);
+			it->remote_id = doc_dup(it->doc, jx_str(one, "id"), 0);
+			decide_update(p, it);
+		} else if (same > 1) {
+			item_set(it, SUM_FAILED, "outcome_unknown", "%s",
+				 "a stopped run was creating this record and several records created since hold its"
+				 " values (no match key): which is it cannot be told");
+		}
+		it->by_values = 1; /* settled: found, or known absent */
+	}
+done:
+	json_decref(vals);
+	json_decref(found);
+	return rc;
+}
+
 /* A stopped run's claim: its create may have happened, unlinked.  Look the
  * record up by its match key (as for a create whose answer was lost): found,
  * it is this record (and is linked); not found, the create goes ahead.
- * Without a match key nothing can tell: the line fails and the claim is
- * dropped, so the next run creates it. */
+ * Without a match key, by its values (settle_by_values); when nothing can
+ * tell, the line fails and the claim is dropped, so the next run creates
+ * it. */
 static void settle_stale(struct push *p, struct pitem **its, size_t k)
 {
 	json_t *found[2] = { NULL, NULL };
-	struct crm_err e = CRM_ERR_INIT;
+	struct crm_err e = CRM_ERR_INIT, e2 = CRM_ERR_INIT;
 	int looked = find_matches(p, its, k, found, &e) == 0;
+	int valued = settle_by_values(p, its, k, &e2) == 0;
 
 	for (size_t i = 0; i < k; i++) {
 		struct pitem *it = its[i];
 		json_t *env = it->match ? json_object_get(found[it->match_fb ? 1 : 0], it->match) : NULL;
+		if (it->by_values || it->status != PENDING || it->action != A_CREATE)
+			continue;
 		if (find_count(env) > 1) {
 			fail_ambiguous(p, it, env);
 		} else if (env) {
@@ -1167,9 +1261,9 @@ static void settle_stale(struct push *p, struct pitem **its, size_t k)
 			decide_update(p, it);
 		} else if (!looked || !it->match) {
 			item_set(it, SUM_FAILED, "outcome_unknown", "%s",
-				 looked ? "a stopped run was creating this record and nothing can tell whether it"
-					  " did (no match key); the next run creates it"
-					: e.message);
+				 !looked ? e.message : !valued ? e2.message
+				 : "a stopped run was creating this record and nothing can tell whether it"
+				   " did (no match key); the next run creates it");
 		}
 	}
 	json_decref(found[0]);
@@ -1241,7 +1335,7 @@ static void claim_creates(struct push *p, struct pitem *items, size_t n)
 				continue;
 			}
 			if ((r = links_claim(p->links, it->entity, s.object, p->c->prov->name, p->ns ? p->ns : "",
-					     p->sum.run_id, CLAIM_STALE_S, &e)) < 0)
+					     p->sum.run_id, CLAIM_STALE_S, &it->claim_ms, &e)) < 0)
 				break;
 			if (r == LINK_HELD) {
 				waiting++;

@@ -472,17 +472,22 @@ static int claim_state(sqlite3_stmt *s, long stale_s)
 }
 
 int links_claim(struct links *l, long long entity, const char *object, const char *dprov, const char *dns,
-		const char *run_id, long stale_s, struct crm_err *err)
+		const char *run_id, long stale_s, long long *since_ms, struct crm_err *err)
 {
 	sqlite3_stmt *s = stmt(l, Q_CLAIM_GET, err);
 	char now[TIME_BUFSZ];
 	int rc, res = LINK_CLAIMED;
 
+	*since_ms = 0;
 	if (!s)
 		return err->status;
 	bind_claim(s, entity, object, dprov, dns);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *at = (const char *)sqlite3_column_text(s, 1);
 		res = claim_state(s, stale_s);
+		if (!at || time_parse(at, since_ms) < 0)
+			*since_ms = 0;
+	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_fail(l, CRM_EOUTPUT, err, "cannot read the store");

@@ -70,10 +70,12 @@ int links_pushed(struct links *l, long long entity, const struct link_key *src, 
  * LINK_CLAIMED (ours now), LINK_HELD (another live run holds it: wait, then
  * look the link up again) or LINK_STALE (a dead run's claim, or one older
  * than stale_s: now ours; the record may have been created without its link,
- * so look it up before creating). */
+ * so look it up before creating).  *since_ms: when the stale claim was
+ * taken (ms since the epoch; 0 when unknown), what the record's creation
+ * can be no older than. */
 enum { LINK_CLAIMED = 1, LINK_HELD = 2, LINK_STALE = 3 };
 int links_claim(struct links *l, long long entity, const char *object, const char *dprov, const char *dns,
-		const char *run_id, long stale_s, struct crm_err *err);
+		const char *run_id, long stale_s, long long *since_ms, struct crm_err *err);
 /* Drops the claim when it is ours or stale (a live run's stays). */
 int links_unclaim(struct links *l, long long entity, const char *object, const char *dprov, const char *dns,
 		  long stale_s, struct crm_err *err);
