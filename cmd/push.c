@@ -111,6 +111,7 @@ struct pitem {
 	long long entity;     /* its source's entity in the store, once known */
 	long long claim_ms;   /* a stale claim's: when it was taken */
 	char by_values;       /* a stale claim settled by the record's values */
+	int pre_index;        /* its index in the batch (the store's lookups) */
 	const char *gone_id;  /* the linked record found gone (in doc) */
 	const char *mapped[4][2]; /* relations translated by --id-map: [foreign id, id here]
 				     (in doc), by rels[] index: written into the store */
@@ -157,7 +158,18 @@ struct push {
 	 * theirs apart here. */
 	long long *busy;
 	size_t nbusy, capbusy;
+	/* The --links lookups of the batch being read: collected while its
+	 * lines are prepared (PRE_COLLECT), asked in one query, then answered
+	 * from here (PRE_ANSWER) when the lines with a hit are prepared again. */
+	int pre_mode;
+	struct link_key *pre_keys;
+	size_t *pre_item;           /* the batch's item that asked */
+	struct link_hit *pre_hits;
+	size_t *pre_order;          /* indexes of pre_keys, sorted */
+	size_t npre, cappre;
 };
+
+enum { PRE_OFF, PRE_COLLECT, PRE_ANSWER };
 
 static void set_fatal(struct push *p, const struct crm_err *e)
 {
@@ -258,12 +270,81 @@ static enum obj rel_target(const char *key);
 /* The relation keys a foreign record's ids are translated in. */
 static const char *const rels[] = { "account", "owner", "converted_contact", "converted_account", NULL };
 
+static int key_cmp(const struct link_key *a, const struct link_key *b)
+{
+	int c = strcmp(a->object, b->object);
+	if (!c)
+		c = strcmp(a->provider, b->provider);
+	if (!c)
+		c = strcmp(a->ns, b->ns);
+	return c ? c : strcmp(a->id, b->id);
+}
+
+static struct push *sort_p; /* qsort's context (one thread sorts) */
+
+static int order_cmp(const void *a, const void *b)
+{
+	return key_cmp(&sort_p->pre_keys[*(const size_t *)a], &sort_p->pre_keys[*(const size_t *)b]);
+}
+
+/* Collects a lookup of the batch being read (its strings copied into the
+ * item's document, which lives as long as the batch). */
+static void pre_add(struct push *p, struct pitem *it, size_t item, const struct link_key *k)
+{
+	if (p->npre == p->cappre) {
+		size_t cap = p->cappre ? p->cappre * 2 : 256;
+		struct link_key *keys = realloc(p->pre_keys, cap * sizeof(*keys));
+		if (keys)
+			p->pre_keys = keys;
+		size_t *items = keys ? realloc(p->pre_item, cap * sizeof(*items)) : NULL;
+		if (items)
+			p->pre_item = items;
+		if (!keys || !items)
+			return; /* out of memory: the lookup is not made (no link) */
+		p->cappre = cap;
+	}
+	struct link_key *c = &p->pre_keys[p->npre];
+	c->object = k->object;
+	c->provider = doc_dup(it->doc, k->provider, 0);
+	c->ns = doc_dup(it->doc, k->ns, 0);
+	c->id = doc_dup(it->doc, k->id, 0);
+	if (!c->provider || !c->ns || !c->id)
+		return;
+	p->pre_item[p->npre++] = item;
+}
+
 /* The id linked in the store to side (o, from) in this CRM, into out: 1
- * found (*deleted: that record was deleted), 0 none, or a failure. */
-static int link_lookup(struct push *p, enum obj o, const char *prov, const char *ns, const char *id, char *out,
-		       size_t n, int *deleted, struct crm_err *e)
+ * found (*deleted: that record was deleted), 0 none, or a failure.  While
+ * a batch is read, the lookup is only collected (0); see pre_lookup. */
+static int link_lookup(struct push *p, struct pitem *it, enum obj o, const char *prov, const char *ns,
+		       const char *id, char *out, size_t n, int *deleted, struct crm_err *e)
 {
 	struct link_key k = { obj_plural(o), prov, ns ? ns : "", id };
+
+	*deleted = 0;
+	if (p->pre_mode == PRE_COLLECT) {
+		pre_add(p, it, (size_t)it->pre_index, &k);
+		return 0;
+	}
+	if (p->pre_mode == PRE_ANSWER) {
+		size_t lo = 0, hi = p->npre;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2, j = p->pre_order[mid];
+			int c = key_cmp(&k, &p->pre_keys[j]);
+			if (!c) {
+				if (!p->pre_hits[j].found)
+					return 0;
+				snprintf(out, n, "%s", p->pre_hits[j].id);
+				*deleted = p->pre_hits[j].deleted;
+				return 1;
+			}
+			if (c < 0)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		return 0;
+	}
 	return links_find(p->links, &k, p->c->prov->name, p->ns ? p->ns : "", out, n, deleted, e);
 }
 
@@ -281,7 +362,7 @@ static void map_relation(struct push *p, struct pitem *it, int r, const char *ke
 	if (!id || !*id)
 		return;
 	it->plain = 0; /* the record changes: its line is written from its values */
-	if (p->links && (rc = link_lookup(p, rel_target(key), src_provider, jv_str(d, it->rec, "remote_namespace"),
+	if (p->links && (rc = link_lookup(p, it, rel_target(key), src_provider, jv_str(d, it->rec, "remote_namespace"),
 					  id, linked, sizeof(linked), &gone, &e)) != 0) {
 		if (rc < 0) {
 			set_fatal(p, &e);
@@ -386,7 +467,7 @@ static void find_link(struct push *p, struct pitem *it, const char *prov, const 
 	struct crm_err e = CRM_ERR_INIT;
 	int gone = 0, rc;
 
-	if (!id || !*id || (rc = link_lookup(p, p->o, prov, ns, id, linked, sizeof(linked), &gone, &e)) == 0)
+	if (!id || !*id || (rc = link_lookup(p, it, p->o, prov, ns, id, linked, sizeof(linked), &gone, &e)) == 0)
 		return;
 	if (rc < 0) {
 		set_fatal(p, &e);
@@ -577,6 +658,62 @@ static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const st
 	}
 	if (it->source && it->status == PENDING)
 		links_decide(p, it);
+}
+
+/* The batch's lookups in the links store (collected while its lines were
+ * prepared), in one query; the lines that had a hit are prepared again with
+ * the answers.  A line without one stays as prepared: as with no link. */
+static void pre_batch(struct push *p, struct pitem *items, size_t n)
+{
+	struct crm_err e = CRM_ERR_INIT;
+	size_t k = p->npre;
+
+	if (p->pre_mode != PRE_COLLECT)
+		return;
+	p->pre_mode = PRE_OFF;
+	p->npre = 0;
+	if (!k)
+		return;
+	struct link_hit *hits = realloc(p->pre_hits, k * sizeof(*hits));
+	if (hits)
+		p->pre_hits = hits;
+	size_t *order = hits ? realloc(p->pre_order, k * sizeof(*order)) : NULL;
+	if (order)
+		p->pre_order = order;
+	if (!hits || !order) {
+		err_set(&e, CRM_EFAIL, "out_of_memory", "out of memory");
+		set_fatal(p, &e);
+		return;
+	}
+	if (links_find_many(p->links, p->pre_keys, k, p->c->prov->name, p->ns ? p->ns : "", hits, &e) < 0) {
+		set_fatal(p, &e);
+		return;
+	}
+	for (size_t j = 0; j < k; j++)
+		order[j] = j;
+	sort_p = p;
+	qsort(order, k, sizeof(*order), order_cmp);
+	char *again = calloc(n ? n : 1, 1);
+	for (size_t j = 0; j < k && again; j++)
+		if (hits[j].found && p->pre_item[j] < n)
+			again[p->pre_item[j]] = 1;
+	p->npre = k;
+	p->pre_mode = PRE_ANSWER;
+	for (size_t i = 0; i < n && again; i++) {
+		if (!again[i])
+			continue;
+		struct pitem *it = &items[i];
+		/* The line's text and CSV row stay in the batch's document. */
+		struct line_in li = { it->raw, it->rawlen, it->line, 0, NULL, it->csvrow, it->csvrowlen };
+		struct jv_doc *d = it->doc;
+		item_release(it);
+		item_init(it);
+		it->pre_index = (int)i;
+		prepare(p, it, d, &li);
+	}
+	free(again);
+	p->pre_mode = PRE_OFF;
+	p->npre = 0;
 }
 
 /* Fields of the item's input that differ from the CRM's copy, after --conflict. */
@@ -1287,24 +1424,40 @@ static int claimed_here(const struct pitem *items, size_t n, long long e)
 static void claim_creates(struct push *p, struct pitem *items, size_t n)
 {
 	struct pitem **stale, **linked;
-	struct link_key s;
-	char tmp[64], got[128];
+	struct link_key s, *keys;
+	struct link_hit *hits;
+	size_t *ki;
+	char tmp[64];
 
 	if (!p->links || p->dry_run)
 		return;
 	stale = calloc(n ? n : 1, sizeof(*stale));
 	linked = calloc(n ? n : 1, sizeof(*linked));
-	while (stale && linked && !has_fatal(p) && !sig_stop) {
+	keys = calloc(n ? n : 1, sizeof(*keys));
+	hits = calloc(n ? n : 1, sizeof(*hits));
+	ki = calloc(n ? n : 1, sizeof(*ki));
+	while (stale && linked && keys && hits && ki && !has_fatal(p) && !sig_stop) {
 		struct crm_err e = CRM_ERR_INIT;
-		size_t ns = 0, nl = 0, waiting = 0, any = 0, i;
+		size_t ns = 0, nl = 0, waiting = 0, any = 0, nk = 0, i;
 		for (i = 0; i < n; i++)
 			any += items[i].status == PENDING && items[i].action == A_CREATE && items[i].source &&
 			       !items[i].claim;
 		if (!any || links_begin(p->links, &e) < 0)
 			break;
+		/* Linked meanwhile by another run?  One query for the batch, in
+		 * the transaction that claims the rest. */
 		for (i = 0; i < n; i++) {
 			struct pitem *it = &items[i];
-			int gone = 0, r;
+			if (it->status != PENDING || it->action != A_CREATE || !it->source || it->claim ||
+			    !src_key(p, it, &keys[nk], tmp, sizeof(tmp)))
+				continue;
+			keys[nk].id = doc_dup(it->doc, keys[nk].id, 0);
+			ki[i] = nk++;
+		}
+		int frc = links_find_many(p->links, keys, nk, p->c->prov->name, p->ns ? p->ns : "", hits, &e);
+		for (i = 0; i < n && frc == 0; i++) {
+			struct pitem *it = &items[i];
+			int r;
 			if (it->status != PENDING || it->action != A_CREATE || !it->source || it->claim)
 				continue;
 			if (!src_key(p, it, &s, tmp, sizeof(tmp))) {
@@ -1312,11 +1465,8 @@ static void claim_creates(struct push *p, struct pitem *items, size_t n)
 				continue;
 			}
 			/* Linked meanwhile by another run: an update, not a create. */
-			if ((r = links_find(p->links, &s, p->c->prov->name, p->ns ? p->ns : "", got, sizeof(got),
-					    &gone, &e)) < 0)
-				break;
-			if (r && !gone) {
-				it->remote_id = doc_dup(it->doc, got, 0);
+			if (hits[ki[i]].found && !hits[ki[i]].deleted) {
+				it->remote_id = doc_dup(it->doc, hits[ki[i]].id, 0);
 				it->linked = 1;
 				it->action = A_UPDATE;
 				linked[nl++] = it;
@@ -1346,7 +1496,7 @@ static void claim_creates(struct push *p, struct pitem *items, size_t n)
 			if (r == LINK_STALE)
 				stale[ns++] = it;
 		}
-		if (i < n) {
+		if (frc < 0 || i < n) {
 			links_rollback(p->links);
 			set_fatal(p, &e);
 			break;
@@ -1366,6 +1516,9 @@ static void claim_creates(struct push *p, struct pitem *items, size_t n)
 	}
 	free(stale);
 	free(linked);
+	free(keys);
+	free(hits);
+	free(ki);
 }
 
 static int writes(struct push *p, struct pitem *items, size_t n)
@@ -2289,10 +2442,13 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 				continue;
 			sl->n = 0;
 			jv_reset(&sl->doc);
+			if (p.links)
+				p.pre_mode = PRE_COLLECT;
 			if (have_carry) {
 				/* The line that waited is read again into this batch. */
 				struct pitem *it = &sl->items[sl->n++];
 				item_init(it);
+				it->pre_index = (int)sl->n - 1;
 				struct line_in li = { carry.text, carry.len, carry.line, 0, NULL, carry.csv, carry.csvlen };
 				prepare(&p, it, &sl->doc, &li);
 				if (it->match)
@@ -2305,7 +2461,9 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 			while (sl->n < p.batch && !sig_stop && !eof) {
 				struct pitem *it = &sl->items[sl->n];
 				struct jv_mark mk = jv_mark(&sl->doc);
+				size_t npre = p.npre;
 				item_init(it);
+				it->pre_index = (int)sl->n;
 				rc = input_next(&in, &err);
 				if (rc <= 0) {
 					if (rc < 0)
@@ -2329,6 +2487,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 						carry.csvlen = carry.csv ? in.cur.csvlen : 0;
 						item_release(it);
 						jv_rewind(&sl->doc, &mk);
+						p.npre = npre; /* its lookups' strings are gone */
 						have_carry = 1;
 						must_drain = 1;
 						break;
@@ -2346,6 +2505,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 				 * trimmed every 64 batches, 30% more page faults). */
 				malloc_trim(0);
 			}
+			pre_batch(&p, sl->items, sl->n);
 			if (sl->n) {
 				sl->seq = seq++;
 				sl->state = S_QUEUED;
@@ -2433,7 +2593,13 @@ done:
 	json_decref(p.writable);
 	json_decref(p.keep);
 	json_decref(fields);
+	if (p.links && c->verbose)
+		msg(c, "links store: %ld lookup queries", links_queries(p.links));
 	links_close(p.links);
 	free(p.busy);
+	free(p.pre_keys);
+	free(p.pre_item);
+	free(p.pre_hits);
+	free(p.pre_order);
 	return rc;
 }

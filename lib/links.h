@@ -42,6 +42,16 @@ void links_close(struct links *l); /* NULL-safe */
 int links_find(struct links *l, const struct link_key *from, const char *provider, const char *ns, char *out,
 	       size_t n, int *deleted, struct crm_err *err);
 
+/* links_find for a batch, in one query: hits[i] is keys[i]'s answer. */
+struct link_hit {
+	int found, deleted;
+	char id[128];
+};
+int links_find_many(struct links *l, const struct link_key *keys, size_t n, const char *provider, const char *ns,
+		    struct link_hit *hits, struct crm_err *err);
+/* How many lookup queries the store has answered (push -v says). */
+long links_queries(const struct links *l);
+
 /* Writes go in transactions: links_begin takes the write lock at once
  * (BEGIN IMMEDIATE, waiting up to the busy timeout for other runs). */
 int links_begin(struct links *l, struct crm_err *err);
