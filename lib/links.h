@@ -4,8 +4,8 @@
  * One SQLite file (schema in crmsync-push(1), version in PRAGMA
  * user_version), in WAL mode with a busy timeout: several crmsync runs use
  * it at once (overlapping cron jobs, the two pipes of a two-way sync).  It is
- * looked up a key at a time through indexes, never loaded: memory does not
- * grow with the number of links.  Every function returns 0 (or a count, a
+ * looked up through indexes (a batch of keys in one query), never loaded:
+ * memory does not grow with the number of links.  Every function returns 0 (or a count, a
  * flag) or a negative CRM_E* with err filled; nothing here prints. */
 #ifndef CRM_LINKS_H
 #define CRM_LINKS_H
