@@ -75,7 +75,9 @@ static const char push_usage[] =
 
 enum mode { M_UPSERT, M_CREATE, M_UPDATE, M_DELETE };
 enum conflict { C_OVERWRITE, C_FILL, C_NEWER };
-enum action { A_NONE, A_CREATE, A_UPDATE, A_FIND, A_DELETE };
+/* A_WAIT: a create whose source another line of the batch is creating
+ * (--links); it goes again once that one is written. */
+enum action { A_NONE, A_CREATE, A_UPDATE, A_FIND, A_DELETE, A_WAIT };
 
 #define PENDING (-1)
 
@@ -107,7 +109,12 @@ struct pitem {
 	char noted;           /* the outcome is in the links store */
 	char claim;           /* LINK_* of the claim taken for its create, or 0 */
 	long long entity;     /* its source's entity in the store, once known */
+	long long claim_ms;   /* a stale claim's: when it was taken */
+	char by_values;       /* a stale claim settled by the record's values */
+	int pre_index;        /* its index in the batch (the store's lookups) */
 	const char *gone_id;  /* the linked record found gone (in doc) */
+	const char *mapped[4][2]; /* relations translated by --id-map: [foreign id, id here]
+				     (in doc), by rels[] index: written into the store */
 	json_t *existing;     /* the CRM's copy (envelope), if read */
 	int status;           /* SUM_*, or PENDING */
 	struct crm_err err;
@@ -146,7 +153,23 @@ struct push {
 	struct links *links;        /* --links, or NULL */
 	int propagate;              /* --propagate-deletes */
 	int recreate;               /* --recreate */
+	/* Entities whose create this run has claimed and not yet written:
+	 * the store's claim is the process's, so its batches (fibers) tell
+	 * theirs apart here. */
+	long long *busy;
+	size_t nbusy, capbusy;
+	/* The --links lookups of the batch being read: collected while its
+	 * lines are prepared (PRE_COLLECT), asked in one query, then answered
+	 * from here (PRE_ANSWER) when the lines with a hit are prepared again. */
+	int pre_mode;
+	struct link_key *pre_keys;
+	size_t *pre_item;           /* the batch's item that asked */
+	struct link_hit *pre_hits;
+	size_t *pre_order;          /* indexes of pre_keys, sorted */
+	size_t npre, cappre;
 };
+
+enum { PRE_OFF, PRE_COLLECT, PRE_ANSWER };
 
 static void set_fatal(struct push *p, const struct crm_err *e)
 {
@@ -244,18 +267,90 @@ static void value_warning(void *ctx, const char *code, const char *field, const 
 
 static enum obj rel_target(const char *key);
 
+/* The relation keys a foreign record's ids are translated in. */
+static const char *const rels[] = { "account", "owner", "converted_contact", "converted_account", NULL };
+
+static int key_cmp(const struct link_key *a, const struct link_key *b)
+{
+	int c = strcmp(a->object, b->object);
+	if (!c)
+		c = strcmp(a->provider, b->provider);
+	if (!c)
+		c = strcmp(a->ns, b->ns);
+	return c ? c : strcmp(a->id, b->id);
+}
+
+static struct push *sort_p; /* qsort's context (one thread sorts) */
+
+static int order_cmp(const void *a, const void *b)
+{
+	return key_cmp(&sort_p->pre_keys[*(const size_t *)a], &sort_p->pre_keys[*(const size_t *)b]);
+}
+
+/* Collects a lookup of the batch being read (its strings copied into the
+ * item's document, which lives as long as the batch). */
+static void pre_add(struct push *p, struct pitem *it, size_t item, const struct link_key *k)
+{
+	if (p->npre == p->cappre) {
+		size_t cap = p->cappre ? p->cappre * 2 : 256;
+		struct link_key *keys = realloc(p->pre_keys, cap * sizeof(*keys));
+		if (keys)
+			p->pre_keys = keys;
+		size_t *items = keys ? realloc(p->pre_item, cap * sizeof(*items)) : NULL;
+		if (items)
+			p->pre_item = items;
+		if (!keys || !items)
+			return; /* out of memory: the lookup is not made (no link) */
+		p->cappre = cap;
+	}
+	struct link_key *c = &p->pre_keys[p->npre];
+	c->object = k->object;
+	c->provider = doc_dup(it->doc, k->provider, 0);
+	c->ns = doc_dup(it->doc, k->ns, 0);
+	c->id = doc_dup(it->doc, k->id, 0);
+	if (!c->provider || !c->ns || !c->id)
+		return;
+	p->pre_item[p->npre++] = item;
+}
+
 /* The id linked in the store to side (o, from) in this CRM, into out: 1
- * found (*deleted: that record was deleted), 0 none, or a failure. */
-static int link_lookup(struct push *p, enum obj o, const char *prov, const char *ns, const char *id, char *out,
-		       size_t n, int *deleted, struct crm_err *e)
+ * found (*deleted: that record was deleted), 0 none, or a failure.  While
+ * a batch is read, the lookup is only collected (0); see pre_lookup. */
+static int link_lookup(struct push *p, struct pitem *it, enum obj o, const char *prov, const char *ns,
+		       const char *id, char *out, size_t n, int *deleted, struct crm_err *e)
 {
 	struct link_key k = { obj_plural(o), prov, ns ? ns : "", id };
+
+	*deleted = 0;
+	if (p->pre_mode == PRE_COLLECT) {
+		pre_add(p, it, (size_t)it->pre_index, &k);
+		return 0;
+	}
+	if (p->pre_mode == PRE_ANSWER) {
+		size_t lo = 0, hi = p->npre;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2, j = p->pre_order[mid];
+			int c = key_cmp(&k, &p->pre_keys[j]);
+			if (!c) {
+				if (!p->pre_hits[j].found)
+					return 0;
+				snprintf(out, n, "%s", p->pre_hits[j].id);
+				*deleted = p->pre_hits[j].deleted;
+				return 1;
+			}
+			if (c < 0)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		return 0;
+	}
 	return links_find(p->links, &k, p->c->prov->name, p->ns ? p->ns : "", out, n, deleted, e);
 }
 
 /* Translates a relation of a foreign record through the links store, then
  * --id-map. */
-static void map_relation(struct push *p, struct pitem *it, const char *key, const char *src_provider)
+static void map_relation(struct push *p, struct pitem *it, int r, const char *key, const char *src_provider)
 {
 	struct jv_doc *d = it->doc;
 	char tmp[64], linked[128];
@@ -267,7 +362,7 @@ static void map_relation(struct push *p, struct pitem *it, const char *key, cons
 	if (!id || !*id)
 		return;
 	it->plain = 0; /* the record changes: its line is written from its values */
-	if (p->links && (rc = link_lookup(p, rel_target(key), src_provider, jv_str(d, it->rec, "remote_namespace"),
+	if (p->links && (rc = link_lookup(p, it, rel_target(key), src_provider, jv_str(d, it->rec, "remote_namespace"),
 					  id, linked, sizeof(linked), &gone, &e)) != 0) {
 		if (rc < 0) {
 			set_fatal(p, &e);
@@ -280,6 +375,11 @@ static void map_relation(struct push *p, struct pitem *it, const char *key, cons
 	json_t *to = json_object_get(p->idmap, k.buf);
 	buf_release(&k);
 	if (to) {
+		if (p->links) {
+			/* The store learns it: later runs need no map. */
+			it->mapped[r][0] = doc_dup(d, id, 0);
+			it->mapped[r][1] = json_string_value(to);
+		}
 		jv_set(d, it->rec, key, jv_from_json(d, to)); /* the id map lives for the run */
 		return;
 	}
@@ -367,7 +467,7 @@ static void find_link(struct push *p, struct pitem *it, const char *prov, const 
 	struct crm_err e = CRM_ERR_INIT;
 	int gone = 0, rc;
 
-	if (!id || !*id || (rc = link_lookup(p, p->o, prov, ns, id, linked, sizeof(linked), &gone, &e)) == 0)
+	if (!id || !*id || (rc = link_lookup(p, it, p->o, prov, ns, id, linked, sizeof(linked), &gone, &e)) == 0)
 		return;
 	if (rc < 0) {
 		set_fatal(p, &e);
@@ -405,6 +505,7 @@ static void links_decide(struct push *p, struct pitem *it)
 	} else if (it->linked == 2) {
 		item_set(it, SUM_FAILED, "deleted_in_target",
 			 "the linked record %s was deleted in this CRM (--recreate creates it again)", it->gone_id);
+		it->remote_id = it->gone_id; /* the result line names the record that was gone */
 	}
 }
 
@@ -481,10 +582,9 @@ static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const st
 		jv_add_key(d, it->source, JV_LIT("provider"), jv_string_ref(d, prov ? prov : p->c->prov->name));
 		jv_add_key(d, it->source, JV_LIT("remote_id"), rid ? rid : JV_NULL);
 		jv_add_key(d, it->source, JV_LIT("remote_namespace"), rns ? rns : JV_NULL);
-		static const char *const rels[] = { "account", "owner", "converted_contact", "converted_account", NULL };
 		for (int i = 0; rels[i]; i++)
 			if (record_key(p->o, rels[i]))
-				map_relation(p, it, rels[i], prov ? prov : p->c->prov->name);
+				map_relation(p, it, i, rels[i], prov ? prov : p->c->prov->name);
 		if (p->links)
 			find_link(p, it, prov ? prov : p->c->prov->name, ns_in);
 	} else {
@@ -558,6 +658,62 @@ static void prepare(struct push *p, struct pitem *it, struct jv_doc *d, const st
 	}
 	if (it->source && it->status == PENDING)
 		links_decide(p, it);
+}
+
+/* The batch's lookups in the links store (collected while its lines were
+ * prepared), in one query; the lines that had a hit are prepared again with
+ * the answers.  A line without one stays as prepared: as with no link. */
+static void pre_batch(struct push *p, struct pitem *items, size_t n)
+{
+	struct crm_err e = CRM_ERR_INIT;
+	size_t k = p->npre;
+
+	if (p->pre_mode != PRE_COLLECT)
+		return;
+	p->pre_mode = PRE_OFF;
+	p->npre = 0;
+	if (!k)
+		return;
+	struct link_hit *hits = realloc(p->pre_hits, k * sizeof(*hits));
+	if (hits)
+		p->pre_hits = hits;
+	size_t *order = hits ? realloc(p->pre_order, k * sizeof(*order)) : NULL;
+	if (order)
+		p->pre_order = order;
+	if (!hits || !order) {
+		err_set(&e, CRM_EFAIL, "out_of_memory", "out of memory");
+		set_fatal(p, &e);
+		return;
+	}
+	if (links_find_many(p->links, p->pre_keys, k, p->c->prov->name, p->ns ? p->ns : "", hits, &e) < 0) {
+		set_fatal(p, &e);
+		return;
+	}
+	for (size_t j = 0; j < k; j++)
+		order[j] = j;
+	sort_p = p;
+	qsort(order, k, sizeof(*order), order_cmp);
+	char *again = calloc(n ? n : 1, 1);
+	for (size_t j = 0; j < k && again; j++)
+		if (hits[j].found && p->pre_item[j] < n)
+			again[p->pre_item[j]] = 1;
+	p->npre = k;
+	p->pre_mode = PRE_ANSWER;
+	for (size_t i = 0; i < n && again; i++) {
+		if (!again[i])
+			continue;
+		struct pitem *it = &items[i];
+		/* The line's text and CSV row stay in the batch's document. */
+		struct line_in li = { it->raw, it->rawlen, it->line, 0, NULL, it->csvrow, it->csvrowlen };
+		struct jv_doc *d = it->doc;
+		item_release(it);
+		item_init(it);
+		it->pre_index = (int)i;
+		prepare(p, it, d, &li);
+	}
+	free(again);
+	p->pre_mode = PRE_OFF;
+	p->npre = 0;
 }
 
 /* Fields of the item's input that differ from the CRM's copy, after --conflict. */
@@ -817,6 +973,22 @@ static void free_writes(struct write_item *w, size_t n)
 	free(w);
 }
 
+/* Whether an update's failure says the record is not there (any more).
+ * Each CRM says it its own way (api/NAME.md): a 404, HubSpot's batch
+ * OBJECT_NOT_FOUND, Salesforce's ENTITY_IS_DELETED or NOT_FOUND, the
+ * providers' own not_found. */
+static int gone_answer(const struct crm_err *e)
+{
+	static const char *const codes[] = { "not_found", "OBJECT_NOT_FOUND", "NOT_FOUND", "ENTITY_IS_DELETED", NULL };
+
+	if (e->status == CRM_ENOTFOUND || e->http_status == 404)
+		return 1;
+	for (int i = 0; codes[i]; i++)
+		if (!strcmp(e->code, codes[i]))
+			return 1;
+	return 0;
+}
+
 /* Sends one group of writes; splits a batch refused as a whole. */
 static int send_group(struct push *p, enum write_op op, struct pitem **its, size_t n, int attempt)
 {
@@ -906,6 +1078,16 @@ static int send_group(struct push *p, enum write_op op, struct pitem **its, size
 			json_decref(w[i].warnings);
 			w[i].warnings = NULL;
 		}
+		if (w[i].err.status && op == WR_UPDATE && it->linked == 1 && gone_answer(&w[i].err)) {
+			/* Deleted between our read and the update: as if the read
+			 * had missed it (writes() sends a --recreate's create). */
+			it->gone_id = it->remote_id;
+			it->remote_id = NULL;
+			it->linked = 2;
+			it->action = A_CREATE;
+			links_decide(p, it);
+			continue;
+		}
 		if (w[i].err.status) {
 			item_fail(it, SUM_FAILED, &w[i].err);
 			continue;
@@ -918,6 +1100,36 @@ static int send_group(struct push *p, enum write_op op, struct pitem **its, size
 	free_writes(w, n);
 	note_links(p, NULL, its, n);
 	return arc;
+}
+
+static int busy_has(const struct push *p, long long e)
+{
+	for (size_t i = 0; i < p->nbusy; i++)
+		if (p->busy[i] == e)
+			return 1;
+	return 0;
+}
+
+static void busy_add(struct push *p, long long e)
+{
+	if (p->nbusy == p->capbusy) {
+		size_t cap = p->capbusy ? p->capbusy * 2 : 64;
+		long long *b = realloc(p->busy, cap * sizeof(*b));
+		if (!b)
+			return; /* unrecorded: only this run's own twins could then race */
+		p->busy = b;
+		p->capbusy = cap;
+	}
+	p->busy[p->nbusy++] = e;
+}
+
+static void busy_del(struct push *p, long long e)
+{
+	for (size_t i = 0; i < p->nbusy; i++)
+		if (p->busy[i] == e) {
+			p->busy[i] = p->busy[--p->nbusy];
+			return;
+		}
 }
 
 /* The links store (--links): which record here each foreign record is.
@@ -942,6 +1154,25 @@ static int src_key(struct push *p, struct pitem *it, struct link_key *k, char *t
 	return k->provider && k->id && *k->id;
 }
 
+/* Links the relations the item's --id-map translated (the map says they
+ * are the same record: whatever became of the item). */
+static int note_mapped(struct push *p, struct pitem *it, struct crm_err *e)
+{
+	const char *prov = it->source ? jv_str(it->doc, it->source, "provider") : NULL;
+	const char *ns = it->source ? jv_str(it->doc, it->source, "remote_namespace") : NULL;
+
+	for (int i = 0; rels[i] && prov; i++) {
+		if (!it->mapped[i][0] || !it->mapped[i][1])
+			continue;
+		const char *obj = obj_plural(rel_target(rels[i]));
+		struct link_key a = { obj, prov, ns ? ns : "", it->mapped[i][0] };
+		struct link_key b = { obj, p->c->prov->name, p->ns ? p->ns : "", it->mapped[i][1] };
+		if (links_link(p->links, &a, &b, p->sum.run_id, e) < 0)
+			return e->status;
+	}
+	return 0;
+}
+
 static int note_one(struct push *p, struct pitem *it, struct crm_err *e)
 {
 	struct link_key s, dk = { obj_plural(p->o), p->c->prov->name, p->ns ? p->ns : "", NULL };
@@ -951,6 +1182,8 @@ static int note_one(struct push *p, struct pitem *it, struct crm_err *e)
 	jv_t del;
 
 	it->noted = 1;
+	if (note_mapped(p, it, e) < 0)
+		return e->status;
 	if (!src_key(p, it, &s, tmp, sizeof(tmp)))
 		return 0;
 	if (it->gone_id) {
@@ -987,6 +1220,8 @@ static int note_one(struct push *p, struct pitem *it, struct crm_err *e)
 		return e->status;
 	/* Our claim is done with; so is a stopped run's whose record this
 	 * turned out to be (matched, or found through the link). */
+	if (it->claim == LINK_CLAIMED || it->claim == LINK_STALE)
+		busy_del(p, it->entity);
 	if ((it->claim || it->status != SUM_FAILED) &&
 	    links_unclaim(p->links, it->claim && it->claim != CLAIM_NONE ? it->entity : ent, dk.object, dk.provider,
 			  dk.ns, CLAIM_STALE_S, e) < 0)
@@ -1049,20 +1284,112 @@ static void reread(struct push *p, struct pitem **its, size_t k)
 	json_decref(byid);
 }
 
+/* The provider field of the object's name (deals: their name), or NULL. */
+static const char *name_field(struct push *p)
+{
+	for (const struct map_entry *m = p->po->map; m->key; m++)
+		if (!strcmp(m->key, "name") && m->kind != MK_ADDR && m->kind != MK_PHONE)
+			return m->remote;
+	return NULL;
+}
+
+/* Whether the CRM's record env holds every value the item would write
+ * (what an unchanged update finds). */
+static int same_values(struct push *p, struct pitem *it, json_t *env)
+{
+	struct jv_doc *d = it->doc;
+	jv_t have = jv_from_json(d, json_object_get(env, "fields"));
+
+	for (uint32_t c = jv_members(d, it->fields); c; c = jv_next(d, c)) {
+		const struct jv_mem m = d->m[c];
+		if (m.key[0] == '@' || (!is_writable(p, m.key) && map_find_remote(p->po->map, m.key)))
+			continue;
+		if (!map_value_equal(p->po->map, m.key, d, m.val, jv_get(d, have, m.key)) &&
+		    !map_value_held(p->po->map, m.key, d, m.val, have))
+			return 0;
+	}
+	return 1;
+}
+
+/* A CRM's clock and ours may disagree this much (both NTP-synced: well
+ * under a second; the claim's time is whole seconds, rounded down). */
+#define CLOCK_SKEW_MS (5 * 1000LL)
+
+/* The record a stopped run may have created for an item with no match key:
+ * those named like it, created since the claim was taken (give or take the
+ * clocks' skew), holding all of its values.  Exactly one is taken for it;
+ * none, the create goes ahead; more, the line fails (outcome_unknown).  The
+ * record's values stand in for a key: a deal made meanwhile by someone else
+ * with the very same name, amount, close date... would be taken for it. */
+static int settle_by_values(struct push *p, struct pitem **its, size_t k, struct crm_err *e)
+{
+	struct ctx *c = p->c;
+	const char *field = name_field(p);
+	json_t *vals = json_array(), *found = NULL;
+	char tmp[64];
+	int rc = 0;
+
+	for (size_t i = 0; i < k; i++) {
+		struct jv_doc *d = its[i]->doc;
+		const char *v = its[i]->match || !field ? NULL : jv_text(d, jv_get(d, its[i]->fields, field), tmp, sizeof(tmp));
+		if (v && *v)
+			json_array_append_new(vals, json_string(v));
+	}
+	if (!field || !json_array_size(vals) || (rc = c->prov->find(c->conn, p->o, field, vals, &found, e)) < 0)
+		goto done;
+	for (size_t i = 0; i < k; i++) {
+		struct pitem *it = its[i];
+		const char *v = it->match ? NULL : jv_text(it->doc, jv_get(it->doc, it->fields, field), tmp, sizeof(tmp));
+		json_t *hits = v ? json_object_get(found, v) : NULL, *env, *one = NULL;
+		size_t nh = json_is_array(hits) ? json_array_size(hits) : hits ? 1 : 0, same = 0;
+		if (!v || !*v)
+			continue;
+		for (size_t j = 0; j < nh; j++) {
+			long long at;
+			env = json_is_array(hits) ? json_array_get(hits, j) : hits;
+			const char *created = jx_str(env, "created_at");
+			if (it->claim_ms && (!created || time_parse(created, &at) < 0 || at < it->claim_ms - CLOCK_SKEW_MS))
+				continue;
+			if (same_values(p, it, env)) {
+				one = env;
+				same++;
+			}
+		}
+		if (same == 1) {
+			it->existing = json_incref(one);
+			it->remote_id = doc_dup(it->doc, jx_str(one, "id"), 0);
+			decide_update(p, it);
+		} else if (same > 1) {
+			item_set(it, SUM_FAILED, "outcome_unknown", "%s",
+				 "a stopped run was creating this record and several records created since hold its"
+				 " values (no match key): which is it cannot be told");
+		}
+		it->by_values = 1; /* settled: found, or known absent */
+	}
+done:
+	json_decref(vals);
+	json_decref(found);
+	return rc;
+}
+
 /* A stopped run's claim: its create may have happened, unlinked.  Look the
  * record up by its match key (as for a create whose answer was lost): found,
  * it is this record (and is linked); not found, the create goes ahead.
- * Without a match key nothing can tell: the line fails and the claim is
- * dropped, so the next run creates it. */
+ * Without a match key, by its values (settle_by_values); when nothing can
+ * tell, the line fails and the claim is dropped, so the next run creates
+ * it. */
 static void settle_stale(struct push *p, struct pitem **its, size_t k)
 {
 	json_t *found[2] = { NULL, NULL };
-	struct crm_err e = CRM_ERR_INIT;
+	struct crm_err e = CRM_ERR_INIT, e2 = CRM_ERR_INIT;
 	int looked = find_matches(p, its, k, found, &e) == 0;
+	int valued = settle_by_values(p, its, k, &e2) == 0;
 
 	for (size_t i = 0; i < k; i++) {
 		struct pitem *it = its[i];
 		json_t *env = it->match ? json_object_get(found[it->match_fb ? 1 : 0], it->match) : NULL;
+		if (it->by_values || it->status != PENDING || it->action != A_CREATE)
+			continue;
 		if (find_count(env) > 1) {
 			fail_ambiguous(p, it, env);
 		} else if (env) {
@@ -1071,13 +1398,23 @@ static void settle_stale(struct push *p, struct pitem **its, size_t k)
 			decide_update(p, it);
 		} else if (!looked || !it->match) {
 			item_set(it, SUM_FAILED, "outcome_unknown", "%s",
-				 looked ? "a stopped run was creating this record and nothing can tell whether it"
-					  " did (no match key); the next run creates it"
-					: e.message);
+				 !looked ? e.message : !valued ? e2.message
+				 : "a stopped run was creating this record and nothing can tell whether it"
+				   " did (no match key); the next run creates it");
 		}
 	}
 	json_decref(found[0]);
 	json_decref(found[1]);
+}
+
+/* Whether an item of the batch holds the claim of entity e. */
+static int claimed_here(const struct pitem *items, size_t n, long long e)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((items[i].claim == LINK_CLAIMED || items[i].claim == LINK_STALE) && items[i].entity == e &&
+		    items[i].status == PENDING)
+			return 1;
+	return 0;
 }
 
 /* Claims the creates of foreign records before they are sent: one run
@@ -1087,24 +1424,40 @@ static void settle_stale(struct push *p, struct pitem **its, size_t k)
 static void claim_creates(struct push *p, struct pitem *items, size_t n)
 {
 	struct pitem **stale, **linked;
-	struct link_key s;
-	char tmp[64], got[128];
+	struct link_key s, *keys;
+	struct link_hit *hits;
+	size_t *ki;
+	char tmp[64];
 
 	if (!p->links || p->dry_run)
 		return;
 	stale = calloc(n ? n : 1, sizeof(*stale));
 	linked = calloc(n ? n : 1, sizeof(*linked));
-	while (stale && linked && !has_fatal(p) && !sig_stop) {
+	keys = calloc(n ? n : 1, sizeof(*keys));
+	hits = calloc(n ? n : 1, sizeof(*hits));
+	ki = calloc(n ? n : 1, sizeof(*ki));
+	while (stale && linked && keys && hits && ki && !has_fatal(p) && !sig_stop) {
 		struct crm_err e = CRM_ERR_INIT;
-		size_t ns = 0, nl = 0, waiting = 0, any = 0, i;
+		size_t ns = 0, nl = 0, waiting = 0, any = 0, nk = 0, i;
 		for (i = 0; i < n; i++)
 			any += items[i].status == PENDING && items[i].action == A_CREATE && items[i].source &&
 			       !items[i].claim;
 		if (!any || links_begin(p->links, &e) < 0)
 			break;
+		/* Linked meanwhile by another run?  One query for the batch, in
+		 * the transaction that claims the rest. */
 		for (i = 0; i < n; i++) {
 			struct pitem *it = &items[i];
-			int gone = 0, r;
+			if (it->status != PENDING || it->action != A_CREATE || !it->source || it->claim ||
+			    !src_key(p, it, &keys[nk], tmp, sizeof(tmp)))
+				continue;
+			keys[nk].id = doc_dup(it->doc, keys[nk].id, 0);
+			ki[i] = nk++;
+		}
+		int frc = links_find_many(p->links, keys, nk, p->c->prov->name, p->ns ? p->ns : "", hits, &e);
+		for (i = 0; i < n && frc == 0; i++) {
+			struct pitem *it = &items[i];
+			int r;
 			if (it->status != PENDING || it->action != A_CREATE || !it->source || it->claim)
 				continue;
 			if (!src_key(p, it, &s, tmp, sizeof(tmp))) {
@@ -1112,29 +1465,38 @@ static void claim_creates(struct push *p, struct pitem *items, size_t n)
 				continue;
 			}
 			/* Linked meanwhile by another run: an update, not a create. */
-			if ((r = links_find(p->links, &s, p->c->prov->name, p->ns ? p->ns : "", got, sizeof(got),
-					    &gone, &e)) < 0)
-				break;
-			if (r && !gone) {
-				it->remote_id = doc_dup(it->doc, got, 0);
+			if (hits[ki[i]].found && !hits[ki[i]].deleted) {
+				it->remote_id = doc_dup(it->doc, hits[ki[i]].id, 0);
 				it->linked = 1;
 				it->action = A_UPDATE;
 				linked[nl++] = it;
 				continue;
 			}
-			if ((it->entity = links_entity(p->links, &s, 1, p->sum.run_id, &e)) < 0 ||
-			    (r = links_claim(p->links, it->entity, s.object, p->c->prov->name, p->ns ? p->ns : "",
-					     p->sum.run_id, CLAIM_STALE_S, &e)) < 0)
+			if ((it->entity = links_entity(p->links, &s, 1, p->sum.run_id, &e)) < 0)
+				break;
+			if (busy_has(p, it->entity)) {
+				/* This run creates it already: in this batch (the line
+				 * goes again after the batch's writes), or in another
+				 * (wait for it, as for another run's claim). */
+				if (claimed_here(items, n, it->entity))
+					it->action = A_WAIT;
+				else
+					waiting++;
+				continue;
+			}
+			if ((r = links_claim(p->links, it->entity, s.object, p->c->prov->name, p->ns ? p->ns : "",
+					     p->sum.run_id, CLAIM_STALE_S, &it->claim_ms, &e)) < 0)
 				break;
 			if (r == LINK_HELD) {
 				waiting++;
 				continue;
 			}
 			it->claim = (char)r;
+			busy_add(p, it->entity);
 			if (r == LINK_STALE)
 				stale[ns++] = it;
 		}
-		if (i < n) {
+		if (frc < 0 || i < n) {
 			links_rollback(p->links);
 			set_fatal(p, &e);
 			break;
@@ -1154,6 +1516,9 @@ static void claim_creates(struct push *p, struct pitem *items, size_t n)
 	}
 	free(stale);
 	free(linked);
+	free(keys);
+	free(hits);
+	free(ki);
 }
 
 static int writes(struct push *p, struct pitem *items, size_t n)
@@ -1348,6 +1713,14 @@ static int create_links(struct push *p, struct pitem *items, size_t n)
 	return rc;
 }
 
+static size_t pending_creates(const struct pitem *items, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += items[i].status == PENDING && items[i].action == A_CREATE;
+	return k;
+}
+
 /* The network part of a batch: lookups, then writes (in a fiber). */
 static void work(struct push *p, struct pitem *items, size_t n)
 {
@@ -1377,6 +1750,26 @@ static void work(struct push *p, struct pitem *items, size_t n)
 	claim_creates(p, items, n);
 	if (!has_fatal(p) && !sig_stop)
 		writes(p, items, n);
+	/* Lines still to write: updates of linked records found gone
+	 * meanwhile, to make again (--recreate), and creates that waited for
+	 * another line of the batch with their source (now linked: updates,
+	 * or creates if that one failed).  Each round writes one line of each
+	 * source at least. */
+	for (size_t round = 0; round < n && !has_fatal(p) && !sig_stop; round++) {
+		size_t waits = 0;
+		if (pending_creates(items, n) && create_links(p, items, n) < 0)
+			break;
+		for (size_t i = 0; i < n; i++)
+			if (items[i].status == PENDING && items[i].action == A_WAIT) {
+				items[i].action = A_CREATE;
+				waits++;
+			}
+		if (!waits && !pending_creates(items, n))
+			break;
+		claim_creates(p, items, n);
+		if (!has_fatal(p) && !sig_stop)
+			writes(p, items, n);
+	}
 	note_links(p, items, NULL, n);
 }
 
@@ -2049,10 +2442,13 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 				continue;
 			sl->n = 0;
 			jv_reset(&sl->doc);
+			if (p.links)
+				p.pre_mode = PRE_COLLECT;
 			if (have_carry) {
 				/* The line that waited is read again into this batch. */
 				struct pitem *it = &sl->items[sl->n++];
 				item_init(it);
+				it->pre_index = (int)sl->n - 1;
 				struct line_in li = { carry.text, carry.len, carry.line, 0, NULL, carry.csv, carry.csvlen };
 				prepare(&p, it, &sl->doc, &li);
 				if (it->match)
@@ -2065,7 +2461,9 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 			while (sl->n < p.batch && !sig_stop && !eof) {
 				struct pitem *it = &sl->items[sl->n];
 				struct jv_mark mk = jv_mark(&sl->doc);
+				size_t npre = p.npre;
 				item_init(it);
+				it->pre_index = (int)sl->n;
 				rc = input_next(&in, &err);
 				if (rc <= 0) {
 					if (rc < 0)
@@ -2089,6 +2487,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 						carry.csvlen = carry.csv ? in.cur.csvlen : 0;
 						item_release(it);
 						jv_rewind(&sl->doc, &mk);
+						p.npre = npre; /* its lookups' strings are gone */
 						have_carry = 1;
 						must_drain = 1;
 						break;
@@ -2106,6 +2505,7 @@ int cmd_push(struct ctx *c, int argc, char **argv)
 				 * trimmed every 64 batches, 30% more page faults). */
 				malloc_trim(0);
 			}
+			pre_batch(&p, sl->items, sl->n);
 			if (sl->n) {
 				sl->seq = seq++;
 				sl->state = S_QUEUED;
@@ -2193,6 +2593,13 @@ done:
 	json_decref(p.writable);
 	json_decref(p.keep);
 	json_decref(fields);
+	if (p.links && c->verbose)
+		msg(c, "links store: %ld lookup queries", links_queries(p.links));
 	links_close(p.links);
+	free(p.busy);
+	free(p.pre_keys);
+	free(p.pre_item);
+	free(p.pre_hits);
+	free(p.pre_order);
 	return rc;
 }

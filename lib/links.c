@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "links.h"
@@ -36,7 +37,7 @@ static const char schema[] =
 
 enum {
 	Q_FIND, Q_ENTITY, Q_NEWENT, Q_INSERT, Q_REENT, Q_UNDELETE, Q_DELETED, Q_PUSHED,
-	Q_CLAIM_GET, Q_CLAIM_PUT, Q_CLAIM_DEL, Q_COUNT
+	Q_CLAIM_GET, Q_CLAIM_PUT, Q_CLAIM_DEL, Q_FIND_MANY, Q_COUNT
 };
 
 static const char *const sql[Q_COUNT] = {
@@ -61,6 +62,15 @@ static const char *const sql[Q_COUNT] = {
 			" AND dst_namespace = ?4",
 	[Q_CLAIM_PUT] = "INSERT OR REPLACE INTO claims (entity, object, dst_provider, dst_namespace, pid, run_id,"
 			" claimed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	/* ?1: a JSON array of [object, provider, namespace, remote_id]; each is
+	 * looked up through the primary key, its rows in Q_FIND's order. */
+	[Q_FIND_MANY] = "SELECT j.key, d.remote_id, d.deleted_at IS NOT NULL FROM json_each(?1) j"
+			" JOIN links s ON s.object = json_extract(j.value, '$[0]')"
+			" AND s.provider = json_extract(j.value, '$[1]') AND s.namespace = json_extract(j.value, '$[2]')"
+			" AND s.remote_id = json_extract(j.value, '$[3]')"
+			" JOIN links d ON d.entity = s.entity AND d.object = s.object AND d.provider = ?2"
+			" AND d.namespace = ?3"
+			" ORDER BY j.key, d.deleted_at IS NOT NULL, d.linked_at DESC",
 	[Q_CLAIM_DEL] = "DELETE FROM claims WHERE entity = ?1 AND object = ?2 AND dst_provider = ?3"
 			" AND dst_namespace = ?4",
 };
@@ -69,6 +79,7 @@ struct links {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *q[Q_COUNT];
+	long queries;         /* lookups answered */
 };
 
 /* Other runs hold the write lock for a few statements at a time; a run
@@ -272,6 +283,7 @@ int links_find(struct links *l, const struct link_key *from, const char *provide
 		return 0;
 	if (!(s = stmt(l, Q_FIND, err)))
 		return err->status;
+	l->queries++;
 	bind_key(s, from);
 	sqlite3_bind_text(s, 5, provider, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 6, ns ? ns : "", -1, SQLITE_STATIC);
@@ -284,6 +296,58 @@ int links_find(struct links *l, const struct link_key *from, const char *provide
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_fail(l, CRM_EOUTPUT, err, "cannot read the store");
 	return rc == SQLITE_ROW;
+}
+
+int links_find_many(struct links *l, const struct link_key *keys, size_t n, const char *provider, const char *ns,
+		    struct link_hit *hits, struct crm_err *err)
+{
+	json_t *arr = json_array();
+	sqlite3_stmt *s;
+	char *text = NULL;
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		hits[i].found = hits[i].deleted = 0;
+		hits[i].id[0] = '\0';
+		json_array_append_new(arr, json_pack("[s,s,s,s]", keys[i].object, keys[i].provider,
+						     keys[i].ns ? keys[i].ns : "", keys[i].id ? keys[i].id : ""));
+	}
+	if (!l || !n) {
+		json_decref(arr);
+		return 0;
+	}
+	if (json_array_size(arr) != n || !(text = json_dumps(arr, JSON_COMPACT))) {
+		json_decref(arr);
+		return err_set(err, CRM_EFAIL, "out_of_memory", "out of memory");
+	}
+	json_decref(arr);
+	if (!(s = stmt(l, Q_FIND_MANY, err))) {
+		free(text);
+		return err->status;
+	}
+	l->queries++;
+	sqlite3_bind_text(s, 1, text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, provider, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, ns ? ns : "", -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		sqlite3_int64 i = sqlite3_column_int64(s, 0);
+		if (i < 0 || (size_t)i >= n || hits[i].found)
+			continue; /* the first row of a key is the one preferred */
+		hits[i].found = 1;
+		hits[i].deleted = sqlite3_column_int(s, 2);
+		snprintf(hits[i].id, sizeof(hits[i].id), "%s", (const char *)sqlite3_column_text(s, 1));
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	free(text);
+	if (rc != SQLITE_DONE)
+		return db_fail(l, CRM_EOUTPUT, err, "cannot read the store");
+	return 0;
+}
+
+long links_queries(const struct links *l)
+{
+	return l ? l->queries : 0;
 }
 
 int links_begin(struct links *l, struct crm_err *err)
@@ -472,17 +536,22 @@ static int claim_state(sqlite3_stmt *s, long stale_s)
 }
 
 int links_claim(struct links *l, long long entity, const char *object, const char *dprov, const char *dns,
-		const char *run_id, long stale_s, struct crm_err *err)
+		const char *run_id, long stale_s, long long *since_ms, struct crm_err *err)
 {
 	sqlite3_stmt *s = stmt(l, Q_CLAIM_GET, err);
 	char now[TIME_BUFSZ];
 	int rc, res = LINK_CLAIMED;
 
+	*since_ms = 0;
 	if (!s)
 		return err->status;
 	bind_claim(s, entity, object, dprov, dns);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *at = (const char *)sqlite3_column_text(s, 1);
 		res = claim_state(s, stale_s);
+		if (!at || time_parse(at, since_ms) < 0)
+			*since_ms = 0;
+	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_fail(l, CRM_EOUTPUT, err, "cannot read the store");

@@ -4,8 +4,8 @@
  * One SQLite file (schema in crmsync-push(1), version in PRAGMA
  * user_version), in WAL mode with a busy timeout: several crmsync runs use
  * it at once (overlapping cron jobs, the two pipes of a two-way sync).  It is
- * looked up a key at a time through indexes, never loaded: memory does not
- * grow with the number of links.  Every function returns 0 (or a count, a
+ * looked up through indexes (a batch of keys in one query), never loaded:
+ * memory does not grow with the number of links.  Every function returns 0 (or a count, a
  * flag) or a negative CRM_E* with err filled; nothing here prints. */
 #ifndef CRM_LINKS_H
 #define CRM_LINKS_H
@@ -42,6 +42,16 @@ void links_close(struct links *l); /* NULL-safe */
 int links_find(struct links *l, const struct link_key *from, const char *provider, const char *ns, char *out,
 	       size_t n, int *deleted, struct crm_err *err);
 
+/* links_find for a batch, in one query: hits[i] is keys[i]'s answer. */
+struct link_hit {
+	int found, deleted;
+	char id[128];
+};
+int links_find_many(struct links *l, const struct link_key *keys, size_t n, const char *provider, const char *ns,
+		    struct link_hit *hits, struct crm_err *err);
+/* How many lookup queries the store has answered (push -v says). */
+long links_queries(const struct links *l);
+
 /* Writes go in transactions: links_begin takes the write lock at once
  * (BEGIN IMMEDIATE, waiting up to the busy timeout for other runs). */
 int links_begin(struct links *l, struct crm_err *err);
@@ -70,10 +80,12 @@ int links_pushed(struct links *l, long long entity, const struct link_key *src, 
  * LINK_CLAIMED (ours now), LINK_HELD (another live run holds it: wait, then
  * look the link up again) or LINK_STALE (a dead run's claim, or one older
  * than stale_s: now ours; the record may have been created without its link,
- * so look it up before creating). */
+ * so look it up before creating).  *since_ms: when the stale claim was
+ * taken (ms since the epoch; 0 when unknown), what the record's creation
+ * can be no older than. */
 enum { LINK_CLAIMED = 1, LINK_HELD = 2, LINK_STALE = 3 };
 int links_claim(struct links *l, long long entity, const char *object, const char *dprov, const char *dns,
-		const char *run_id, long stale_s, struct crm_err *err);
+		const char *run_id, long stale_s, long long *since_ms, struct crm_err *err);
 /* Drops the claim when it is ours or stale (a live run's stays). */
 int links_unclaim(struct links *l, long long entity, const char *object, const char *dprov, const char *dns,
 		  long stale_s, struct crm_err *err);
