@@ -12,7 +12,8 @@ CC        ?= cc
 PKGS      := libcurl jansson inih sqlite3
 WARN      := -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS    ?= -O2 -g
-CPPFLAGS  += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Ilib -Iproviders -Icmd
+GEN       := build/gen
+CPPFLAGS  += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Ilib -Iproviders -Icmd -I$(GEN)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lpthread
 
@@ -55,6 +56,16 @@ deps:
 		if [ "$$(id -u)" != 0 ]; then echo "crmsync: run as root or install: $(APT_BUILD) $(APT_TEST)" >&2; exit 1; fi; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_BUILD) $(APT_TEST) >/dev/null; \
 	fi
+
+# Every provider the sources define, PROVIDER(name) a line, for
+# providers/registry.c: adding a CRM is adding its file, nothing else.
+# Rewritten only when the list changes (registry.o alone depends on it).
+$(GEN)/providers.gen.h: $(PROV_SRC)
+	@mkdir -p $(GEN)
+	@sed -n 's/^const struct provider provider_\([a-z0-9_]*\) = {.*/PROVIDER(\1)/p' $(PROV_SRC) > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(BUILD)/providers/registry.o build-asan/providers/registry.o: $(GEN)/providers.gen.h
 
 $(BIN): $(OBJ)
 	@echo "LD $@"

@@ -2252,6 +2252,7 @@ static const char *const cu_env[] = { "COPPER_API_KEY", "COPPER_USER_EMAIL", NUL
 
 const struct provider provider_copper = {
 	.name = "copper",
+	.listed = 6,
 	.env_vars = cu_env,
 	/* Timestamps are whole seconds (§4) and no index lag is documented:
 	 * half a minute covers clock skew and the second of the cursor. */

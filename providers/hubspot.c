@@ -2177,6 +2177,7 @@ static const char *const hs_env[] = {
 
 const struct provider provider_hubspot = {
 	.name = "hubspot",
+	.listed = 1,
 	.env_vars = hs_env,
 	.lookback_s = 60, /* search lags writes "a few moments" (§2.4 Gaps) */
 	.batch_max = 100,

@@ -2508,6 +2508,7 @@ static const char *const pd_env[] = {
 
 const struct provider provider_pipedrive = {
 	.name = "pipedrive",
+	.listed = 3,
 	.env_vars = pd_env,
 	/* §2.3: updated_since is second-granular and inclusive; a short
 	 * look-back covers clock skew between Pipedrive's servers. */

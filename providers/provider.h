@@ -144,6 +144,8 @@ static inline void item_set_id(struct write_item *it, const char *id)
 
 struct provider {
 	const char *name;              /* as given to --provider */
+	int listed;                    /* its place in the lists of providers (--help, messages):
+					  lower first; 0 = after those that say (providers/registry.c) */
 	const char *const *env_vars;   /* credential variables it reads, for messages */
 	int lookback_s;                /* look-back for incremental pulls (indexing lag) */
 	size_t batch_max;              /* records per write call */
@@ -291,9 +293,9 @@ static inline enum id_syntax prov_id_syntax(const struct provider *p, enum obj o
 	return po && po->id_syntax ? po->id_syntax : p->id_syntax;
 }
 
-/* providers/registry.c */
+/* providers/registry.c: every provider the build found (providers.gen.h). */
 const struct provider *provider_find(const char *name);
-/* The i-th provider that is built in, or NULL past the last. */
+/* The i-th provider that is built in, in `listed` order, or NULL past the last. */
 const struct provider *provider_at(size_t i);
 
 #endif

@@ -2499,6 +2499,7 @@ static const char *const sf_env[] = {
 
 const struct provider provider_salesforce = {
 	.name = "salesforce",
+	.listed = 2,
 	.env_vars = sf_env,
 	/* SystemModstamp is set when a transaction starts, so a long one commits
 	 * rows stamped in the past (unverified; Airbyte keeps 10 minutes, §4). */

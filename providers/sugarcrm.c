@@ -1956,6 +1956,7 @@ static const char *const su_env[] = {
 
 const struct provider provider_sugarcrm = {
 	.name = "sugarcrm",
+	.listed = 5,
 	.env_vars = su_env,
 	/* A SQL database, no search index to lag (§4); the second precision of
 	 * date_modified and clock skew between web nodes are what this covers. */

@@ -2127,6 +2127,7 @@ static const char *const zo_env[] = {
 
 const struct provider provider_zoho = {
 	.name = "zoho",
+	.listed = 4,
 	.env_vars = zo_env,
 	.lookback_s = 10, /* IMS is inclusive at 1 s (§4); covers clock skew between Zoho's servers */
 	.batch_max = 100,
