@@ -244,6 +244,17 @@ struct provider {
 	int (*write)(struct conn *c, enum obj o, enum write_op op, struct write_item *items,
 		     size_t n, struct crm_err *err);
 
+	/* Optional, for the fuzz targets (tests/fuzz) and nothing else: the
+	 * provider's readers on an answer, with no connection (as before the
+	 * first call, no field metadata).  read_error reads an error body;
+	 * read_record reads a record of object o into an envelope (new
+	 * reference, or NULL); read_record_jv, where the provider has a fast
+	 * path, the same record into d (JV_NONE: none), which must dump as
+	 * read_record's does for accounts and contacts. */
+	void (*read_error)(const json_t *body, struct crm_err *err);
+	json_t *(*read_record)(enum obj o, json_t *raw);
+	jv_t (*read_record_jv)(struct jv_doc *d, jv_t raw);
+
 	/* lists: array of {remote_id,name,size,dynamic}. */
 	int (*lists)(struct conn *c, json_t **out, struct crm_err *err);
 	/* Adds (add=1) or removes record ids (items[i].remote_id) to a list. */

@@ -2497,8 +2497,15 @@ static const char *const sf_env[] = {
 	"SALESFORCE_REFRESH_TOKEN", "SALESFORCE_LOGIN_URL", NULL
 };
 
+/* The readers for the fuzz targets (provider.h: read_error, read_record). */
+static json_t *read_record(enum obj o, json_t *raw)
+{
+	return envelope(o, raw, 1);
+}
+
 const struct provider provider_salesforce = {
 	.name = "salesforce",
+	.read_error = fill_error, .read_record = read_record,
 	.listed = 2,
 	.env_vars = sf_env,
 	/* SystemModstamp is set when a transaction starts, so a long one commits

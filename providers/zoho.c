@@ -2125,8 +2125,22 @@ static const char *const zo_env[] = {
 	"ZOHO_ACCOUNTS_URL", NULL
 };
 
+/* The readers for the fuzz targets (provider.h: read_error, read_record). */
+static void read_error(const json_t *body, struct crm_err *err)
+{
+	fill_error(body, err, 1);
+}
+
+static json_t *read_record(enum obj o, json_t *raw)
+{
+	struct conn cc;
+	memset(&cc, 0, sizeof(cc));
+	return envelope(&cc, o, raw, 1);
+}
+
 const struct provider provider_zoho = {
 	.name = "zoho",
+	.read_error = read_error, .read_record = read_record,
 	.listed = 4,
 	.env_vars = zo_env,
 	.lookback_s = 10, /* IMS is inclusive at 1 s (§4); covers clock skew between Zoho's servers */
