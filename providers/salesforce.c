@@ -536,25 +536,11 @@ static int sf_refresh(void *ctx, struct crm_err *err)
 	return rc;
 }
 
-/* A number knob: env, then config; def when unset. */
+/* A number knob (lib/config): env, then config; def when unset, "off" for none. */
 static int knob(const struct session *s, const char *env, const char *key, long min, long def, long *out,
 		struct crm_err *err)
 {
-	const char *v = getenv(env);
-	char *end;
-
-	if (!v || !*v)
-		v = config_get(s->cfg, s->profile, key);
-	*out = def;
-	if (!v || !*v)
-		return 0;
-	if (!strcmp(v, "off"))
-		return *out = LONG_MAX, 0;
-	long n = strtol(v, &end, 10);
-	if (*end || n < min)
-		return err_set(err, CRM_ECONFIG, "bad_config", "%s (%s) must be a number >= %ld, not '%s'", env, key, min, v);
-	*out = n;
-	return 0;
+	return config_number(s->cfg, s->profile, env, key, min, def, 1, out, err);
 }
 
 static void sf_close(struct conn *c);
