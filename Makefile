@@ -12,7 +12,8 @@ CC        ?= cc
 PKGS      := libcurl jansson inih sqlite3
 WARN      := -std=c11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS    ?= -O2 -g
-CPPFLAGS  += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Ilib -Iproviders -Icmd
+GEN       := build/gen
+CPPFLAGS  += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Ilib -Iproviders -Icmd -I$(GEN)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lpthread
 
@@ -56,6 +57,16 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_BUILD) $(APT_TEST) >/dev/null; \
 	fi
 
+# Every provider the sources define, PROVIDER(name) a line, for
+# providers/registry.c: adding a CRM is adding its file, nothing else.
+# Rewritten only when the list changes (registry.o alone depends on it).
+$(GEN)/providers.gen.h: $(PROV_SRC)
+	@mkdir -p $(GEN)
+	@sed -n 's/^const struct provider provider_\([a-z0-9_]*\) = {.*/PROVIDER(\1)/p' $(PROV_SRC) > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(BUILD)/providers/registry.o build-asan/providers/registry.o: $(GEN)/providers.gen.h
+
 $(BIN): $(OBJ)
 	@echo "LD $@"
 	@$(CC) $(CFLAGS) -o $@ $(OBJ) $(PKG_LIBS) $(LDFLAGS)
@@ -79,25 +90,38 @@ asan: deps build-asan/crmsync
 # Fuzzing (libFuzzer, clang): `make fuzz FUZZ_SECONDS=N` runs every target;
 # new corpus inputs land in tests/fuzz/corpus/NAME, crashes in
 # tests/fuzz/crashes/NAME.  `make check` replays both under ASan+UBSan.
-FUZZ_TARGETS := json jv ndjson config state time url pager hubspot salesforce pipedrive zoho sugarcrm copper
+# A provider's target is tests/fuzz/fuzz_provider.c built for it: one a
+# providers/NAME.c, found as the registry finds them.
+PROV_NAMES   := $(filter-out registry,$(notdir $(PROV_SRC:.c=)))
+FUZZ_TARGETS := json jv ndjson config state time url pager $(PROV_NAMES)
 FUZZ_SECONDS ?= 60
 LIB_ASAN_OBJ := $(LIB_SRC:%.c=build-asan/%.o)
-build-asan/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIB_ASAN_OBJ) $(HDR) $(PROV_SRC)
+PROV_ASAN_OBJ := $(PROV_SRC:%.c=build-asan/%.o)
+build-asan/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIB_ASAN_OBJ) $(HDR)
 	@mkdir -p $(dir $@)
 	@echo "CC (asan) $@"
 	@$(CC) $(WARN) $(ASAN_FLAGS) $(CPPFLAGS) $(PKG_CFLAGS) -o $@ $< tests/fuzz/replay.c $(LIB_ASAN_OBJ) $(PKG_LIBS)
 
+$(PROV_NAMES:%=build-asan/fuzz/replay_%): build-asan/fuzz/replay_%: tests/fuzz/fuzz_provider.c tests/fuzz/replay.c \
+		$(LIB_ASAN_OBJ) $(PROV_ASAN_OBJ) $(HDR)
+	@mkdir -p $(dir $@)
+	@echo "CC (asan) $@"
+	@$(CC) $(WARN) $(ASAN_FLAGS) $(CPPFLAGS) $(PKG_CFLAGS) -DFUZZ_PROVIDER='"$*"' -o $@ $< tests/fuzz/replay.c \
+		$(LIB_ASAN_OBJ) $(PROV_ASAN_OBJ) $(PKG_LIBS)
+
 fuzz-replay: deps $(FUZZ_TARGETS:%=build-asan/fuzz/replay_%)
 
-fuzz: deps
+fuzz: deps $(GEN)/providers.gen.h
 	@command -v clang >/dev/null && [ -n "$$(find /usr/lib/llvm-*/lib/clang -name 'libclang_rt.fuzzer*' 2>/dev/null | head -1)" ] || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev >/dev/null; }
 	@mkdir -p build-fuzz
 	@for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $$t for $(FUZZ_SECONDS)s"; \
 		mkdir -p tests/fuzz/corpus/$$t tests/fuzz/crashes/$$t; \
+		if [ -f tests/fuzz/fuzz_$$t.c ]; then src="tests/fuzz/fuzz_$$t.c $(LIB_SRC)"; \
+		else src="-DFUZZ_PROVIDER=\"$$t\" tests/fuzz/fuzz_provider.c $(LIB_SRC) $(PROV_SRC)"; fi; \
 		clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PKG_CFLAGS) \
-			-o build-fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c $(LIB_SRC) $(PKG_LIBS) || exit 1; \
+			-o build-fuzz/fuzz_$$t $$src $(PKG_LIBS) || exit 1; \
 		./build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 \
 			-artifact_prefix=tests/fuzz/crashes/$$t/ tests/fuzz/corpus/$$t 2>&1 | grep -E "stat::number_of_executed_units|ERROR|SUMMARY" ; \
 	done

@@ -75,7 +75,8 @@ int ctx_connect(struct ctx *c, struct crm_err *err)
 		return 0;
 	if (!c->prov)
 		return err_set(err, CRM_ECONFIG, "no_provider",
-			       "no provider: give -p NAME (hubspot, ...), set CRMSYNC_PROVIDER, or a profile with provider = NAME");
+			       "no provider: give -p NAME (%s, ...), set CRMSYNC_PROVIDER, or a profile with provider = NAME",
+			       provider_at(0) ? provider_at(0)->name : "");
 	o.max_retries = 6;
 	o.rate_limits = 1;
 	/* Tuning knobs for tests and unusual networks (documented in crmsync(1));

@@ -146,15 +146,27 @@ static int take_globals(struct ctx *c, struct globals *g, const struct option *c
 	return out;
 }
 
+/* "hubspot, salesforce, ...": every provider built in (providers/registry.c),
+ * so that no list here falls behind providers/. */
+static void provider_names(struct buf *b)
+{
+	const struct provider *p;
+	for (size_t i = 0; (p = provider_at(i)); i++)
+		buf_addf(b, "%s%s", i ? ", " : "", p->name);
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: crmsync [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n\n"
 	      "commands:\n", f);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
-	fputs("\nglobal options:\n"
-	      "  -p, --provider NAME   hubspot, salesforce, pipedrive, zoho, sugarcrm, copper (env CRMSYNC_PROVIDER)\n"
-	      "      --profile NAME    a named connection of the config file (env CRMSYNC_PROFILE)\n"
+	struct buf names = BUF_INIT;
+	provider_names(&names);
+	fprintf(f, "\nglobal options:\n"
+		"  -p, --provider NAME   %s (env CRMSYNC_PROVIDER)\n", names.buf);
+	buf_release(&names);
+	fputs("      --profile NAME    a named connection of the config file (env CRMSYNC_PROFILE)\n"
 	      "      --config FILE     default $XDG_CONFIG_HOME/crmsync/config (env CRMSYNC_CONFIG)\n"
 	      "      --base-url URL    API root override: sandbox, proxy, emulator (env CRMSYNC_BASE_URL)\n"
 	      "      --cacert FILE     trust this CA bundle (a TLS-inspecting proxy); TLS is always verified\n"
@@ -311,9 +323,7 @@ int main(int argc, char **argv)
 		c.prov = provider_find(provider);
 		if (!c.prov) {
 			struct buf known = BUF_INIT;
-			const struct provider *q;
-			for (size_t i = 0; (q = provider_at(i)); i++)
-				buf_addf(&known, "%s%s", i ? ", " : "", q->name);
+			provider_names(&known);
 			err_set(&err, CRM_EUSAGE, "usage", "unknown provider '%s' (known: %s)", provider, known.buf);
 			buf_release(&known);
 			rc = fail_with(&c, &err);
@@ -341,8 +351,12 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	if ((cmd->flags & NEED_PROVIDER) && !c.prov && !wants_help) {
+		struct buf names = BUF_INIT;
+		provider_names(&names);
 		err_set(&err, CRM_ECONFIG, "no_provider",
-			"no provider: give -p NAME (hubspot, salesforce, pipedrive, zoho, sugarcrm, copper), set CRMSYNC_PROVIDER, or use --profile with provider = NAME");
+			"no provider: give -p NAME (%s), set CRMSYNC_PROVIDER, or use --profile with provider = NAME",
+			names.buf);
+		buf_release(&names);
 		rc = fail_with(&c, &err);
 		goto done;
 	}

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -370,6 +371,29 @@ static int run_cmd_limited(const struct config *c, const char *profile, const ch
 	if ((rc = cmd_timeout(c, profile, &t, err)) < 0)
 		return rc;
 	return run_cmd(cmd, key, t, out, err);
+}
+
+int config_number(const struct config *c, const char *profile, const char *env, const char *key,
+		  long min, long def, int off_ok, long *out, struct crm_err *err)
+{
+	const char *v = getenv(env);
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		v = config_get(c, profile, key);
+	*out = def;
+	if (!v || !*v)
+		return 0;
+	if (off_ok && !strcmp(v, "off"))
+		return *out = LONG_MAX, 0;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (*end || errno || n < min)
+		return err_set(err, CRM_ECONFIG, "bad_config", "%s (%s) must be a number >= %ld, not '%.64s'", env, key,
+			       min, v);
+	*out = n;
+	return 0;
 }
 
 int config_credential(const struct config *c, const char *profile, const char *env,

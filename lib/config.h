@@ -37,6 +37,15 @@ const char *const *config_profiles(const struct config *c);
 int config_credential(const struct config *c, const char *profile, const char *env,
 		      const char *key, int primary, char **out, struct crm_err *err);
 
+/* A provider's number knob: the environment variable `env`, else the
+ * profile's `key`; def when neither is set (an empty value is unset).
+ * "off" is LONG_MAX where off_ok (a limit turned off), else refused like
+ * any value that is not a whole number >= min: CRM_ECONFIG, code
+ * bad_config, naming env and key.  The one place providers read the
+ * environment for anything but credentials. */
+int config_number(const struct config *c, const char *profile, const char *env, const char *key,
+		  long min, long def, int off_ok, long *out, struct crm_err *err);
+
 /* Frees a credential from config_credential after overwriting it, so no
  * copy of the secret stays in freed memory.  NULL-safe. */
 void config_secret_free(char *s);

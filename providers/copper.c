@@ -2395,8 +2395,18 @@ done:
 
 static const char *const cu_env[] = { "COPPER_API_KEY", "COPPER_USER_EMAIL", NULL };
 
+/* The readers for the fuzz targets (provider.h: read_error, read_record). */
+static json_t *read_record(enum obj o, json_t *raw)
+{
+	struct conn cc;
+	memset(&cc, 0, sizeof(cc));
+	return envelope(&cc, o, raw, NULL);
+}
+
 const struct provider provider_copper = {
 	.name = "copper",
+	.read_error = fill_error, .read_record = read_record,
+	.listed = 6,
 	.env_vars = cu_env,
 	/* Timestamps are whole seconds (§4) and no index lag is documented:
 	 * half a minute covers clock skew and the second of the cursor. */

@@ -2175,8 +2175,18 @@ static const char *const hs_env[] = {
 	"HUBSPOT_ACCESS_TOKEN", "HUBSPOT_CLIENT_ID", "HUBSPOT_CLIENT_SECRET", "HUBSPOT_REFRESH_TOKEN", NULL
 };
 
+/* The readers for the fuzz targets (provider.h: read_error, read_record). */
+static json_t *read_record(enum obj o, json_t *raw)
+{
+	char b[64];
+	pick_assoc(json_object_get(raw, "to"), b, sizeof(b));
+	return envelope(o, raw, 1);
+}
+
 const struct provider provider_hubspot = {
 	.name = "hubspot",
+	.read_error = fill_error, .read_record = read_record, .read_record_jv = envelope_jv,
+	.listed = 1,
 	.env_vars = hs_env,
 	.lookback_s = 60, /* search lags writes "a few moments" (§2.4 Gaps) */
 	.batch_max = 100,

@@ -2506,8 +2506,18 @@ static const char *const pd_env[] = {
 	"PIPEDRIVE_REFRESH_TOKEN", "PIPEDRIVE_COMPANY_DOMAIN", NULL
 };
 
+/* The readers for the fuzz targets (provider.h: read_error, read_record). */
+static json_t *read_record(enum obj o, json_t *raw)
+{
+	struct conn cc;
+	memset(&cc, 0, sizeof(cc));
+	return envelope(&cc, o, raw, NULL);
+}
+
 const struct provider provider_pipedrive = {
 	.name = "pipedrive",
+	.read_error = fill_error, .read_record = read_record,
+	.listed = 3,
 	.env_vars = pd_env,
 	/* §2.3: updated_since is second-granular and inclusive; a short
 	 * look-back covers clock skew between Pipedrive's servers. */

@@ -144,6 +144,8 @@ static inline void item_set_id(struct write_item *it, const char *id)
 
 struct provider {
 	const char *name;              /* as given to --provider */
+	int listed;                    /* its place in the lists of providers (--help, messages):
+					  lower first; 0 = after those that say (providers/registry.c) */
 	const char *const *env_vars;   /* credential variables it reads, for messages */
 	int lookback_s;                /* look-back for incremental pulls (indexing lag) */
 	size_t batch_max;              /* records per write call */
@@ -242,6 +244,17 @@ struct provider {
 	int (*write)(struct conn *c, enum obj o, enum write_op op, struct write_item *items,
 		     size_t n, struct crm_err *err);
 
+	/* Optional, for the fuzz targets (tests/fuzz) and nothing else: the
+	 * provider's readers on an answer, with no connection (as before the
+	 * first call, no field metadata).  read_error reads an error body;
+	 * read_record reads a record of object o into an envelope (new
+	 * reference, or NULL); read_record_jv, where the provider has a fast
+	 * path, the same record into d (JV_NONE: none), which must dump as
+	 * read_record's does for accounts and contacts. */
+	void (*read_error)(const json_t *body, struct crm_err *err);
+	json_t *(*read_record)(enum obj o, json_t *raw);
+	jv_t (*read_record_jv)(struct jv_doc *d, jv_t raw);
+
 	/* lists: array of {remote_id,name,size,dynamic}. */
 	int (*lists)(struct conn *c, json_t **out, struct crm_err *err);
 	/* Adds (add=1) or removes record ids (items[i].remote_id) to a list. */
@@ -291,9 +304,9 @@ static inline enum id_syntax prov_id_syntax(const struct provider *p, enum obj o
 	return po && po->id_syntax ? po->id_syntax : p->id_syntax;
 }
 
-/* providers/registry.c */
+/* providers/registry.c: every provider the build found (providers.gen.h). */
 const struct provider *provider_find(const char *name);
-/* The i-th provider that is built in, or NULL past the last. */
+/* The i-th provider that is built in, in `listed` order, or NULL past the last. */
 const struct provider *provider_at(size_t i);
 
 #endif

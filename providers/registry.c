@@ -1,38 +1,56 @@
 /* The providers crmsync knows.  Each providers/NAME.c defines
- * `const struct provider provider_NAME`; the declarations below are weak,
- * so a provider whose file is not built yet is simply absent (NULL). */
+ * `const struct provider provider_NAME`; the build finds those definitions
+ * and lists them in providers.gen.h (the Makefile's providers.gen.h rule),
+ * so adding a CRM edits nothing here.  They are listed in the order of
+ * their `listed` field, then by name: --help and messages keep the order
+ * the CRMs came in, whatever the file names sort to. */
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 
 #include "provider.h"
 #include "banned.h"
 
-#define WEAK __attribute__((weak))
-extern const struct provider provider_hubspot WEAK;
-extern const struct provider provider_salesforce WEAK;
-extern const struct provider provider_pipedrive WEAK;
-extern const struct provider provider_zoho WEAK;
-extern const struct provider provider_sugarcrm WEAK;
-extern const struct provider provider_copper WEAK;
+#define PROVIDER(name) extern const struct provider provider_##name;
+#include "providers.gen.h"
+#undef PROVIDER
 
-static const struct provider *const all[] = {
-	&provider_hubspot, &provider_salesforce, &provider_pipedrive,
-	&provider_zoho, &provider_sugarcrm, &provider_copper,
+#define PROVIDER(name) &provider_##name,
+static const struct provider *all[] = {
+#include "providers.gen.h"
 };
+#undef PROVIDER
+
+#define N_ALL (sizeof(all) / sizeof(all[0]))
+
+static int by_listed(const void *a, const void *b)
+{
+	const struct provider *x = *(const struct provider *const *)a, *y = *(const struct provider *const *)b;
+	/* Unset (0) goes after every provider that says its place. */
+	unsigned lx = x->listed ? (unsigned)x->listed : ~0u, ly = y->listed ? (unsigned)y->listed : ~0u;
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static pthread_once_t sorted = PTHREAD_ONCE_INIT;
+
+static void sort_all(void)
+{
+	qsort(all, N_ALL, sizeof(all[0]), by_listed);
+}
 
 const struct provider *provider_find(const char *name)
 {
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		if (all[i] && !strcmp(all[i]->name, name))
+	for (size_t i = 0; i < N_ALL; i++)
+		if (!strcmp(all[i]->name, name))
 			return all[i];
 	return NULL;
 }
 
 const struct provider *provider_at(size_t i)
 {
-	size_t k = 0;
-	for (size_t j = 0; j < sizeof(all) / sizeof(all[0]); j++)
-		if (all[j] && k++ == i)
-			return all[j];
-	return NULL;
+	pthread_once(&sorted, sort_all);
+	return i < N_ALL ? all[i] : NULL;
 }

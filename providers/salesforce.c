@@ -536,25 +536,11 @@ static int sf_refresh(void *ctx, struct crm_err *err)
 	return rc;
 }
 
-/* A number knob: env, then config; def when unset. */
+/* A number knob (lib/config): env, then config; def when unset, "off" for none. */
 static int knob(const struct session *s, const char *env, const char *key, long min, long def, long *out,
 		struct crm_err *err)
 {
-	const char *v = getenv(env);
-	char *end;
-
-	if (!v || !*v)
-		v = config_get(s->cfg, s->profile, key);
-	*out = def;
-	if (!v || !*v)
-		return 0;
-	if (!strcmp(v, "off"))
-		return *out = LONG_MAX, 0;
-	long n = strtol(v, &end, 10);
-	if (*end || n < min)
-		return err_set(err, CRM_ECONFIG, "bad_config", "%s (%s) must be a number >= %ld, not '%s'", env, key, min, v);
-	*out = n;
-	return 0;
+	return config_number(s->cfg, s->profile, env, key, min, def, 1, out, err);
 }
 
 static void sf_close(struct conn *c);
@@ -2497,8 +2483,16 @@ static const char *const sf_env[] = {
 	"SALESFORCE_REFRESH_TOKEN", "SALESFORCE_LOGIN_URL", NULL
 };
 
+/* The readers for the fuzz targets (provider.h: read_error, read_record). */
+static json_t *read_record(enum obj o, json_t *raw)
+{
+	return envelope(o, raw, 1);
+}
+
 const struct provider provider_salesforce = {
 	.name = "salesforce",
+	.read_error = fill_error, .read_record = read_record,
+	.listed = 2,
 	.env_vars = sf_env,
 	/* SystemModstamp is set when a transaction starts, so a long one commits
 	 * rows stamped in the past (unverified; Airbyte keeps 10 minutes, §4). */

@@ -1954,8 +1954,16 @@ static const char *const su_env[] = {
 	"SUGARCRM_REFRESH_TOKEN", NULL
 };
 
+/* The readers for the fuzz targets (provider.h: read_error, read_record). */
+static json_t *read_record(enum obj o, json_t *raw)
+{
+	return envelope(o, raw, 1);
+}
+
 const struct provider provider_sugarcrm = {
 	.name = "sugarcrm",
+	.read_error = fill_error, .read_record = read_record,
+	.listed = 5,
 	.env_vars = su_env,
 	/* A SQL database, no search index to lag (§4); the second precision of
 	 * date_modified and clock skew between web nodes are what this covers. */

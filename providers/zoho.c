@@ -544,14 +544,6 @@ static const char *dc_pair(const char *url, int want_api)
 	return NULL;
 }
 
-static long knob(const struct session *s, const char *env, const char *key, long def)
-{
-	const char *v = getenv(env);
-	if (!v || !*v)
-		v = config_get(s->cfg, s->profile, key);
-	return v && *v ? strtol(v, NULL, 10) : def;
-}
-
 static void zo_close(struct conn *c);
 
 static int zo_open(struct conn **out, const struct session *s, struct crm_err *err)
@@ -573,9 +565,10 @@ static int zo_open(struct conn **out, const struct session *s, struct crm_err *e
 	    (rc = config_credential(s->cfg, s->profile, "ZOHO_REFRESH_TOKEN", "refresh_token", 0, &c->refresh_token, err)) < 0 ||
 	    (rc = config_credential(s->cfg, s->profile, "ZOHO_API_DOMAIN", "api_domain", 0, &dom, err)) < 0 ||
 	    (rc = config_credential(s->cfg, s->profile, "ZOHO_ACCOUNTS_URL", "accounts_url", 0, &acc, err)) < 0 ||
-	    (rc = config_credential(s->cfg, s->profile, "ZOHO_CAMPAIGN_MEMBER_STATUS", "campaign_member_status", 0, &ms, err)) < 0)
+	    (rc = config_credential(s->cfg, s->profile, "ZOHO_CAMPAIGN_MEMBER_STATUS", "campaign_member_status", 0, &ms, err)) < 0 ||
+	    (rc = config_number(s->cfg, s->profile, "ZOHO_CREDITS_RESERVE", "credits_reserve", 0, 0, 0, &c->credits_reserve,
+				err)) < 0)
 		goto fail;
-	c->credits_reserve = knob(s, "ZOHO_CREDITS_RESERVE", "credits_reserve", 0);
 	snprintf(c->member_status, sizeof(c->member_status), "%s", ms && *ms ? ms : "Planned");
 	if (s->base_url) {
 		/* --base-url is both the API domain and the accounts server (the emulator). */
@@ -2305,8 +2298,23 @@ static const char *const zo_env[] = {
 	"ZOHO_ACCOUNTS_URL", NULL
 };
 
+/* The readers for the fuzz targets (provider.h: read_error, read_record). */
+static void read_error(const json_t *body, struct crm_err *err)
+{
+	fill_error(body, err, 1);
+}
+
+static json_t *read_record(enum obj o, json_t *raw)
+{
+	struct conn cc;
+	memset(&cc, 0, sizeof(cc));
+	return envelope(&cc, o, raw, 1);
+}
+
 const struct provider provider_zoho = {
 	.name = "zoho",
+	.read_error = read_error, .read_record = read_record,
+	.listed = 4,
 	.env_vars = zo_env,
 	.lookback_s = 10, /* IMS is inclusive at 1 s (§4); covers clock skew between Zoho's servers */
 	.batch_max = 100,

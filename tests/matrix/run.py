@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """The fault matrix: every fault of tests/matrix/faults.json against every
-provider of tests/matrix/providers.json whose emulator exists.
+provider crmsync is built with that has an emulator (tests/providers.py),
+with its wire profile from tests/matrix/providers.json, or its emulator
+module's MATRIX dict (a provider with neither is a FAIL: its profile is
+missing, not its faults).
 
 Each cell asserts the exit code, that stdout is NDJSON with no duplicate
 record, how many records came out ("all", "none" or "partial"), that the
@@ -10,10 +13,12 @@ Prints one line per cell and a provider x fault table.
 
   python3 tests/matrix/run.py --bin ./crmsync [--provider P] [--only NAME]
 """
-import argparse, concurrent.futures, json, os, re, shutil, subprocess, sys, tempfile, threading, urllib.request
+import argparse, concurrent.futures, importlib, json, os, re, shutil, subprocess, sys, tempfile, threading, urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import providers  # noqa: E402  (the CRMs: crmsync --help's, with an emulator)
 
 
 class Emu:
@@ -149,6 +154,15 @@ def cell(binary, provider, prof, emu, f, tmp):
     return True, ""
 
 
+def emulator_profile(provider):
+    """The MATRIX dict of tests/emulator/PROVIDER.py, or None."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))
+    try:
+        return getattr(importlib.import_module(provider), "MATRIX", None)
+    except ImportError:
+        return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "crmsync"))
@@ -157,6 +171,10 @@ def main():
     a = ap.parse_args()
     binary = os.path.abspath(a.bin)
     profs = json.load(open(os.path.join(HERE, "providers.json")))
+    for p in providers.names(binary):
+        if p not in profs:
+            profs[p] = emulator_profile(p)
+    profs = {p: profs[p] for p in providers.names(binary)}
     faults = json.load(open(os.path.join(HERE, "faults.json")))
     table, bad = {}, 0
     lock = threading.Lock()
@@ -170,6 +188,12 @@ def main():
         if not os.path.exists(os.path.join(ROOT, "tests", "emulator", provider + ".py")):
             return
         if subprocess.run([binary, "-p", provider, "status", "--help"], capture_output=True).returncode:
+            return
+        if prof is None:
+            with lock:
+                bad += 1
+            print(f"FAIL matrix {provider}: no fault profile (tests/matrix/providers.json or MATRIX in "
+                  f"tests/emulator/{provider}.py)", flush=True)
             return
         ptmp = os.path.join(tmp, provider)
         os.makedirs(ptmp)

@@ -168,7 +168,8 @@ def main():
     ap.add_argument("--report", action="store_true")
     o = ap.parse_args()
     binary = os.path.abspath(o.bin)
-    pairs = [(x, y) for x in xcrm.PROVIDERS for y in xcrm.PROVIDERS if x != y]
+    crms = xcrm.providers.names(binary)
+    pairs = [(x, y) for x in crms for y in crms if x != y]
     if o.pair:
         pairs = [tuple(o.pair.split(","))]
     base_path = os.path.join(HERE, "roundtrip.json")
