@@ -1209,6 +1209,8 @@ struct pull {
 	long pass;              /* verify passes so far: each reads its second anew */
 	struct pager_guard guard; /* lib/pager */
 	json_t *where;          /* --where as search body keys (where_body) */
+	long long hi;           /* a part's window ends before this second; 0: open */
+	long long split_top;    /* pull_parts: the latest modified second (cu_pull_parts) */
 };
 
 enum { M_SLICE, M_SECOND, M_VERIFY };
@@ -1363,6 +1365,8 @@ static int scan_page(struct pull *p, json_t **page, struct crm_err *err)
 		json_object_set_new(body, "minimum_modified_date", json_integer(p->t));
 	if (p->mode == M_VERIFY)
 		json_object_set_new(body, "maximum_modified_date", json_integer(p->t));
+	else if (p->hi > 0)
+		json_object_set_new(body, "maximum_modified_date", json_integer(p->hi - 1));
 	if (p->o.list)
 		json_object_set_new(body, "tags", json_pack("[s]", p->o.list));
 	if (p->where)
@@ -1500,6 +1504,66 @@ static int cu_pull_next(struct pull *p, json_t **page, struct crm_err *err)
 		json_decref(*page);
 		*page = NULL;
 	}
+}
+
+/* ---- reading in parallel (§16) ----
+ *
+ * Pages are random-access, but striped page numbers would lose records:
+ * an edit moves a record to the end of the date_modified order and shifts
+ * every page after it, and X-PW-TOTAL is only an upper bound, so the loss
+ * would not show.  So the rest of a scan splits into disjoint windows of
+ * modified seconds (§16's recommendation), each the same re-anchoring
+ * scan as scan_page's with a maximum_modified_date: a record edited
+ * meanwhile moves to the last window, which is open-ended and meets it
+ * later, as the scan alone would.  The windows split the seconds from
+ * the anchor to the latest record's evenly (one search of page_size 1
+ * finds it): records bunched in time make uneven parts, which costs speed,
+ * never records.  All parts share Copper's 180 calls a minute (§10): the
+ * parts only fill the time each call spends in flight. */
+static unsigned cu_pull_parts(struct pull *p, unsigned want, int *striped)
+{
+	struct crm_err e = CRM_ERR_INIT;
+	json_t *body, *ans = NULL;
+	char path[64];
+
+	*striped = 0;
+	/* Nor in the middle of paging through one second (M_SECOND, M_VERIFY). */
+	if (p->o.obj == OBJ_USER || p->done || p->mode != M_SLICE || p->page != 1 || p->t < 0)
+		return 0;
+	body = json_pack("{s:i,s:i,s:s,s:s,s:I}", "page_number", 1, "page_size", 1, "sort_by", "date_modified",
+			 "sort_direction", "desc", "minimum_modified_date", (json_int_t)p->t);
+	if (p->o.list)
+		json_object_set_new(body, "tags", json_pack("[s]", p->o.list));
+	snprintf(path, sizeof(path), "/%s/search", entity(p->o.obj));
+	int rc = call(p->c, "POST", path, body, HTTP_IDEMPOTENT, &ans, &e);
+	json_decref(body);
+	p->split_top = rc == 0 && json_array_size(ans) ? rec_secs(json_array_get(ans, 0)) : -1;
+	json_decref(ans);
+	if (p->split_top < p->t + (long long)want)
+		return 0; /* failed, or too few seconds to split: read alone */
+	return want > 8 ? 8 : want;
+}
+
+static int cu_pull_part(struct pull *p, unsigned i, unsigned n, struct pull **out, struct crm_err *err)
+{
+	struct pull *q = calloc(1, sizeof(*q));
+	long long span = p->split_top - p->t;
+
+	if (!q)
+		return err_set(err, CRM_EOUTPUT, "out_of_memory", "out of memory");
+	*q = *p;
+	pager_guard_init(&q->guard, "Copper");
+	q->alias = json_incref(p->alias);
+	q->where = json_incref(p->where);
+	q->next_seen = json_object();
+	/* The first window starts at the anchor and drops its second's records
+	 * already read; the others start at their own second, none read. */
+	q->t = p->t + span * i / n;
+	q->seen = i == 0 ? json_deep_copy(p->seen) : json_object();
+	q->hi = i + 1 < n ? p->t + span * (i + 1) / n : 0;
+	q->page = 1;
+	*out = q;
+	return 0;
 }
 
 /* ---- reading and matching for push ---- */
@@ -2437,6 +2501,8 @@ const struct provider provider_copper = {
 	.where_max = 16, /* one condition per search key (where_body) */
 	.pull_open = cu_pull_open,
 	.pull_next = cu_pull_next,
+	.pull_parts = cu_pull_parts,
+	.pull_part = cu_pull_part,
 	.pull_close = cu_pull_close,
 	.pull_fixup = cu_fixup,
 	.find = cu_find,

@@ -204,7 +204,15 @@ struct conn {
 	pthread_mutex_t bmu;        /* leaf lock: the budget figures */
 	long daily_limit, daily_left;
 	long burst_max, burst_left;
+	struct keyidx {             /* find()'s match keys from one listing (see key_index) */
+		int state;          /* KI_* */
+		char field[16];     /* the envelope field it keys ("emails", "name", "title") */
+		char *cursor;       /* where the listing goes on */
+		long budget;        /* pages it may still read */
+		json_t *map;        /* lowercased value -> [ids] */
+	} kidx[OBJ_COUNT];
 };
+enum { KI_NONE, KI_LISTING, KI_BUILT, KI_OFF };
 
 static int pd_refresh(void *ctx, struct crm_err *err);
 
@@ -508,6 +516,8 @@ static void pd_close(struct conn *c)
 		json_decref(c->ftype[i]);
 		json_decref(c->fopts[i]);
 		json_decref(c->human[i]);
+		json_decref(c->kidx[i].map);
+		free(c->kidx[i].cursor);
 	}
 	config_secret_free(c->api_token);
 	config_secret_free(c->token);
@@ -1873,6 +1883,162 @@ static int env_has(enum obj o, const json_t *env, const char *field, const char 
 	return s && !strcasecmp(s, value);
 }
 
+/* ---- match keys from one listing ----
+ *
+ * Pipedrive's search takes one term: an upsert of n records costs n
+ * searches (20 tokens each, and 10 searches per 2 s) before its n writes.
+ * A listing of the whole object costs one call (10 tokens) per 500
+ * records, so where the CRM holds fewer records than the push looks up,
+ * the keys of every record, read once into an index (value -> ids), take
+ * the searches' place: hits are then read by id (<= 100 a call), misses
+ * cost nothing.  How big the object is, Pipedrive does not say (§9: no
+ * totals), so the listing is paid for as it goes: each find() of m values
+ * lets it read m more pages (at most the calls, and half the tokens, of
+ * m searches) and searches its own values while the listing is unfinished;
+ * a listing that never finishes costs at most the searches again.
+ * Records this connection writes are added from the write's answer, so
+ * a later batch finds a record an earlier one created; a write whose
+ * answer was lost turns the index off (cmd/push looks that record up
+ * again: a search finds it, the index would not).  Emails, names and
+ * titles only (exact, case-insensitive, as the search's exact_match). */
+static const char *key_field(enum obj o, const char *field)
+{
+	if (o == OBJ_CONTACT && (!strncmp(field, "emails", 6) || !strcmp(field, "email")))
+		return "emails";
+	if (o == OBJ_ACCOUNT && !strcmp(field, "name"))
+		return "name";
+	if (o == OBJ_DEAL && !strcmp(field, "title"))
+		return "title";
+	return NULL;
+}
+
+static void key_put(json_t *map, const char *value, const char *id)
+{
+	char *k = jx_lower_dup(value);
+	json_t *ids = json_object_get(map, k), *v;
+	size_t i;
+
+	if (!ids) {
+		ids = json_array();
+		json_object_set_new(map, k, ids);
+	}
+	free(k);
+	json_array_foreach(ids, i, v)
+		if (!strcmp(json_string_value(v), id))
+			return;
+	json_array_append_new(ids, json_string(id));
+}
+
+/* Adds a record (Pipedrive JSON) to o's index, if one is kept. */
+static void key_add(struct conn *c, enum obj o, const json_t *raw)
+{
+	struct keyidx *x = &c->kidx[o];
+	char tmp[64];
+	const char *id = jx_text(json_object_get(raw, "id"), tmp, sizeof(tmp));
+	json_t *e;
+	size_t i;
+
+	if ((x->state != KI_LISTING && x->state != KI_BUILT) || !id)
+		return;
+	if (!strcmp(x->field, "emails")) {
+		json_array_foreach(json_object_get(raw, "emails"), i, e)
+			if (jx_str(e, "value") && *jx_str(e, "value"))
+				key_put(x->map, jx_str(e, "value"), id);
+	} else if (jx_str(raw, x->field) && *jx_str(raw, x->field)) {
+		key_put(x->map, jx_str(raw, x->field), id);
+	}
+}
+
+/* Reads the listing on, within its budget.  0 (built or not yet), < 0. */
+static int key_index(struct conn *c, enum obj o, const char *kf, size_t m, struct crm_err *err)
+{
+	struct keyidx *x = &c->kidx[o];
+	int rc = 0;
+
+	if (x->state == KI_NONE) {
+		x->state = KI_LISTING;
+		snprintf(x->field, sizeof(x->field), "%s", kf);
+		x->map = json_object();
+	}
+	if (x->state != KI_LISTING || strcmp(x->field, kf))
+		return 0;
+	x->budget += (long)m;
+	while (x->budget > 0) {
+		struct buf path = BUF_INIT;
+		json_t *ans = NULL, *r;
+		size_t i;
+		buf_addf(&path, "/api/v2/%s?limit=%d", v2_name(o), PAGE_LIMIT);
+		if (x->cursor) {
+			buf_adds(&path, "&cursor=");
+			buf_add_urlenc(&path, x->cursor);
+		}
+		rc = call(c, "GET", path.buf, NULL, B_MAIN, HTTP_IDEMPOTENT, &ans, err);
+		buf_release(&path);
+		if (rc < 0)
+			return rc; /* the cursor stays: the next find() asks again */
+		if (x->state != KI_LISTING) {
+			json_decref(ans); /* turned off while this page was read */
+			return 0;
+		}
+		x->budget--;
+		json_array_foreach(json_object_get(ans, "data"), i, r)
+			key_add(c, o, r);
+		const char *n = jx_str(json_object_get(ans, "additional_data"), "next_cursor");
+		free(x->cursor);
+		x->cursor = n && *n ? strdup(n) : NULL;
+		json_decref(ans);
+		if (!x->cursor) {
+			x->state = KI_BUILT;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* find() from the index: the ids of every value's hits, read in full. */
+static int key_find(struct conn *c, enum obj o, const char *field, const json_t *values, json_t **out,
+		    struct crm_err *err)
+{
+	json_t *ids = json_array(), *seen = json_object(), *byid = NULL, *res = json_object(), *v, *id;
+	int email = o == OBJ_CONTACT, rc;
+	size_t i, j;
+
+	json_array_foreach(values, i, v) {
+		if (!json_string_value(v))
+			continue;
+		char *k = jx_lower_dup(json_string_value(v));
+		json_array_foreach(json_object_get(c->kidx[o].map, k), j, id)
+			if (!json_object_get(seen, json_string_value(id))) {
+				json_object_set_new(seen, json_string_value(id), json_true());
+				json_array_append(ids, id);
+			}
+		free(k);
+	}
+	rc = json_array_size(ids) ? pd_read(c, o, ids, &byid, err) : 0;
+	if (rc == 0) {
+		json_array_foreach(values, i, v) {
+			const char *val = json_string_value(v), *k;
+			json_t *env;
+			if (!val || !byid)
+				continue;
+			char *key = email ? jx_lower_dup(val) : strdup(val);
+			json_object_foreach(byid, k, env)
+				if (env_has(o, env, field, val))
+					find_put(res, key, env);
+			free(key);
+		}
+	}
+	json_decref(ids);
+	json_decref(seen);
+	json_decref(byid);
+	if (rc < 0) {
+		json_decref(res);
+		return rc;
+	}
+	*out = res;
+	return 0;
+}
+
 /* Matches by search (§2.4): persons by email, organizations by name,
  * deals by title, any object by a custom field's value; one search call a
  * value (Pipedrive search takes one term), then the hits read in full.
@@ -1901,6 +2067,17 @@ static int pd_find(struct conn *c, enum obj o, const char *field, const json_t *
 			     obj_plural(o), o == OBJ_CONTACT ? "email, first_name, last_name" : o == OBJ_DEAL ? "name (title)" : "name",
 			     field);
 		goto done;
+	}
+	const char *kf = key_field(o, field);
+	if (kf) {
+		if ((rc = key_index(c, o, kf, json_array_size(values), err)) < 0)
+			goto done;
+		if (c->kidx[o].state == KI_BUILT && !strcmp(c->kidx[o].field, kf)) {
+			json_decref(ids);
+			json_decref(seen);
+			json_decref(res);
+			return key_find(c, o, field, values, out, err);
+		}
 	}
 	json_array_foreach(values, i, v) {
 		const char *term = json_string_value(v);
@@ -2271,6 +2448,7 @@ static int write_one(struct conn *c, enum obj o, enum write_op op, struct write_
 		}
 		item_set_id(w, id);
 		w->created = op != WR_UPDATE;
+		key_add(c, o, json_object_get(ans, "data"));
 	}
 done:
 	json_decref(ans);
@@ -2303,6 +2481,7 @@ static int pd_write(struct conn *c, enum obj o, enum write_op op, struct write_i
 			 * key, and sends it again only if it is not there. */
 			items[i].err = e;
 			items[i].err.status = CRM_EAMBIG;
+			c->kidx[o].state = KI_OFF; /* a search finds it, the index would not */
 			continue;
 		}
 		if (fatal(rc)) {

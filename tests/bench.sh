@@ -7,3 +7,4 @@ cc -O2 -o bench/rss bench/rss.c
 python3 bench/bench.py "$@"
 python3 bench/providers.py
 python3 bench/pull_parts.py
+python3 bench/calls.py

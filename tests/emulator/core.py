@@ -606,6 +606,10 @@ class App:
                     if hasattr(self.provider, "account_changed"):
                         self.provider.account_changed()
                 return json_response(200, {"account": getattr(self.provider, "account", "sandbox")})
+            if what == "settings" and req.method == "POST" and hasattr(self.provider, "settings"):
+                # An admin's setting of the CRM (SugarCRM's max_list_limit);
+                # reset restores the defaults.
+                return json_response(200, self.provider.settings(req.json() or {}))
             if what == "clock" and req.method in ("GET", "POST"):
                 if req.method == "POST":
                     self.clock.offset_ms = int((req.json() or {}).get("offset_ms", 0))

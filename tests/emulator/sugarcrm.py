@@ -456,6 +456,15 @@ class Sugar:
             self.tokens = {}     # access token -> {user, platform, expires_ms, refresh}
             self.refresh = {}    # refresh token -> {user, platform, expires_ms}
             self.last_ms = 0
+            self.max_list_limit = MAX_LIST_LIMIT
+
+    def settings(self, body):
+        """POST /_emulator/settings {"max_list_limit": N}: the admin's cap on
+        max_num (a larger max_num becomes it)."""
+        with self.lock:
+            if "max_list_limit" in body:
+                self.max_list_limit = max(1, int(body["max_list_limit"]))
+            return {"max_list_limit": self.max_list_limit}
 
     def now_ms(self):
         """Server clock at second precision, never going backwards."""
@@ -932,8 +941,8 @@ class Sugar:
             offset = int(args.get("offset", 0) or 0)
         except (TypeError, ValueError):
             raise SugarError(422, "invalid_parameter", "max_num and offset must be integers")
-        if max_num < 1 or max_num > MAX_LIST_LIMIT:
-            max_num = MAX_LIST_LIMIT      # SugarApi::checkMaxListLimit
+        if max_num < 1 or max_num > self.max_list_limit:
+            max_num = self.max_list_limit  # SugarApi::checkMaxListLimit
         order = []
         for part in (args.get("order_by") or "date_modified:DESC").split(","):
             f, _, d = part.partition(":")
@@ -978,7 +987,7 @@ class Sugar:
     def count(self, req, user, module):
         m = self.module(module)
         args = self.list_args(req)
-        args["max_num"], args["offset"] = MAX_LIST_LIMIT, 0
+        args["max_num"], args["offset"] = self.max_list_limit, 0
         rows = [r for r in self.data[m].values() if (args.get("deleted") or not r.deleted)
                 and all(self.match_clause(m, r, c) for c in (args.get("filter") or []))]
         return json_response(200, {"record_count": len(rows)})
