@@ -1716,6 +1716,7 @@ class _RecErr(Exception):
 COQL_LIMIT = 2000
 COQL_OFFSET_MAX = 100000
 COQL_CRITERIA = 25
+COQL_IN_MAX = 50
 COQL_TOKEN_RX = re.compile(r"\s*(?:(?P<str>'(?:\\.|[^'\\])*')|(?P<num>-?\d+(?:\.\d+)?)(?![\w])|"
                            r"(?P<op><=|>=|!=|=|<|>|\(|\)|,)|(?P<word>[A-Za-z_$][\w$.]*))")
 
@@ -1876,6 +1877,10 @@ class Coql:
                 self.i += 1
                 vals.append(self.literal())
             self.tok()
+            if len(vals) > COQL_IN_MAX:
+                # §16: `in` takes at most 50 values (the error's shape is unverified)
+                fail(400, "LIMIT_EXCEEDED", "the number of values exceeds the limit",
+                     {"column_name": col, "operator": "in", "limit": COQL_IN_MAX})
             return lambda g: any(coql_cmp(col, g(col), "=", v) for v in vals) != neg
         if neg:
             self.syntax(self.toks[self.i][2] if self.i < len(self.toks) else -1)
