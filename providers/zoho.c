@@ -1402,9 +1402,27 @@ static void reset_paging(struct pull *p)
 	p->page = 1;
 }
 
+static int already_sent(struct pull *p, const char *id, long long ms);
+
+/* Whether keyset_page drops the record raw (a first slice): outside the
+ * second being walked, or written already.  The same test keyset_page
+ * makes, on the same state (it changes p only after the page). */
+static int keyset_drops(struct pull *p, const char *id, const json_t *raw)
+{
+	long long ms;
+	const char *m = jx_str(raw, "Modified_Time");
+
+	if (!m || time_parse(m, &ms) < 0)
+		return 0;
+	return (p->instant && ms != p->t) || already_sent(p, id, ms);
+}
+
 /* One page of the record list (first slice), merged with the other slices:
- * *envs the envelopes in the answer's order, *more whether more follow. */
-static int list_page(struct pull *p, const char *sort_by, const char *ims, json_t **envs, int *more,
+ * *envs the envelopes in the answer's order, *more whether more follow.
+ * With `keyset`, the other slices are read only for the records that
+ * keyset_page keeps: its restarts list the last second again, and its
+ * walk of one second lists the page that led to it again. */
+static int list_page(struct pull *p, const char *sort_by, const char *ims, int keyset, json_t **envs, int *more,
 		     struct crm_err *err)
 {
 	struct conn *c = p->c;
@@ -1459,14 +1477,18 @@ static int list_page(struct pull *p, const char *sort_by, const char *ims, json_
 			rc = next_page(p, json_object_get(ans, "info"), err);
 	}
 	/* The other slices, by id, <= 100 at a time. */
-	for (size_t off = 0; rc == 0 && off < json_array_size(order); off += IDS_MAX) {
+	json_t *want = json_array(), *id;
+	json_array_foreach(order, i, id)
+		if (!keyset || !keyset_drops(p, json_string_value(id), json_object_get(byid, json_string_value(id))))
+			json_array_append(want, id);
+	for (size_t off = 0; rc == 0 && off < json_array_size(want); off += IDS_MAX) {
 		json_array_clear(ids);
-		for (i = off; i < json_array_size(order) && i < off + IDS_MAX; i++)
-			json_array_append(ids, json_array_get(order, i));
+		for (i = off; i < json_array_size(want) && i < off + IDS_MAX; i++)
+			json_array_append(ids, json_array_get(want, i));
 		rc = merge_slices(c, o, p->slices, 1, ids, byid, err);
 	}
+	json_decref(want);
 	if (rc == 0) {
-		json_t *id;
 		*envs = json_array();
 		json_array_foreach(order, i, id)
 			json_array_append_new(*envs, envelope(c, o, json_object_get(byid, json_string_value(id)), 1));
@@ -1513,7 +1535,7 @@ static int keyset_page(struct pull *p, json_t **page, struct crm_err *err)
 	int more = 0, rc;
 
 	ims_of(p->t, ims);
-	if ((rc = list_page(p, p->instant ? "id" : "Modified_Time", ims, &envs, &more, err)) < 0) {
+	if ((rc = list_page(p, p->instant ? "id" : "Modified_Time", ims, 1, &envs, &more, err)) < 0) {
 		json_decref(out);
 		return rc;
 	}
@@ -1784,7 +1806,7 @@ static int zo_pull_next(struct pull *p, json_t **page, struct crm_err *err)
 				pager_guard_reset(&p->guard);
 			}
 		} else {
-			rc = list_page(p, "id", NULL, page, &more, err);
+			rc = list_page(p, "id", NULL, 0, page, &more, err);
 			if (rc == 0 && !more) {
 				p->phase = 1;
 				reset_paging(p);
