@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <curl/curl.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "http.h"
 #include "envelope.h"
@@ -162,12 +163,10 @@ static int assoc_type(enum obj from, const char *to)
 struct conn {
 	struct http *http;
 	char *base;
-	char *token;
-	char *client_id, *client_secret, *refresh_token;
+	struct auth auth;           /* the token and the refresh credentials */
 	char portal[32];
 	json_t *props[OBJ_COUNT];   /* properties metadata (§5) */
 	json_t *stages;             /* deal stage id -> {status, probability} */
-	long long token_expires;    /* monotonic ms, 0 = unknown */
 };
 
 struct pull {
@@ -188,20 +187,17 @@ struct pull {
 
 static int hs_refresh(void *ctx, struct crm_err *err);
 
+#define NO_CREDENTIALS "no HubSpot credentials: set HUBSPOT_ACCESS_TOKEN (a private app token) or " \
+		       "HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET and HUBSPOT_REFRESH_TOKEN"
+
 static int hs_auth(void *ctx, struct curl_slist **h, struct crm_err *err)
 {
 	struct conn *c = ctx;
-	struct buf b = BUF_INIT;
 	int rc;
 
-	if (!c->token && (rc = hs_refresh(c, err)) < 0)
+	if (!c->auth.token && (rc = hs_refresh(c, err)) < 0)
 		return rc;
-	buf_addf(&b, "Authorization: Bearer %s", c->token);
-	*h = curl_slist_append(*h, b.buf);
-	/* Wipe the copy that held the token. */
-	memset(b.buf, 0, b.len);
-	buf_release(&b);
-	return 0;
+	return auth_header(h, "Authorization", "Bearer ", c->auth.token, err);
 }
 
 static json_t *parse_body(const struct http_resp *r)
@@ -249,7 +245,7 @@ static void hs_classify(void *ctx, const struct http_req *req, const struct http
 	policy = jx_str(body, "policyName");
 	switch (resp->status) {
 	case 401:
-		if (cat && !strcmp(cat, "EXPIRED_AUTHENTICATION") && c->refresh_token) {
+		if (cat && !strcmp(cat, "EXPIRED_AUTHENTICATION") && c->auth.refresh_token) {
 			v->action = HA_REFRESH;
 		} else {
 			v->action = HA_FAIL;
@@ -353,54 +349,18 @@ static int call_jv(struct conn *c, const char *method, const char *path, jv_t bo
 static int hs_refresh(void *ctx, struct crm_err *err)
 {
 	struct conn *c = ctx;
-	struct buf url = BUF_INIT, form = BUF_INIT;
-	struct http_resp r;
-	struct http_req q = { "POST", NULL, NULL, 0, "application/x-www-form-urlencoded", B_MAIN,
-			      HTTP_NO_AUTH | HTTP_IDEMPOTENT };
-	json_t *body = NULL;
+	struct buf url = BUF_INIT;
+	struct auth_oauth o = {
+		.bucket = B_MAIN, .crm = "HubSpot", .who = "HubSpot", .what = "the access token",
+		.check = "the client id, secret and refresh token",
+		.missing_status = CRM_ECONFIG, .missing = NO_CREDENTIALS,
+	};
 	int rc;
 
-	if (!c->client_id || !c->client_secret || !c->refresh_token)
-		return err_set(err, CRM_ECONFIG, "no_credentials",
-			       "no HubSpot credentials: set HUBSPOT_ACCESS_TOKEN (a private app token) or "
-			       "HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET and HUBSPOT_REFRESH_TOKEN");
 	buf_addf(&url, "%s/oauth/v1/token", c->base);
-	buf_adds(&form, "grant_type=refresh_token&client_id=");
-	buf_add_urlenc(&form, c->client_id);
-	buf_adds(&form, "&client_secret=");
-	buf_add_urlenc(&form, c->client_secret);
-	buf_adds(&form, "&refresh_token=");
-	buf_add_urlenc(&form, c->refresh_token);
-	q.url = url.buf;
-	q.body = form.buf;
-	q.body_len = form.len;
-	http_resp_init(&r);
-	rc = http_do(c->http, &q, &r, err);
-	if (rc == 0) {
-		body = parse_body(&r);
-		const char *at = jx_str(body, "access_token"), *rt = jx_str(body, "refresh_token");
-		if (!at) {
-			rc = err_set(err, CRM_EAUTH, "refresh_failed", "HubSpot's token answer has no access_token");
-		} else {
-			free(c->token);
-			c->token = strdup(at);
-			/* A rotated refresh token replaces the old one in memory. */
-			if (rt && strcmp(rt, c->refresh_token)) {
-				free(c->refresh_token);
-				c->refresh_token = strdup(rt);
-			}
-		}
-	} else if (rc != CRM_EINTR && rc != CRM_EUNAVAIL) {
-		/* invalid_grant and friends: stop, do not loop (LESSONS 11). */
-		rc = err_set(err, CRM_EAUTH, "refresh_failed",
-			     "HubSpot refused to refresh the access token (HTTP %ld); check the client id, secret and refresh token",
-			     r.status);
-	}
-	memset(form.buf, 0, form.len);
-	json_decref(body);
-	http_resp_release(&r);
+	o.url = url.buf;
+	rc = auth_refresh(&c->auth, c->http, &o, err);
 	buf_release(&url);
-	buf_release(&form);
 	return rc;
 }
 
@@ -414,15 +374,13 @@ static int hs_open(struct conn **out, const struct session *s, struct crm_err *e
 	c->http = s->http;
 	c->base = strdup(base);
 	http_trim_slashes(c->base);
-	if ((rc = config_credential(s->cfg, s->profile, "HUBSPOT_ACCESS_TOKEN", "access_token", 1, &c->token, err)) < 0 ||
-	    (rc = config_credential(s->cfg, s->profile, "HUBSPOT_CLIENT_ID", "client_id", 0, &c->client_id, err)) < 0 ||
-	    (rc = config_credential(s->cfg, s->profile, "HUBSPOT_CLIENT_SECRET", "client_secret", 0, &c->client_secret, err)) < 0 ||
-	    (rc = config_credential(s->cfg, s->profile, "HUBSPOT_REFRESH_TOKEN", "refresh_token", 0, &c->refresh_token, err)) < 0)
+	if ((rc = config_credential(s->cfg, s->profile, "HUBSPOT_ACCESS_TOKEN", "access_token", 1, &c->auth.token, err)) < 0 ||
+	    (rc = config_credential(s->cfg, s->profile, "HUBSPOT_CLIENT_ID", "client_id", 0, &c->auth.client_id, err)) < 0 ||
+	    (rc = config_credential(s->cfg, s->profile, "HUBSPOT_CLIENT_SECRET", "client_secret", 0, &c->auth.client_secret, err)) < 0 ||
+	    (rc = config_credential(s->cfg, s->profile, "HUBSPOT_REFRESH_TOKEN", "refresh_token", 0, &c->auth.refresh_token, err)) < 0)
 		goto fail;
-	if (!c->token && !(c->client_id && c->client_secret && c->refresh_token)) {
-		rc = err_set(err, CRM_ECONFIG, "no_credentials",
-			     "no HubSpot credentials: set HUBSPOT_ACCESS_TOKEN (a private app token) or "
-			     "HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET and HUBSPOT_REFRESH_TOKEN");
+	if (!c->auth.token && !auth_can_refresh(&c->auth, 0)) {
+		rc = err_set(err, CRM_ECONFIG, "no_credentials", NO_CREDENTIALS);
 		goto fail;
 	}
 	if ((rc = http_check_secure(c->base, "HubSpot", err)) < 0)
@@ -438,10 +396,7 @@ static int hs_open(struct conn **out, const struct session *s, struct crm_err *e
 	*out = c;
 	return 0;
 fail:
-	free(c->token);
-	free(c->client_id);
-	free(c->client_secret);
-	free(c->refresh_token);
+	auth_release(&c->auth);
 	free(c->base);
 	free(c);
 	return rc;
@@ -454,10 +409,7 @@ static void hs_close(struct conn *c)
 	for (int i = 0; i < OBJ_COUNT; i++)
 		json_decref(c->props[i]);
 	json_decref(c->stages);
-	config_secret_free(c->token);
-	free(c->client_id);
-	config_secret_free(c->client_secret);
-	config_secret_free(c->refresh_token);
+	auth_release(&c->auth);
 	free(c->base);
 	free(c);
 }

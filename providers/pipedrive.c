@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <curl/curl.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "http.h"
 #include "envelope.h"
@@ -192,9 +193,7 @@ struct conn {
 	char *base;                 /* API host, no trailing slash */
 	char *oauth_base;           /* token endpoint host */
 	char *api_token;
-	char *token, *client_id, *client_secret, *refresh_token;
-	int refreshing;             /* the token request itself: Basic auth */
-	long long token_expires;    /* monotonic ms, 0 = unknown */
+	struct auth auth;           /* OAuth: the token and the refresh credentials */
 	char company[32];
 	pthread_mutex_t mu;         /* lazy caches; may be held across requests */
 	json_t *fields[OBJ_COUNT];  /* [{name,label,type,required,read_only,custom,options}] */
@@ -216,50 +215,18 @@ enum { KI_NONE, KI_LISTING, KI_BUILT, KI_OFF };
 
 static int pd_refresh(void *ctx, struct crm_err *err);
 
-static void b64(struct buf *b, const char *s)
-{
-	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t n = strlen(s);
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned char)s[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned char)s[i + 1] << 8;
-		if (i + 2 < n)
-			v |= (unsigned char)s[i + 2];
-		buf_addc(b, t[(v >> 18) & 63]);
-		buf_addc(b, t[(v >> 12) & 63]);
-		buf_addc(b, i + 1 < n ? t[(v >> 6) & 63] : '=');
-		buf_addc(b, i + 2 < n ? t[v & 63] : '=');
-	}
-}
-
 /* §1: the API token goes in the x-api-token header, never in the URL (so it
  * cannot reach a log); OAuth uses a bearer token, refreshed a minute early. */
 static int pd_auth(void *ctx, struct curl_slist **h, struct crm_err *err)
 {
 	struct conn *c = ctx;
-	struct buf b = BUF_INIT;
 	int rc;
 
-	if (c->refreshing) {
-		struct buf cred = BUF_INIT;
-		buf_addf(&cred, "%s:%s", c->client_id, c->client_secret);
-		buf_adds(&b, "Authorization: Basic ");
-		b64(&b, cred.buf);
-		memset(cred.buf, 0, cred.len);
-		buf_release(&cred);
-	} else if (c->api_token) {
-		buf_addf(&b, "x-api-token: %s", c->api_token);
-	} else {
-		if ((!c->token || (c->token_expires && time_mono_ms() > c->token_expires - 60000 && c->refresh_token)) &&
-		    (rc = pd_refresh(c, err)) < 0)
-			return rc;
-		buf_addf(&b, "Authorization: Bearer %s", c->token);
-	}
-	*h = curl_slist_append(*h, b.buf);
-	memset(b.buf, 0, b.len);
-	buf_release(&b);
-	return 0;
+	if (c->api_token)
+		return auth_header(h, "x-api-token", NULL, c->api_token, err);
+	if (auth_due(&c->auth) && (rc = pd_refresh(c, err)) < 0)
+		return rc;
+	return auth_header(h, "Authorization", "Bearer ", c->auth.token, err);
 }
 
 static json_t *parse_body(const struct http_resp *r)
@@ -320,7 +287,7 @@ static void pd_classify(void *ctx, const struct http_req *req, const struct http
 	body = parse_body(resp);
 	switch (resp->status) {
 	case 401:
-		if (!c->api_token && c->client_id && c->client_secret && c->refresh_token && !c->refreshing) {
+		if (!c->api_token && auth_can_refresh(&c->auth, 0) && !c->auth.busy) {
 			/* §1: an expired OAuth token gets the same 401: refresh once. */
 			v->action = HA_REFRESH;
 		} else {
@@ -452,58 +419,20 @@ static int call(struct conn *c, const char *method, const char *path, const json
 static int pd_refresh(void *ctx, struct crm_err *err)
 {
 	struct conn *c = ctx;
-	struct buf url = BUF_INIT, form = BUF_INIT;
-	struct http_resp r;
-	struct http_req q = { "POST", NULL, NULL, 0, "application/x-www-form-urlencoded", B_MAIN, HTTP_IDEMPOTENT };
-	json_t *body = NULL;
+	struct buf url = BUF_INIT;
+	struct auth_oauth o = {
+		.bucket = B_MAIN, .basic = 1, .crm = "Pipedrive", .who = "Pipedrive", .what = "the access token",
+		.check = "the client id, secret and refresh token",
+		.missing_status = CRM_EAUTH,
+		.missing = "the Pipedrive access token expired and no refresh credentials are set "
+			   "(PIPEDRIVE_CLIENT_ID, PIPEDRIVE_CLIENT_SECRET, PIPEDRIVE_REFRESH_TOKEN)",
+	};
 	int rc;
 
-	if (!c->client_id || !c->client_secret || !c->refresh_token)
-		return err_set(err, CRM_EAUTH, "token_expired",
-			       "the Pipedrive access token expired and no refresh credentials are set "
-			       "(PIPEDRIVE_CLIENT_ID, PIPEDRIVE_CLIENT_SECRET, PIPEDRIVE_REFRESH_TOKEN)");
 	buf_addf(&url, "%s/oauth/token", c->oauth_base);
-	buf_adds(&form, "grant_type=refresh_token&refresh_token=");
-	buf_add_urlenc(&form, c->refresh_token);
-	q.url = url.buf;
-	q.body = form.buf;
-	q.body_len = form.len;
-	http_resp_init(&r);
-	c->refreshing = 1;
-	rc = http_do(c->http, &q, &r, err);
-	c->refreshing = 0;
-	if (rc == 0) {
-		body = parse_body(&r);
-		const char *at = jx_str(body, "access_token"), *rt = jx_str(body, "refresh_token");
-		json_t *ex = json_object_get(body, "expires_in");
-		if (!at) {
-			rc = err_set(err, CRM_EAUTH, "refresh_failed", "Pipedrive's token answer has no access_token");
-		} else {
-			if (c->token)
-				memset(c->token, 0, strlen(c->token));
-			free(c->token);
-			c->token = strdup(at);
-			/* expires_in as sent, within a day's worth (no overflow on a hostile value). */
-			c->token_expires = json_is_integer(ex) && json_integer_value(ex) > 0 && json_integer_value(ex) <= 86400
-					   ? time_mono_ms() + json_integer_value(ex) * 1000 : 0;
-			/* §1: a refresh may rotate the refresh token: keep the new one. */
-			if (rt && strcmp(rt, c->refresh_token)) {
-				memset(c->refresh_token, 0, strlen(c->refresh_token));
-				free(c->refresh_token);
-				c->refresh_token = strdup(rt);
-			}
-		}
-	} else if (rc != CRM_EINTR && rc != CRM_EUNAVAIL && rc != CRM_ETEMP) {
-		/* invalid_grant and friends: stop, do not loop (LESSONS 11). */
-		rc = err_set(err, CRM_EAUTH, "refresh_failed",
-			     "Pipedrive refused to refresh the access token (HTTP %ld); check the client id, secret and refresh token",
-			     r.status);
-	}
-	memset(form.buf, 0, form.len);
-	json_decref(body);
-	http_resp_release(&r);
+	o.url = url.buf;
+	rc = auth_refresh(&c->auth, c->http, &o, err);
 	buf_release(&url);
-	buf_release(&form);
 	return rc;
 }
 
@@ -520,10 +449,7 @@ static void pd_close(struct conn *c)
 		free(c->kidx[i].cursor);
 	}
 	config_secret_free(c->api_token);
-	config_secret_free(c->token);
-	free(c->client_id);
-	config_secret_free(c->client_secret);
-	config_secret_free(c->refresh_token);
+	auth_release(&c->auth);
 	free(c->base);
 	free(c->oauth_base);
 	pthread_mutex_destroy(&c->mu);
@@ -560,13 +486,13 @@ static int pd_open(struct conn **out, const struct session *s, struct crm_err *e
 	c->daily_limit = c->daily_left = c->burst_max = c->burst_left = -1;
 	c->http = s->http;
 	if ((rc = config_credential(s->cfg, s->profile, "PIPEDRIVE_API_TOKEN", "api_token", 1, &c->api_token, err)) < 0 ||
-	    (rc = config_credential(s->cfg, s->profile, "PIPEDRIVE_ACCESS_TOKEN", "access_token", 0, &c->token, err)) < 0 ||
-	    (rc = config_credential(s->cfg, s->profile, "PIPEDRIVE_CLIENT_ID", "client_id", 0, &c->client_id, err)) < 0 ||
-	    (rc = config_credential(s->cfg, s->profile, "PIPEDRIVE_CLIENT_SECRET", "client_secret", 0, &c->client_secret, err)) < 0 ||
-	    (rc = config_credential(s->cfg, s->profile, "PIPEDRIVE_REFRESH_TOKEN", "refresh_token", 0, &c->refresh_token, err)) < 0 ||
+	    (rc = config_credential(s->cfg, s->profile, "PIPEDRIVE_ACCESS_TOKEN", "access_token", 0, &c->auth.token, err)) < 0 ||
+	    (rc = config_credential(s->cfg, s->profile, "PIPEDRIVE_CLIENT_ID", "client_id", 0, &c->auth.client_id, err)) < 0 ||
+	    (rc = config_credential(s->cfg, s->profile, "PIPEDRIVE_CLIENT_SECRET", "client_secret", 0, &c->auth.client_secret, err)) < 0 ||
+	    (rc = config_credential(s->cfg, s->profile, "PIPEDRIVE_REFRESH_TOKEN", "refresh_token", 0, &c->auth.refresh_token, err)) < 0 ||
 	    (rc = config_credential(s->cfg, s->profile, "PIPEDRIVE_COMPANY_DOMAIN", "company_domain", 0, &domain, err)) < 0)
 		goto fail;
-	if (!c->api_token && !c->token && !(c->client_id && c->client_secret && c->refresh_token)) {
+	if (!c->api_token && !c->auth.token && !auth_can_refresh(&c->auth, 0)) {
 		rc = err_set(err, CRM_ECONFIG, "no_credentials",
 			     "no Pipedrive credentials: set PIPEDRIVE_API_TOKEN, or PIPEDRIVE_ACCESS_TOKEN and/or "
 			     "PIPEDRIVE_CLIENT_ID, PIPEDRIVE_CLIENT_SECRET and PIPEDRIVE_REFRESH_TOKEN");

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <curl/curl.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "config.h"
 #include "http.h"
@@ -180,7 +181,7 @@ struct conn {
 	char base[512];             /* instance URL */
 	char login[512];            /* login host for the token endpoint */
 	char api[32];               /* "/services/data/v62.0" */
-	char *token, *client_id, *client_secret, *refresh_token;
+	struct auth auth;           /* the token and the refresh credentials */
 	char org[32];               /* 18-character org id (remote_namespace) */
 	json_t *desc[OBJ_COUNT];    /* describe fields, by name */
 	json_t *order[OBJ_COUNT];   /* describe field names in describe order */
@@ -193,6 +194,9 @@ struct conn {
 };
 
 static int sf_refresh(void *ctx, struct crm_err *err);
+
+#define NO_CREDENTIALS "no Salesforce credentials: set SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL, or " \
+		       "SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET and SALESFORCE_REFRESH_TOKEN"
 
 /* ---- ids (§2): 15 case-sensitive characters + a 3-character checksum ---- */
 
@@ -286,7 +290,6 @@ static int budget_low(const struct conn *c, long *keep)
 static int sf_auth(void *ctx, struct curl_slist **h, struct crm_err *err)
 {
 	struct conn *c = ctx;
-	struct buf b = BUF_INIT;
 	long keep;
 	int rc;
 
@@ -301,13 +304,9 @@ static int sf_auth(void *ctx, struct curl_slist **h, struct crm_err *err)
 			       "Salesforce's daily API budget is nearly spent: %ld of %ld calls left in the rolling 24 hours; "
 			       "crmsync leaves the last %ld to the org's other users (SALESFORCE_API_RESERVE)",
 			       c->api_max - c->api_used, c->api_max, keep);
-	if (!c->token && (rc = sf_refresh(c, err)) < 0)
+	if (!c->auth.token && (rc = sf_refresh(c, err)) < 0)
 		return rc;
-	buf_addf(&b, "Authorization: Bearer %s", c->token);
-	*h = curl_slist_append(*h, b.buf);
-	memset(b.buf, 0, b.len);
-	buf_release(&b);
-	return 0;
+	return auth_header(h, "Authorization", "Bearer ", c->auth.token, err);
 }
 
 static void sf_classify(void *ctx, const struct http_req *req, const struct http_resp *resp,
@@ -340,12 +339,12 @@ static void sf_classify(void *ctx, const struct http_req *req, const struct http
 	}
 	switch (resp->status) {
 	case 401:
-		if (code && !strcmp(code, "INVALID_SESSION_ID") && c->client_id && c->refresh_token) {
+		if (code && !strcmp(code, "INVALID_SESSION_ID") && auth_can_refresh(&c->auth, 1)) {
 			v->action = HA_REFRESH;
 		} else {
 			v->action = HA_FAIL;
 			err_set(err, CRM_EAUTH, code ? code : "unauthorized", "%s",
-				c->client_id && c->refresh_token
+				auth_can_refresh(&c->auth, 1)
 				? "Salesforce refused the session (HTTP 401)"
 				: "Salesforce refused the session (HTTP 401): the access token is invalid or expired and no refresh "
 				  "credentials are set (SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET, SALESFORCE_REFRESH_TOKEN)");
@@ -463,76 +462,45 @@ static int set_instance(struct conn *c, const char *url, struct crm_err *err)
 	return 0;
 }
 
+/* §1: a token answer's instance_url (the newest is the one to use) and
+ * its id URL, which ends /<org id>/<user id>. */
+static int sf_answer(void *ctx, const json_t *body, struct crm_err *err)
+{
+	struct conn *c = ctx;
+	const char *inst = jx_str(body, "instance_url"), *id = jx_str(body, "id");
+	const char *slash = id ? strrchr(id, '/') : NULL;
+	int rc;
+
+	if (inst && (rc = set_instance(c, inst, err)) < 0)
+		return rc;
+	if (slash && slash > id) {
+		const char *o = slash - 1;
+		while (o > id && *o != '/')
+			o--;
+		if (*o == '/' && slash - o - 1 < (long)sizeof(c->org))
+			snprintf(c->org, sizeof(c->org), "%.*s", (int)(slash - o - 1), o + 1);
+	}
+	return 0;
+}
+
 /* §1: refresh_token grant at the login host.  Called by lib/http at most
  * once per request (one refresh per expiry, LESSONS 11). */
 static int sf_refresh(void *ctx, struct crm_err *err)
 {
 	struct conn *c = ctx;
-	struct buf url = BUF_INIT, form = BUF_INIT;
-	struct http_resp r;
-	struct http_req q = { "POST", NULL, NULL, 0, "application/x-www-form-urlencoded", B_MAIN,
-			      HTTP_NO_AUTH | HTTP_IDEMPOTENT };
-	json_t *body = NULL;
+	struct buf url = BUF_INIT;
+	struct auth_oauth o = {
+		.bucket = B_MAIN, .secret_optional = 1, .answer = sf_answer, .ctx = c,
+		.crm = "Salesforce", .who = "Salesforce", .what = "the session", .detail = 2,
+		.check = "SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET, SALESFORCE_REFRESH_TOKEN and SALESFORCE_LOGIN_URL",
+		.missing_status = CRM_ECONFIG, .missing = NO_CREDENTIALS,
+	};
 	int rc;
 
-	if (!c->client_id || !c->refresh_token)
-		return err_set(err, CRM_ECONFIG, "no_credentials",
-			       "no Salesforce credentials: set SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL, or "
-			       "SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET and SALESFORCE_REFRESH_TOKEN");
 	buf_addf(&url, "%s/services/oauth2/token", c->login);
-	buf_adds(&form, "grant_type=refresh_token&client_id=");
-	buf_add_urlenc(&form, c->client_id);
-	if (c->client_secret) {
-		buf_adds(&form, "&client_secret=");
-		buf_add_urlenc(&form, c->client_secret);
-	}
-	buf_adds(&form, "&refresh_token=");
-	buf_add_urlenc(&form, c->refresh_token);
-	q.url = url.buf;
-	q.body = form.buf;
-	q.body_len = form.len;
-	http_resp_init(&r);
-	rc = http_do(c->http, &q, &r, err);
-	body = parse_body(&r);
-	if (rc == 0) {
-		const char *at = jx_str(body, "access_token"), *rt = jx_str(body, "refresh_token");
-		const char *inst = jx_str(body, "instance_url"), *id = jx_str(body, "id");
-		if (!at) {
-			rc = err_set(err, CRM_EAUTH, "refresh_failed", "Salesforce's token answer has no access_token");
-		} else if (!inst || (rc = set_instance(c, inst, err)) == 0) {
-			if (c->token)
-				memset(c->token, 0, strlen(c->token));
-			free(c->token);
-			c->token = strdup(at);
-			/* A rotated refresh token kills the old one: keep the new one (§1). */
-			if (rt && strcmp(rt, c->refresh_token)) {
-				memset(c->refresh_token, 0, strlen(c->refresh_token));
-				free(c->refresh_token);
-				c->refresh_token = strdup(rt);
-			}
-			/* The id URL ends /<org id>/<user id> (§1). */
-			const char *slash = id ? strrchr(id, '/') : NULL;
-			if (slash && slash > id) {
-				const char *o = slash - 1;
-				while (o > id && *o != '/')
-					o--;
-				if (*o == '/' && slash - o - 1 < (long)sizeof(c->org))
-					snprintf(c->org, sizeof(c->org), "%.*s", (int)(slash - o - 1), o + 1);
-			}
-		}
-	} else if (rc != CRM_EINTR && rc != CRM_EUNAVAIL && rc != CRM_ETEMP) {
-		/* invalid_grant and friends: stop (exit 77), never loop (LESSONS 11). */
-		const char *e = jx_str(body, "error"), *d = jx_str(body, "error_description");
-		rc = err_set(err, CRM_EAUTH, "refresh_failed",
-			     "Salesforce refused to refresh the session (HTTP %ld%s%s%s%s); check SALESFORCE_CLIENT_ID, "
-			     "SALESFORCE_CLIENT_SECRET, SALESFORCE_REFRESH_TOKEN and SALESFORCE_LOGIN_URL",
-			     r.status, e ? ", " : "", e ? e : "", d ? ": " : "", d ? d : "");
-	}
-	memset(form.buf, 0, form.len);
-	json_decref(body);
-	http_resp_release(&r);
+	o.url = url.buf;
+	rc = auth_refresh(&c->auth, c->http, &o, err);
 	buf_release(&url);
-	buf_release(&form);
 	return rc;
 }
 
@@ -557,10 +525,10 @@ static int sf_open(struct conn **out, const struct session *s, struct crm_err *e
 	pthread_mutex_init(&c->mu, NULL);
 	c->http = s->http;
 	c->api_used = c->api_max = -1;
-	if ((rc = config_credential(s->cfg, s->profile, "SALESFORCE_ACCESS_TOKEN", "access_token", 1, &c->token, err)) < 0 ||
-	    (rc = config_credential(s->cfg, s->profile, "SALESFORCE_CLIENT_ID", "client_id", 0, &c->client_id, err)) < 0 ||
-	    (rc = config_credential(s->cfg, s->profile, "SALESFORCE_CLIENT_SECRET", "client_secret", 0, &c->client_secret, err)) < 0 ||
-	    (rc = config_credential(s->cfg, s->profile, "SALESFORCE_REFRESH_TOKEN", "refresh_token", 0, &c->refresh_token, err)) < 0 ||
+	if ((rc = config_credential(s->cfg, s->profile, "SALESFORCE_ACCESS_TOKEN", "access_token", 1, &c->auth.token, err)) < 0 ||
+	    (rc = config_credential(s->cfg, s->profile, "SALESFORCE_CLIENT_ID", "client_id", 0, &c->auth.client_id, err)) < 0 ||
+	    (rc = config_credential(s->cfg, s->profile, "SALESFORCE_CLIENT_SECRET", "client_secret", 0, &c->auth.client_secret, err)) < 0 ||
+	    (rc = config_credential(s->cfg, s->profile, "SALESFORCE_REFRESH_TOKEN", "refresh_token", 0, &c->auth.refresh_token, err)) < 0 ||
 	    (rc = config_credential(s->cfg, s->profile, "SALESFORCE_INSTANCE_URL", "instance_url", 0, &inst, err)) < 0 ||
 	    (rc = config_credential(s->cfg, s->profile, "SALESFORCE_LOGIN_URL", "login_url", 0, &login, err)) < 0 ||
 	    (rc = config_credential(s->cfg, s->profile, "SALESFORCE_API_VERSION", "api_version", 0, &ver, err)) < 0 ||
@@ -585,13 +553,11 @@ static int sf_open(struct conn **out, const struct session *s, struct crm_err *e
 		while (n && c->login[n - 1] == '/')
 			c->login[--n] = '\0';
 	}
-	if (!c->token && !(c->client_id && c->refresh_token)) {
-		rc = err_set(err, CRM_ECONFIG, "no_credentials",
-			     "no Salesforce credentials: set SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL, or "
-			     "SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET and SALESFORCE_REFRESH_TOKEN");
+	if (!c->auth.token && !auth_can_refresh(&c->auth, 1)) {
+		rc = err_set(err, CRM_ECONFIG, "no_credentials", NO_CREDENTIALS);
 		goto fail;
 	}
-	if (c->token && !c->base[0] && !(c->client_id && c->refresh_token)) {
+	if (c->auth.token && !c->base[0] && !auth_can_refresh(&c->auth, 1)) {
 		rc = err_set(err, CRM_ECONFIG, "no_instance_url",
 			     "SALESFORCE_ACCESS_TOKEN needs SALESFORCE_INSTANCE_URL (the org's https://NAME.my.salesforce.com)");
 		goto fail;
@@ -632,10 +598,7 @@ static void sf_close(struct conn *c)
 		json_decref(c->order[i]);
 	}
 	json_decref(c->stages);
-	config_secret_free(c->token);
-	free(c->client_id);
-	config_secret_free(c->client_secret);
-	config_secret_free(c->refresh_token);
+	auth_release(&c->auth);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
 }

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <curl/curl.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "config.h"
 #include "http.h"
@@ -193,10 +194,7 @@ struct conn {
 	char api[512];              /* API domain, no trailing slash */
 	char accounts[512];         /* accounts server of the data centre */
 	int api_fixed;              /* --base-url: token answers do not move it */
-	char *token, *client_id, *client_secret, *refresh_token;
-	long long token_expires;    /* monotonic ms; 0 = unknown */
-	int refresh_failed;         /* a refused refresh is final: no second try (LESSONS 11) */
-	struct crm_err refresh_err;
+	struct auth auth;           /* the token and the refresh credentials */
 	char zgid[32];              /* remote_namespace (§9) */
 	json_t *meta[OBJ_COUNT];    /* api_name -> field definition (§7) */
 	json_t *order[OBJ_COUNT];   /* the definitions in metadata order */
@@ -253,7 +251,6 @@ static int idcmp(const char *a, const char *b)
 static int zo_auth(void *ctx, struct curl_slist **h, struct crm_err *err)
 {
 	struct conn *c = ctx;
-	struct buf b = BUF_INIT;
 	int rc;
 
 	/* §10, DESIGN hard part 3: credits are the org's, shared with every
@@ -264,14 +261,9 @@ static int zo_auth(void *ctx, struct curl_slist **h, struct crm_err *err)
 			       "last %ld to the org's other integrations (ZOHO_CREDITS_RESERVE); re-run later",
 			       c->credits_left, c->credits_reserve);
 	/* Tokens live 3,600 s (§1): refresh a minute early rather than meet a 401. */
-	if (!c->token || (c->token_expires && c->refresh_token && time_mono_ms() > c->token_expires - 60000))
-		if ((rc = zo_refresh(c, err)) < 0)
-			return rc;
-	buf_addf(&b, "Authorization: Zoho-oauthtoken %s", c->token);
-	*h = curl_slist_append(*h, b.buf);
-	memset(b.buf, 0, b.len);
-	buf_release(&b);
-	return 0;
+	if (auth_due(&c->auth) && (rc = zo_refresh(c, err)) < 0)
+		return rc;
+	return auth_header(h, "Authorization", "Zoho-oauthtoken ", c->auth.token, err);
 }
 
 /* §11: request errors are bare {code, details, message, status}; some
@@ -328,7 +320,7 @@ static void zo_classify(void *ctx, const struct http_req *req, const struct http
 	switch (resp->status) {
 	case 401:
 		if (code && (!strcmp(code, "INVALID_TOKEN") || !strcmp(code, "AUTHENTICATION_FAILURE")) &&
-		    c->client_id && c->client_secret && c->refresh_token) {
+		    auth_can_refresh(&c->auth, 0)) {
 			v->action = HA_REFRESH;
 		} else {
 			v->action = HA_FAIL;
@@ -338,7 +330,7 @@ static void zo_classify(void *ctx, const struct http_req *req, const struct http
 					"ZohoCRM.users.READ and ZohoCRM.org.READ");
 			else
 				err_set(err, CRM_EAUTH, code ? code : "unauthorized", "%s",
-					c->client_id && c->refresh_token
+					c->auth.client_id && c->auth.refresh_token
 					? "Zoho refused the access token (HTTP 401) even after a refresh"
 					: "Zoho refused the access token (HTTP 401 INVALID_TOKEN): it is invalid or expired (tokens "
 					  "live an hour) and no refresh credentials are set (ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET, "
@@ -448,84 +440,41 @@ static int set_url(struct conn *c, char *dst, size_t n, const char *url, struct 
 	return 0;
 }
 
-/* §1: refresh_token grant at the accounts server of the data centre; the
- * answer's api_domain is where this token works.  Called by lib/http at
+/* §1: a token answer's api_domain is where this token works. */
+static int zo_answer(void *ctx, const json_t *body, struct crm_err *err)
+{
+	struct conn *c = ctx;
+	const char *dom = jx_str(body, "api_domain");
+
+	/* A plain-http api_domain is refused (set_url). */
+	return dom && !c->api_fixed ? set_url(c, c->api, sizeof(c->api), dom, err) : 0;
+}
+
+/* §1: refresh_token grant at the accounts server of the data centre.
+ * Errors may come as HTTP 200 bodies without access_token; a 400
+ * "Access Denied" is the endpoint's own throttle.  Called by lib/http at
  * most once per request; a refusal is final for the run (LESSONS 11). */
 static int zo_refresh(void *ctx, struct crm_err *err)
 {
 	struct conn *c = ctx;
-	struct buf url = BUF_INIT, form = BUF_INIT;
-	struct http_resp r;
-	struct http_req q = { "POST", NULL, NULL, 0, "application/x-www-form-urlencoded", B_MAIN,
-			      HTTP_NO_AUTH | HTTP_IDEMPOTENT };
-	json_t *body = NULL;
+	struct buf url = BUF_INIT;
+	struct auth_oauth o = {
+		.bucket = B_MAIN, .answer = zo_answer, .ctx = c,
+		.crm = "Zoho", .who = "Zoho's accounts server", .what = "the access token", .detail = 1,
+		.check = "ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET, ZOHO_REFRESH_TOKEN and ZOHO_ACCOUNTS_URL",
+		.ok_check = "ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET, ZOHO_REFRESH_TOKEN and that ZOHO_ACCOUNTS_URL is "
+			    "your data centre's",
+		.throttled = "Access Denied",
+		.missing_status = CRM_EAUTH,
+		.missing = "the Zoho access token expired and no refresh credentials are set "
+			   "(ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET, ZOHO_REFRESH_TOKEN)",
+	};
 	int rc;
 
-	if (c->refresh_failed) {
-		*err = c->refresh_err;
-		return err->status;
-	}
-	if (!c->client_id || !c->client_secret || !c->refresh_token)
-		return err_set(err, CRM_EAUTH, "token_expired",
-			       "the Zoho access token expired and no refresh credentials are set "
-			       "(ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET, ZOHO_REFRESH_TOKEN)");
 	buf_addf(&url, "%s/oauth/v2/token", c->accounts);
-	buf_adds(&form, "grant_type=refresh_token&client_id=");
-	buf_add_urlenc(&form, c->client_id);
-	buf_adds(&form, "&client_secret=");
-	buf_add_urlenc(&form, c->client_secret);
-	buf_adds(&form, "&refresh_token=");
-	buf_add_urlenc(&form, c->refresh_token);
-	q.url = url.buf;
-	q.body = form.buf;
-	q.body_len = form.len;
-	http_resp_init(&r);
-	rc = http_do(c->http, &q, &r, err);
-	body = parse_body(&r);
-	if (rc == 0) {
-		/* Errors come as HTTP 200 bodies without access_token (§1). */
-		const char *at = jx_str(body, "access_token"), *dom = jx_str(body, "api_domain");
-		const char *e = jx_str(body, "error");
-		json_t *sec = json_object_get(body, "expires_in_sec"), *in = json_object_get(body, "expires_in");
-		if (!at) {
-			rc = err_set(err, CRM_EAUTH, "refresh_failed",
-				     "Zoho's accounts server refused to refresh the access token (%s); check ZOHO_CLIENT_ID, "
-				     "ZOHO_CLIENT_SECRET, ZOHO_REFRESH_TOKEN and that ZOHO_ACCOUNTS_URL is your data centre's",
-				     e ? e : "no access_token in its answer");
-		} else if (dom && !c->api_fixed && (rc = set_url(c, c->api, sizeof(c->api), dom, err)) < 0) {
-			; /* a plain-http api_domain: refused */
-		} else {
-			if (c->token)
-				memset(c->token, 0, strlen(c->token));
-			free(c->token);
-			c->token = strdup(at);
-			/* Older answers add expires_in_sec; then expires_in is in ms (§1). */
-			long long s = json_is_integer(sec) ? json_integer_value(sec)
-				    : json_is_integer(in) ? json_integer_value(in) : 0;
-			c->token_expires = s > 0 ? time_mono_ms() + s * 1000 : 0;
-		}
-	} else if (rc != CRM_EINTR && rc != CRM_EUNAVAIL) {
-		const char *e = jx_str(body, "error"), *d = jx_str(body, "error_description");
-		if (r.status == 400 && e && !strcmp(e, "Access Denied"))
-			/* §1: the token endpoint's own throttle: wait, do not hammer it. */
-			rc = err_set(err, CRM_ETEMP, "token_throttled",
-				     "Zoho's accounts server throttles token requests (\"%.200s\"); re-run in a few minutes",
-				     d ? d : e);
-		else
-			rc = err_set(err, CRM_EAUTH, "refresh_failed",
-				     "Zoho's accounts server refused to refresh the access token (HTTP %ld%s%s); check "
-				     "ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET, ZOHO_REFRESH_TOKEN and ZOHO_ACCOUNTS_URL",
-				     r.status, e ? ", " : "", e ? e : "");
-	}
-	if (rc == CRM_EAUTH) {
-		c->refresh_failed = 1;
-		c->refresh_err = *err;
-	}
-	memset(form.buf, 0, form.len);
-	json_decref(body);
-	http_resp_release(&r);
+	o.url = url.buf;
+	rc = auth_refresh(&c->auth, c->http, &o, err);
 	buf_release(&url);
-	buf_release(&form);
 	return rc;
 }
 
@@ -561,10 +510,10 @@ static int zo_open(struct conn **out, const struct session *s, struct crm_err *e
 	pthread_mutex_init(&c->meta_mu, NULL);
 	c->http = s->http;
 	c->credits_left = -1;
-	if ((rc = config_credential(s->cfg, s->profile, "ZOHO_ACCESS_TOKEN", "access_token", 1, &c->token, err)) < 0 ||
-	    (rc = config_credential(s->cfg, s->profile, "ZOHO_CLIENT_ID", "client_id", 0, &c->client_id, err)) < 0 ||
-	    (rc = config_credential(s->cfg, s->profile, "ZOHO_CLIENT_SECRET", "client_secret", 0, &c->client_secret, err)) < 0 ||
-	    (rc = config_credential(s->cfg, s->profile, "ZOHO_REFRESH_TOKEN", "refresh_token", 0, &c->refresh_token, err)) < 0 ||
+	if ((rc = config_credential(s->cfg, s->profile, "ZOHO_ACCESS_TOKEN", "access_token", 1, &c->auth.token, err)) < 0 ||
+	    (rc = config_credential(s->cfg, s->profile, "ZOHO_CLIENT_ID", "client_id", 0, &c->auth.client_id, err)) < 0 ||
+	    (rc = config_credential(s->cfg, s->profile, "ZOHO_CLIENT_SECRET", "client_secret", 0, &c->auth.client_secret, err)) < 0 ||
+	    (rc = config_credential(s->cfg, s->profile, "ZOHO_REFRESH_TOKEN", "refresh_token", 0, &c->auth.refresh_token, err)) < 0 ||
 	    (rc = config_credential(s->cfg, s->profile, "ZOHO_API_DOMAIN", "api_domain", 0, &dom, err)) < 0 ||
 	    (rc = config_credential(s->cfg, s->profile, "ZOHO_ACCOUNTS_URL", "accounts_url", 0, &acc, err)) < 0 ||
 	    (rc = config_credential(s->cfg, s->profile, "ZOHO_CAMPAIGN_MEMBER_STATUS", "campaign_member_status", 0, &ms, err)) < 0 ||
@@ -585,7 +534,7 @@ static int zo_open(struct conn **out, const struct session *s, struct crm_err *e
 		    (rc = set_url(c, c->api, sizeof(c->api), d ? d : ZO_API, err)) < 0)
 			goto fail;
 	}
-	if (!c->token && !(c->client_id && c->client_secret && c->refresh_token)) {
+	if (!c->auth.token && !auth_can_refresh(&c->auth, 0)) {
 		rc = err_set(err, CRM_ECONFIG, "no_credentials",
 			     "no Zoho credentials: set ZOHO_ACCESS_TOKEN, or ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET and "
 			     "ZOHO_REFRESH_TOKEN (ZOHO_API_DOMAIN or ZOHO_ACCOUNTS_URL pick the data centre)");
@@ -599,7 +548,7 @@ static int zo_open(struct conn **out, const struct session *s, struct crm_err *e
 	 * (watched in zo_auth and zo_classify) and concurrent calls per org
 	 * (push keeps provider.concurrency batches in flight).  No bucket. */
 	/* Only refresh credentials: the token answer names the API domain. */
-	if (!c->token && (rc = zo_refresh(c, err)) < 0)
+	if (!c->auth.token && (rc = zo_refresh(c, err)) < 0)
 		goto fail;
 	free(dom);
 	free(acc);
@@ -623,10 +572,7 @@ static void zo_close(struct conn *c)
 		json_decref(c->order[i]);
 	}
 	json_decref(c->members);
-	config_secret_free(c->token);
-	free(c->client_id);
-	config_secret_free(c->client_secret);
-	config_secret_free(c->refresh_token);
+	auth_release(&c->auth);
 	pthread_mutex_destroy(&c->mu);
 	pthread_mutex_destroy(&c->meta_mu);
 	free(c);
