@@ -716,6 +716,26 @@ static void pre_batch(struct push *p, struct pitem *items, size_t n)
 	p->npre = 0;
 }
 
+/* A stage change makes the CRM show the new stage's probability where the
+ * deal has none of its own (Pipedrive), or reset it to the stage's default
+ * (Salesforce, Zoho): the probability the record gives, though the same as
+ * the copy's today, goes with the stage, else the write would change it. */
+static void stage_brings_probability(struct push *p, struct jv_doc *d, jv_t fields, jv_t out)
+{
+	const char *stage = NULL, *prob = NULL;
+
+	for (const struct map_entry *e = p->po->map; e->key; e++) {
+		if (e->flags & MF_STAGE)
+			stage = e->remote;
+		else if (!strcmp(e->key, "probability") && !(e->flags & MF_RO))
+			prob = e->remote;
+	}
+	if (!stage || !prob || !is_writable(p, prob) || !jv_get(d, out, stage) || jv_get(d, out, prob) ||
+	    jv_is_empty(d, jv_get(d, fields, prob)))
+		return;
+	jv_set(d, out, prob, jv_get(d, fields, prob));
+}
+
 /* Fields of the item's input that differ from the CRM's copy, after --conflict. */
 static jv_t diff(struct push *p, struct pitem *it)
 {
@@ -741,6 +761,7 @@ static jv_t diff(struct push *p, struct pitem *it)
 		    !map_value_held(p->po->map, m.key, d, m.val, have))
 			jv_add_key(d, out, m.key, m.klen, m.plain, m.val);
 	}
+	stage_brings_probability(p, d, it->fields, out);
 	return out;
 }
 
