@@ -716,6 +716,61 @@ static void pre_batch(struct push *p, struct pitem *items, size_t n)
 	p->npre = 0;
 }
 
+/* A stage change makes the CRM show the new stage's probability where the
+ * deal has none of its own (Pipedrive), or reset it to the stage's default
+ * (Salesforce, Zoho): the probability the record gives, though the same as
+ * the copy's today, goes with the stage, else the write would change it. */
+static void stage_brings_probability(struct push *p, struct jv_doc *d, jv_t fields, jv_t out)
+{
+	const char *stage = NULL, *prob = NULL;
+
+	for (const struct map_entry *e = p->po->map; e->key; e++) {
+		if (e->flags & MF_STAGE)
+			stage = e->remote;
+		else if (!strcmp(e->key, "probability") && !(e->flags & MF_RO))
+			prob = e->remote;
+	}
+	if (!stage || !prob || !is_writable(p, prob) || !jv_get(d, out, stage) || jv_get(d, out, prob) ||
+	    jv_is_empty(d, jv_get(d, fields, prob)))
+		return;
+	jv_set(d, out, prob, jv_get(d, fields, prob));
+}
+
+/* A foreign deal's probability that its CRM derives from the stage
+ * (MF_DERIVED, or no entry: lib/options gives the stage's) says nothing of
+ * the deal: while the stage is not written, the copy's own probability
+ * stays (else each cycle of a two-way sync would put the stage's default
+ * in place of a Copper or Salesforce deal's own).  With a new stage it
+ * goes along (stage_brings_probability); a new deal takes it. */
+static void derived_probability_stays(struct push *p, struct pitem *it, jv_t out)
+{
+	const char *from = it->source ? jv_str(it->doc, it->source, "provider") : NULL;
+	const struct provider *src = from ? provider_find(from) : NULL;
+	const struct prov_object *so = src ? src->obj[p->o] : NULL;
+	const char *stage = NULL, *prob = NULL;
+	unsigned derived = MF_DERIVED;
+
+	if (!so || !so->map)
+		return;
+	for (const struct map_entry *e = so->map; e->key; e++) {
+		if (e->flags & MF_STAGE)
+			stage = e->remote;
+		else if (!strcmp(e->key, "probability"))
+			derived = e->flags & MF_DERIVED;
+	}
+	if (!stage || !derived)
+		return;
+	stage = prob = NULL;
+	for (const struct map_entry *e = p->po->map; e->key; e++) {
+		if (e->flags & MF_STAGE)
+			stage = e->remote;
+		else if (!strcmp(e->key, "probability"))
+			prob = e->remote;
+	}
+	if (prob && !(stage && jv_get(it->doc, out, stage)))
+		jv_del(it->doc, out, prob);
+}
+
 /* Fields of the item's input that differ from the CRM's copy, after --conflict. */
 static jv_t diff(struct push *p, struct pitem *it)
 {
@@ -741,6 +796,8 @@ static jv_t diff(struct push *p, struct pitem *it)
 		    !map_value_held(p->po->map, m.key, d, m.val, have))
 			jv_add_key(d, out, m.key, m.klen, m.plain, m.val);
 	}
+	stage_brings_probability(p, d, it->fields, out);
+	derived_probability_stays(p, it, out);
 	return out;
 }
 

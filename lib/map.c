@@ -311,6 +311,35 @@ static jv_t member_of(struct jv_doc *d, jv_t elem, const char *key)
 	return !v || jv_is_str(d, v) ? v : JV_NULL;
 }
 
+/* Is street, a street_1 of address addr, only the address's other parts
+ * joined with commas, in any order ("80331, München, BY, Germany")?  That
+ * is a one-line address a CRM composed from them (Pipedrive's value), no
+ * street: written as one, another CRM would show the parts twice. */
+static int street_is_parts(struct jv_doc *d, jv_t addr, const char *street)
+{
+	static const char *const parts[] = { "street_2", "city", "state", "postal_code", "country", NULL };
+	const char *s = street;
+	int n = 0;
+
+	while (s && *s) {
+		const char *end = strchr(s, ','), *b = s, *e = end ? end : s + strlen(s);
+		int found = 0;
+		while (b < e && *b == ' ')
+			b++;
+		while (e > b && e[-1] == ' ')
+			e--;
+		for (int i = 0; parts[i] && !found; i++) {
+			const char *v = jv_str(d, addr, parts[i]);
+			found = v && *v && strlen(v) == (size_t)(e - b) && !memcmp(v, b, (size_t)(e - b));
+		}
+		if (!found)
+			return 0;
+		n++;
+		s = end ? end + 1 : NULL;
+	}
+	return n > 0;
+}
+
 jv_t map_push(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
 	      const json_t *user_map, unsigned flags,
 	      int (*writable)(void *ctx, const char *name), void *ctx)
@@ -405,6 +434,8 @@ jv_t map_push(enum obj o, const struct map_entry *m, struct jv_doc *d, jv_t rec,
 					x = first_addr;
 			}
 			val = member_of(d, x, e->sub);
+			if (val && !strcmp(e->sub, "street_1") && street_is_parts(d, x, jv_str(d, x, "street_1")))
+				val = JV_NONE;
 			break;
 		}
 		case MK_EMAILS:

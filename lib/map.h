@@ -39,6 +39,11 @@ enum map_kind {
  * splits its own way on read (Copper: at the first space): the parts
  * compare as the name they join into. */
 #define MF_NAMEPART 0x800u
+/* The CRM derives the value from another field and keeps no value of its
+ * own (SugarCRM's probability, from the stage): what it shows says nothing
+ * of the record itself.  An entry the table lacks (HubSpot's probability,
+ * lib/options' from the stage) is derived the same way. */
+#define MF_DERIVED  0x1000u
 
 struct map_entry {
 	const char *key;     /* unified key: "first_name", "email_addresses", ... */

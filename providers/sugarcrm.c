@@ -125,7 +125,7 @@ static const struct map_entry deal_map[] = {
 	{ "description", "description", MK_STR, NULL, NULL, 0 },
 	{ "amount", "amount", MK_NUM, NULL, NULL, 0 },
 	{ "stage", "sales_stage", MK_STR, NULL, NULL, MF_STAGE },
-	{ "probability", "probability", MK_NUM, NULL, NULL, 0 },
+	{ "probability", "probability", MK_NUM, NULL, NULL, MF_DERIVED },
 	{ "close_date", "date_closed", MK_DATE, NULL, NULL, 0 },
 	{ "account", "account_id", MK_REL, NULL, NULL, 0 },
 	{ "owner", "assigned_user_id", MK_REL, NULL, NULL, 0 },
