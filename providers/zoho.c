@@ -1780,6 +1780,25 @@ static void criteria_value(struct buf *b, const char *v)
 	}
 }
 
+
+/* Appends the ids of a search or COQL answer's records to ids; frees the
+ * answer.  Returns whether Zoho has more records (info.more_records). */
+static int answer_ids(json_t *ans, json_t *ids)
+{
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(json_object_get(ans, "data"), i, r) {
+		char tmp[32];
+		const char *id = jx_text(json_object_get(r, "id"), tmp, sizeof(tmp));
+		if (id)
+			json_array_append_new(ids, json_string(id));
+	}
+	int more = json_is_true(json_object_get(json_object_get(ans, "info"), "more_records"));
+	json_decref(ans);
+	return more;
+}
+
 /* The ids of records whose `field` is one of values[off..off+10), by a
  * search with the equals criteria OR-ed (§16: <= 10 criteria).  The way
  * for fields that COQL cannot filter on (coql_findable). */
@@ -1806,8 +1825,7 @@ static int search_ids(struct conn *c, enum obj o, const char *field, const json_
 		buf_addc(&crit, ')');
 	for (int page = 1; k && rc == 0; page++) {
 		struct buf path = BUF_INIT;
-		json_t *ans = NULL, *r;
-		size_t i;
+		json_t *ans = NULL;
 		buf_addf(&path, ZO_V "/%s/search?criteria=", module_of[o]);
 		buf_add_urlenc(&path, crit.buf);
 		buf_adds(&path, "&fields=");
@@ -1818,14 +1836,7 @@ static int search_ids(struct conn *c, enum obj o, const char *field, const json_
 		buf_release(&path);
 		if (rc < 0)
 			break;
-		json_array_foreach(json_object_get(ans, "data"), i, r) {
-			char tmp[32];
-			const char *id = jx_text(json_object_get(r, "id"), tmp, sizeof(tmp));
-			if (id)
-				json_array_append_new(ids, json_string(id));
-		}
-		int more = json_is_true(json_object_get(json_object_get(ans, "info"), "more_records"));
-		json_decref(ans);
+		int more = answer_ids(ans, ids);
 		/* Search stops at 2,000 results (§4): ten values never match that many. */
 		if (!more || (long)page * PER_PAGE >= DISCRETE_LIMIT)
 			break;
@@ -1865,8 +1876,7 @@ static int coql_ids(struct conn *c, enum obj o, const char *field, const json_t 
 	}
 	for (long at = 0; k && rc == 0 && at < COQL_OFFSET_MAX; at += COQL_LIMIT) {
 		struct buf q = BUF_INIT;
-		json_t *body, *ans = NULL, *r;
-		size_t i;
+		json_t *body, *ans = NULL;
 		buf_addf(&q, "select %s from %s where %s in (%s) limit %ld, %d", field, module_of[o], field, in.buf, at,
 			 COQL_LIMIT);
 		body = json_pack("{s:s}", "select_query", q.buf);
@@ -1875,14 +1885,7 @@ static int coql_ids(struct conn *c, enum obj o, const char *field, const json_t 
 		buf_release(&q);
 		if (rc < 0)
 			break;
-		json_array_foreach(json_object_get(ans, "data"), i, r) {
-			char tmp[32];
-			const char *id = jx_text(json_object_get(r, "id"), tmp, sizeof(tmp));
-			if (id)
-				json_array_append_new(ids, json_string(id));
-		}
-		int more = json_is_true(json_object_get(json_object_get(ans, "info"), "more_records"));
-		json_decref(ans);
+		int more = answer_ids(ans, ids);
 		if (!more)
 			break;
 	}
