@@ -32,12 +32,10 @@ and compares with tests/xcrm/twoway.json: a pair fails when a figure is
 above its baseline (absent: 0).  --update writes today's figures, --report
 says which records and requests they count.
 
-The baseline's writes are values that do not round-trip yet; each is
-written once, in the first quiet cycle, and the pair is quiet after:
-a deal's probability, which SugarCRM, HubSpot and Salesforce derive from
-the stage (a Copper or Salesforce deal whose own probability differs
-from its stage's in the other CRM gets the stage's back), and a Pipedrive
-address, one formatted string that comes back as Zoho's street.
+The baseline is empty: every figure is 0 for the three pairs.  (The first
+quiet cycle used to write a deal's probability, which SugarCRM, HubSpot
+and Salesforce derive from the stage, and a Pipedrive one-line address;
+cases 0625-0627 hold those fixes.)
 
   python3 tests/xcrm/twoway.py --bin ./crmsync [--pair A,B] [--update] [--report]
 """
