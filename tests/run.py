@@ -151,6 +151,9 @@ def run_case(name, binary, label, update):
         elif "ERROR: AddressSanitizer" in r.stderr or "runtime error:" in r.stderr or "LeakSanitizer" in r.stderr:
             ok, detail = False, "sanitizer report:\n" + r.stderr[-3000:]
         report(f"{label} {name}", ok, detail)
+        if os.environ.get("CRMSYNC_TEST_TIMES"):  # where make check's minutes go
+            with open(os.environ["CRMSYNC_TEST_TIMES"], "a") as f:
+                f.write(f"{time.time() - t0:.1f} {label} {name}\n")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -283,6 +286,12 @@ def main():
             # by side (tests/xcrm/twoway.json).
             background.append(start_suite("twoway", ["xcrm", "twoway.py"],
                                           r"(ok  |FAIL) (twoway \S+)(: (.*))?$", binary, 600))
+            # No secret in any output, per provider.
+            background.append(start_suite("secrets", ["secrets.py"], r"(ok  |FAIL) (secrets \S+)(: (.*))?$",
+                                          binary, 600))
+            # Every example of README.md, run as written against the emulators.
+            background.append(start_suite("readme", ["readme.py"],
+                                          r"(ok  |FAIL) (readme block \d+ \(.*?\))(: (.*))?$", binary, 900))
         jobs = [(n, binary, "case") for n in names]
         if a.asan_bin and not a.quick:
             jobs += [(n, os.path.abspath(a.asan_bin), "asan") for n in names]
@@ -293,17 +302,21 @@ def main():
         if not a.quick and not a.only:
             for b in background:
                 finish_suite(b)
-            # No secret in any output, per provider.
-            suite("secrets", ["secrets.py"], r"(ok  |FAIL) (secrets \S+)(: (.*))?$", binary, 600)
-            # Every example of README.md, run as written against the emulators.
-            suite("readme", ["readme.py"], r"(ok  |FAIL) (readme block \d+ \(.*?\))(: (.*))?$", binary, 900)
-            # Signals at random (seeded) points of pull and push.
-            suite("interrupt", ["interrupt.py"], r"(ok  |FAIL) (interrupt \S+ \S+ after \d+ ms)()(.*)$", binary, 600)
             contract = os.path.join(os.path.dirname(ROOT), "shared", "contract-tests", "e2e.py")
-            for prov in providers_built(binary):
+
+            def floor(prov):
                 valgrind(binary, prov)
                 if os.path.exists(contract):
                     run_cmd(f"contract floor: {prov}", [sys.executable, contract, prov])
+
+            # Two at a time (two cores): signals at random (seeded) points of
+            # pull and push, then valgrind and the contract floor per provider.
+            with concurrent.futures.ThreadPoolExecutor(max_workers=2) as ex:
+                tail = [ex.submit(suite, "interrupt", ["interrupt.py"],
+                                  r"(ok  |FAIL) (interrupt \S+ \S+ after \d+ ms)()(.*)$", binary, 600)]
+                tail += [ex.submit(floor, prov) for prov in providers_built(binary)]
+                for f in tail:
+                    f.result()
     finally:
         for b in background:
             if b[2].poll() is None:
